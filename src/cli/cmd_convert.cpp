@@ -1,0 +1,42 @@
+// src/cli/cmd_convert.cpp — `lowbit convert`: llama2.c <-> Hugging Face. defines: cli::cmd_convert
+#include "cli/cli.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+#include "lowbit/model/convert.hpp"
+
+namespace lowbit::cli {
+
+int cmd_convert(const std::vector<std::string>& args) {
+  po::options_description desc("options");
+  std::string model, out, to, dtype;
+  desc.add_options()("model,m", po::value(&model)->required(), "source checkpoint (llama2.c .bin or HF folder)")(
+      "out,o", po::value(&out)->required(), "destination (.bin file for llama2c, folder for hf)")(
+      "to", po::value(&to)->required(), "target format: hf | llama2c")(
+      "dtype", po::value(&dtype)->default_value("f32"), "HF weight dtype: f32 | f16 | bf16");
+  po::variables_map vm;
+  CommonFlags common;
+  if (!parse_or_help("convert", "--model SRC --to hf|llama2c --out DST [--dtype f32|f16|bf16]",
+                     "llama2.c -> HF LLaMA permutes the q/k rows as HF's converter does (interleaved to half-split\n"
+                     "RoPE), so both give the same logits; HF -> llama2.c undoes it. f32 round trips are exact.",
+                     desc, args, vm, common))
+    return 0;
+  DType dt;
+  if (dtype == "f32") dt = DType::F32;
+  else if (dtype == "f16") dt = DType::F16;
+  else if (dtype == "bf16") dt = DType::BF16;
+  else LB_FAIL_INPUT("--dtype '", dtype, "' must be f32, f16 or bf16");
+  auto m = load_model(model);
+  if (to == "hf") {
+    convert_to_hf(*m, out, dt);
+  } else if (to == "llama2c") {
+    LB_INPUT_CHECK(dtype == "f32", "--dtype: llama2.c checkpoints are f32 only");
+    convert_to_llama2c(*m, out);
+  } else {
+    LB_FAIL_INPUT("--to '", to, "' must be hf or llama2c");
+  }
+  log_info("convert: wrote ", out);
+  if (common.json) emit_json({{"model", model}, {"out", out}, {"to", to}, {"dtype", dtype}});
+  return 0;
+}
+
+}  // namespace lowbit::cli

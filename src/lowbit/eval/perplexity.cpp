@@ -1,0 +1,99 @@
+// lowbit/eval/perplexity.cpp — windowed perplexity. defines: see perplexity.hpp
+#include "lowbit/eval/perplexity.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+#include "lowbit/model/forward.hpp"
+
+namespace lowbit {
+
+double PplResult::ppl() const { return std::exp(nll_per_token()); }
+
+std::vector<std::string> split_documents(const std::string& text, const std::string& sep) {
+  std::vector<std::string> parts;
+  if (sep.empty()) {
+    parts.push_back(text);
+  } else {
+    size_t start = 0;
+    while (true) {
+      size_t p = text.find(sep, start);
+      parts.push_back(text.substr(start, p == std::string::npos ? std::string::npos : p - start));
+      if (p == std::string::npos) break;
+      start = p + sep.size();
+    }
+  }
+  std::vector<std::string> docs;
+  for (auto& s : parts) {
+    size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
+    if (a == std::string::npos) continue;
+    docs.push_back(s.substr(a, b - a + 1));
+  }
+  return docs;
+}
+
+std::vector<std::vector<int>> tokenize_documents(const Tokenizer& tok, const std::string& text, const PplOptions& o) {
+  std::vector<std::vector<int>> out;
+  for (const auto& d : split_documents(text, o.doc_sep)) out.push_back(tok.encode(d, o.add_bos));
+  return out;
+}
+
+double log_softmax_at(const float* lg, int V, int target) {
+  float mx = lg[0];
+  for (int i = 1; i < V; ++i) mx = std::max(mx, lg[i]);
+  double s = 0;
+  for (int i = 0; i < V; ++i) s += std::exp(double(lg[i]) - mx);
+  return double(lg[target]) - mx - std::log(s);
+}
+
+PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o) {
+  PplResult r;
+  r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
+  LB_INPUT_CHECK(r.ctx >= 2 && r.ctx <= m.cfg.max_seq_len, "--ctx ", r.ctx, " must be in [2, ",
+                 m.cfg.max_seq_len, "] (the model's context)");
+  LB_INPUT_CHECK(o.batch >= 1, "--batch must be at least 1");
+  r.documents = int(docs.size());
+  // Windows grouped by length, so each forward call has equal-length sequences.
+  std::map<int, std::vector<const int*>, std::greater<>> by_len;
+  long long n_windows = 0;
+  for (const auto& d : docs)
+    for (size_t s = 0; s < d.size(); s += size_t(r.ctx)) {
+      int n = int(std::min(d.size() - s, size_t(r.ctx)));
+      if (n < 2) continue;  // a lone token predicts nothing
+      if (o.max_windows > 0 && n_windows >= o.max_windows) break;
+      by_len[n].push_back(d.data() + s);
+      ++n_windows;
+    }
+  LB_INPUT_CHECK(n_windows > 0, "no window of at least 2 tokens: the evaluation text is empty");
+  const auto t0 = std::chrono::steady_clock::now();
+  Progress prog("perplexity", n_windows, "windows");
+  std::vector<int> batch_tokens;
+  Tensor logits;
+  for (auto& [T, starts] : by_len) {
+    for (size_t i = 0; i < starts.size(); i += size_t(o.batch)) {
+      const int B = int(std::min(starts.size() - i, size_t(o.batch)));
+      batch_tokens.assign(size_t(B) * T, 0);
+      for (int b = 0; b < B; ++b) std::copy(starts[i + b], starts[i + b] + T, batch_tokens.begin() + b * T);
+      forward_logits(m, batch_tokens.data(), B, T, logits);
+      const int V = m.cfg.vocab_size;
+      double nll = 0;
+#pragma omp parallel for reduction(+ : nll) collapse(2)
+      for (int b = 0; b < B; ++b)
+        for (int t = 0; t < T - 1; ++t)
+          nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, batch_tokens[size_t(b) * T + t + 1]);
+      r.nll_sum += nll;
+      r.tokens += (long long)B * (T - 1);
+      r.windows += B;
+      prog.step(B, (long long)B * T);
+    }
+  }
+  prog.finish();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace lowbit

@@ -1,0 +1,46 @@
+// lowbit/eval/perplexity.hpp — perplexity over non-overlapping context windows.
+// defines: lowbit::PplOptions, PplResult, split_documents, tokenize_documents, perplexity,
+//          log_softmax_at
+//
+// A text file is split into documents at `doc_sep` (default "<|endoftext|>", the TinyStories
+// convention; a file without it is one document, as in GPTQ's WikiText-2 evaluation). Each
+// document is trimmed, encoded with BOS and cut into windows of `ctx` tokens; a window of n tokens
+// predicts its last n-1 tokens. NLL is summed in double.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lowbit/io/tokenizer.hpp"
+#include "lowbit/model/model.hpp"
+
+namespace lowbit {
+
+struct PplOptions {
+  int ctx = 0;                           // window length; 0 = the model's max_seq_len
+  int batch = 8;                         // windows per forward call
+  bool add_bos = true;
+  std::string doc_sep = "<|endoftext|>";  // "" = the whole file is one document
+  long long max_windows = 0;             // 0 = all
+};
+
+struct PplResult {
+  double nll_sum = 0;
+  long long tokens = 0;   // predicted tokens
+  long long windows = 0;
+  int documents = 0;
+  int ctx = 0;
+  double seconds = 0;
+  double nll_per_token() const { return tokens ? nll_sum / double(tokens) : 0.0; }
+  double ppl() const;
+};
+
+std::vector<std::string> split_documents(const std::string& text, const std::string& sep);
+std::vector<std::vector<int>> tokenize_documents(const Tokenizer& tok, const std::string& text,
+                                                 const PplOptions& o);
+PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o);
+// log p(target | row) for one row of logits (max-shifted log-sum-exp in double).
+double log_softmax_at(const float* logits, int vocab, int target);
+
+}  // namespace lowbit

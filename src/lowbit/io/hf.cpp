@@ -1,0 +1,333 @@
+// lowbit/io/hf.cpp — Hugging Face config.json and safetensors adapters for LLaMA, Qwen2, OPT.
+// defines: see hf.hpp
+#include "lowbit/io/hf.hpp"
+
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/safetensors.hpp"
+#include "lowbit/model/model.hpp"
+
+namespace lowbit {
+
+using nlohmann::json;
+
+namespace {
+
+// Typed access to config.json keys: errors name the file and the key.
+struct ConfigReader {
+  const json& j;
+  const std::string& file;
+  bool has(const char* k) const { return j.contains(k) && !j[k].is_null(); }
+  int get_int(const char* k) const {
+    if (!has(k)) LB_THROW(ConfigError, file, ": missing key '", k, "'");
+    if (!j[k].is_number_integer()) LB_THROW(ConfigError, file, ": key '", k, "' must be an integer, got ", j[k].dump());
+    long long v = j[k].get<long long>();
+    if (v < INT32_MIN || v > INT32_MAX) LB_THROW(ConfigError, file, ": key '", k, "' = ", v, " is out of range");
+    return int(v);
+  }
+  int get_int(const char* k, int def) const { return has(k) ? get_int(k) : def; }
+  float get_float(const char* k, float def) const {
+    if (!has(k)) return def;
+    if (!j[k].is_number()) LB_THROW(ConfigError, file, ": key '", k, "' must be a number, got ", j[k].dump());
+    return j[k].get<float>();
+  }
+  bool get_bool(const char* k, bool def) const {
+    if (!has(k)) return def;
+    if (!j[k].is_boolean()) LB_THROW(ConfigError, file, ": key '", k, "' must be true/false, got ", j[k].dump());
+    return j[k].get<bool>();
+  }
+  std::string get_str(const char* k, const std::string& def) const {
+    if (!has(k)) return def;
+    if (!j[k].is_string()) LB_THROW(ConfigError, file, ": key '", k, "' must be a string, got ", j[k].dump());
+    return j[k].get<std::string>();
+  }
+  int token_id(const char* k, int def) const {
+    if (!has(k)) return def;
+    if (j[k].is_array() && !j[k].empty() && j[k][0].is_number_integer()) return j[k][0].get<int>();  // list of eos ids
+    return get_int(k);
+  }
+};
+
+Activation parse_act(const std::string& s, const std::string& file) {
+  if (s == "silu" || s == "swish") return Activation::SiLU;
+  if (s == "relu") return Activation::ReLU;
+  if (s == "gelu") return Activation::GELU;
+  if (s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return Activation::GELUTanh;
+  LB_THROW(ConfigError, file, ": unsupported activation '", s, "' (silu, relu, gelu, gelu_new, gelu_pytorch_tanh)");
+}
+
+}  // namespace
+
+DecoderConfig parse_hf_config(const std::string& text, const std::string& file) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    LB_THROW(ConfigError, file, ": not valid JSON: ", e.what());
+  }
+  if (!j.is_object()) LB_THROW(ConfigError, file, ": config.json must be a JSON object");
+  ConfigReader r{j, file};
+  std::string mt = r.get_str("model_type", "");
+  DecoderConfig c;
+  c.source_format = "hf";
+  c.source_dtype = r.get_str("torch_dtype", "float32");
+  if (mt == "llama" || mt == "mistral" || mt == "qwen2") {
+    c.arch = mt == "qwen2" ? Arch::Qwen2 : Arch::Llama;
+    c.dim = r.get_int("hidden_size");
+    c.hidden_dim = r.get_int("intermediate_size");
+    c.n_layers = r.get_int("num_hidden_layers");
+    c.n_heads = r.get_int("num_attention_heads");
+    c.n_kv_heads = r.get_int("num_key_value_heads", c.n_heads);
+    c.vocab_size = r.get_int("vocab_size");
+    c.max_seq_len = r.get_int("max_position_embeddings");
+    c.head_dim = r.get_int("head_dim", c.n_heads > 0 ? c.dim / c.n_heads : 0);
+    c.norm = NormKind::RMSNorm;
+    c.norm_eps = r.get_float("rms_norm_eps", 1e-6f);
+    c.rope = RopeStyle::Half;
+    c.rope_theta = r.get_float("rope_theta", 10000.f);
+    c.act = parse_act(r.get_str("hidden_act", "silu"), file);
+    c.gated_mlp = true;
+    bool attn_bias = r.get_bool("attention_bias", false);
+    c.qkv_bias = c.arch == Arch::Qwen2 ? true : attn_bias;
+    c.o_bias = c.arch == Arch::Qwen2 ? false : attn_bias;
+    c.mlp_bias = r.get_bool("mlp_bias", false);
+    c.tie_embeddings = r.get_bool("tie_word_embeddings", false);
+    if (r.has("rope_scaling"))
+      LB_THROW(ConfigError, file, ": key 'rope_scaling' is set; lowbit implements plain RoPE only");
+    if (r.has("sliding_window") && r.get_bool("use_sliding_window", false))
+      LB_THROW(ConfigError, file, ": key 'use_sliding_window' is true; lowbit implements full attention only");
+  } else if (mt == "opt") {
+    c.arch = Arch::Opt;
+    c.dim = r.get_int("hidden_size");
+    c.hidden_dim = r.get_int("ffn_dim");
+    c.n_layers = r.get_int("num_hidden_layers");
+    c.n_heads = r.get_int("num_attention_heads");
+    c.n_kv_heads = c.n_heads;
+    c.head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
+    c.vocab_size = r.get_int("vocab_size");
+    c.max_seq_len = r.get_int("max_position_embeddings");
+    c.norm = NormKind::LayerNorm;
+    c.norm_eps = 1e-5f;
+    c.rope = RopeStyle::None;
+    c.act = parse_act(r.get_str("activation_function", "relu"), file);
+    c.gated_mlp = false;
+    bool bias = r.get_bool("enable_bias", true);
+    c.qkv_bias = c.o_bias = c.mlp_bias = bias;
+    c.learned_pos = true;
+    c.pos_offset = 2;
+    c.tie_embeddings = r.get_bool("tie_word_embeddings", true);
+    if (!r.get_bool("do_layer_norm_before", true))
+      LB_THROW(ConfigError, file, ": key 'do_layer_norm_before' is false (post-LN OPT-350m); not supported");
+    if (r.get_int("word_embed_proj_dim", c.dim) != c.dim)
+      LB_THROW(ConfigError, file, ": key 'word_embed_proj_dim' differs from hidden_size (projected OPT); not supported");
+    if (!r.get_bool("layer_norm_elementwise_affine", true))
+      LB_THROW(ConfigError, file, ": key 'layer_norm_elementwise_affine' is false; not supported");
+  } else {
+    LB_THROW(ConfigError, file, ": key 'model_type' = '", mt, "' is not supported (llama, mistral, qwen2, opt)");
+  }
+  c.bos_id = r.token_id("bos_token_id", c.arch == Arch::Opt ? 2 : 1);
+  c.eos_id = r.token_id("eos_token_id", 2);
+  if (c.head_dim > 0 && c.n_heads > 0 && c.arch == Arch::Opt && c.head_dim * c.n_heads != c.dim)
+    LB_THROW(ConfigError, file, ": hidden_size ", c.dim, " is not a multiple of num_attention_heads ", c.n_heads);
+  c.validate(file);
+  return c;
+}
+
+std::string hf_tensor_name(Arch arch, const std::string& canon) {
+  if (arch == Arch::Opt) {
+    static const std::map<std::string, std::string> g = {{kTokEmbed, "model.decoder.embed_tokens.weight"},
+                                                         {kPosEmbed, "model.decoder.embed_positions.weight"},
+                                                         {kFinalNormW, "model.decoder.final_layer_norm.weight"},
+                                                         {kFinalNormB, "model.decoder.final_layer_norm.bias"},
+                                                         {kLmHead, "lm_head.weight"}};
+    if (auto it = g.find(canon); it != g.end()) return it->second;
+    static const std::map<std::string, std::string> blk = {
+        {"attn_norm.weight", "self_attn_layer_norm.weight"}, {"attn_norm.bias", "self_attn_layer_norm.bias"},
+        {"mlp_norm.weight", "final_layer_norm.weight"},      {"mlp_norm.bias", "final_layer_norm.bias"},
+        {"attn.q.weight", "self_attn.q_proj.weight"},        {"attn.q.bias", "self_attn.q_proj.bias"},
+        {"attn.k.weight", "self_attn.k_proj.weight"},        {"attn.k.bias", "self_attn.k_proj.bias"},
+        {"attn.v.weight", "self_attn.v_proj.weight"},        {"attn.v.bias", "self_attn.v_proj.bias"},
+        {"attn.o.weight", "self_attn.out_proj.weight"},      {"attn.o.bias", "self_attn.out_proj.bias"},
+        {"mlp.up.weight", "fc1.weight"},                     {"mlp.up.bias", "fc1.bias"},
+        {"mlp.down.weight", "fc2.weight"},                   {"mlp.down.bias", "fc2.bias"}};
+    if (canon.rfind("layers.", 0) == 0) {
+      size_t dot = canon.find('.', 7);
+      auto it = blk.find(canon.substr(dot + 1));
+      if (it == blk.end()) return "";
+      return "model.decoder.layers." + canon.substr(7, dot - 7) + "." + it->second;
+    }
+    return "";
+  }
+  static const std::map<std::string, std::string> g = {{kTokEmbed, "model.embed_tokens.weight"},
+                                                       {kFinalNormW, "model.norm.weight"},
+                                                       {kLmHead, "lm_head.weight"}};
+  if (auto it = g.find(canon); it != g.end()) return it->second;
+  static const std::map<std::string, std::string> blk = {
+      {"attn_norm.weight", "input_layernorm.weight"}, {"mlp_norm.weight", "post_attention_layernorm.weight"},
+      {"attn.q.weight", "self_attn.q_proj.weight"},   {"attn.q.bias", "self_attn.q_proj.bias"},
+      {"attn.k.weight", "self_attn.k_proj.weight"},   {"attn.k.bias", "self_attn.k_proj.bias"},
+      {"attn.v.weight", "self_attn.v_proj.weight"},   {"attn.v.bias", "self_attn.v_proj.bias"},
+      {"attn.o.weight", "self_attn.o_proj.weight"},   {"attn.o.bias", "self_attn.o_proj.bias"},
+      {"mlp.gate.weight", "mlp.gate_proj.weight"},    {"mlp.gate.bias", "mlp.gate_proj.bias"},
+      {"mlp.up.weight", "mlp.up_proj.weight"},        {"mlp.up.bias", "mlp.up_proj.bias"},
+      {"mlp.down.weight", "mlp.down_proj.weight"},    {"mlp.down.bias", "mlp.down_proj.bias"}};
+  if (canon.rfind("layers.", 0) == 0) {
+    size_t dot = canon.find('.', 7);
+    auto it = blk.find(canon.substr(dot + 1));
+    if (it == blk.end()) return "";
+    return "model.layers." + canon.substr(7, dot - 7) + "." + it->second;
+  }
+  return "";
+}
+
+namespace {
+std::vector<std::string> all_canonical_names(const DecoderConfig& c) {
+  std::vector<std::string> n = {kTokEmbed, kPosEmbed, kFinalNormW, kFinalNormB, kLmHead};
+  const char* suffixes[] = {"attn_norm.weight", "attn_norm.bias", "mlp_norm.weight", "mlp_norm.bias"};
+  for (int i = 0; i < c.n_layers; ++i) {
+    for (auto s : suffixes) n.push_back(block_weight_name(i, s));
+    for (auto id : kLinearIds) {
+      n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".weight"));
+      n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".bias"));
+    }
+  }
+  return n;
+}
+}  // namespace
+
+std::unique_ptr<Model> load_hf_model(const std::string& dir) {
+  const std::string cfg_path = dir + "/config.json";
+  LB_INPUT_CHECK(file_exists(cfg_path), dir, ": not a model folder (no config.json)");
+  auto m = std::make_unique<Model>();
+  m->path = dir;
+  try {
+    m->cfg = parse_hf_config(read_file(cfg_path), cfg_path);
+  } catch (const ConfigError& e) {
+    throw InputError(e.what(), e.src_file(), e.src_line());
+  }
+  auto stored = open_safetensors_set(dir);
+  // Some OPT exports omit the leading "model." prefix.
+  auto lookup = [&](const std::string& hf) -> const TensorRef* {
+    if (auto it = stored.find(hf); it != stored.end()) return &it->second;
+    if (hf.rfind("model.", 0) == 0)
+      if (auto it = stored.find(hf.substr(6)); it != stored.end()) return &it->second;
+    return nullptr;
+  };
+  for (const auto& canon : all_canonical_names(m->cfg)) {
+    std::string hf = hf_tensor_name(m->cfg.arch, canon);
+    if (hf.empty()) continue;
+    if (const TensorRef* r = lookup(hf)) m->source.emplace(canon, *r);
+  }
+  // A tied checkpoint may still carry lm_head.weight; an untied one must have it (checked later).
+  if (m->cfg.tie_embeddings) m->source.erase(kLmHead);
+  // Surface a missing tensor under its HF name, which is what the user sees in the file.
+  try {
+    finish_model_load(*m);
+  } catch (const InputError& e) {
+    std::string msg = e.what();
+    const std::string key = "missing tensor for '";
+    if (auto p = msg.find(key); p != std::string::npos) {
+      std::string canon = msg.substr(p + key.size(), msg.find('\'', p + key.size()) - p - key.size());
+      LB_FAIL_INPUT(dir, ": missing tensor '", hf_tensor_name(m->cfg.arch, canon), "' (", m->cfg.n_layers,
+                    " layers per config.json)");
+    }
+    throw;
+  }
+  // If the checkpoint came from llama2.c it stores interleaved RoPE; HF checkpoints are half-split.
+  return m;
+}
+
+Tensor permute_rope_rows(const Tensor& w, int n_heads, bool to_half) {
+  const int64_t rows = w.dim(0), cols = w.dim(1);
+  LB_CHECK(rows % (2 * n_heads) == 0, "rows ", rows, " heads ", n_heads);
+  const int64_t hd = rows / n_heads, half = hd / 2;
+  Tensor out(w.shape);
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t p = 0; p < 2; ++p) {
+        int64_t inter = h * hd + 2 * i + p;      // interleaved row (x[2i], x[2i+1])
+        int64_t halfr = h * hd + p * half + i;   // half-split row (x[i], x[i+hd/2])
+        int64_t src = to_half ? inter : halfr, dst = to_half ? halfr : inter;
+        std::copy(w.row(src), w.row(src) + cols, out.row(dst));
+      }
+  return out;
+}
+
+void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
+  const DecoderConfig& c = m.cfg;
+  ::mkdir(dir.c_str(), 0755);
+  LB_INPUT_CHECK(is_directory(dir), dir, ": cannot create output folder");
+  json cfg;
+  const char* dt = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
+  if (c.arch == Arch::Opt) {
+    cfg = {{"model_type", "opt"}, {"architectures", {"OPTForCausalLM"}}, {"hidden_size", c.dim},
+           {"ffn_dim", c.hidden_dim}, {"num_hidden_layers", c.n_layers}, {"num_attention_heads", c.n_heads},
+           {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_seq_len},
+           {"activation_function", c.act == Activation::ReLU ? "relu" : "gelu"},
+           {"do_layer_norm_before", true}, {"word_embed_proj_dim", c.dim}, {"enable_bias", c.qkv_bias},
+           {"tie_word_embeddings", c.tie_embeddings}};
+  } else {
+    const bool qwen = c.arch == Arch::Qwen2;
+    cfg = {{"model_type", qwen ? "qwen2" : "llama"},
+           {"architectures", {qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
+           {"hidden_size", c.dim}, {"intermediate_size", c.hidden_dim}, {"num_hidden_layers", c.n_layers},
+           {"num_attention_heads", c.n_heads}, {"num_key_value_heads", c.n_kv_heads}, {"head_dim", c.head_dim},
+           {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_seq_len},
+           {"rms_norm_eps", c.norm_eps}, {"rope_theta", c.rope_theta},
+           {"hidden_act", c.act == Activation::SiLU ? "silu" : c.act == Activation::ReLU ? "relu" : "gelu"},
+           {"tie_word_embeddings", c.tie_embeddings}};
+    if (!qwen) {
+      cfg["attention_bias"] = c.qkv_bias;
+      cfg["mlp_bias"] = c.mlp_bias;
+    }
+  }
+  cfg["bos_token_id"] = c.bos_id;
+  cfg["eos_token_id"] = c.eos_id;
+  cfg["torch_dtype"] = dt;
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  w.set_metadata("producer", "lowbit " LOWBIT_VERSION);
+  const bool permute = c.rope == RopeStyle::Interleaved;
+  auto add = [&](const std::string& canon, const Tensor& t) {
+    if (t.empty()) return;
+    std::string hf = hf_tensor_name(c.arch, canon);
+    LB_CHECK(!hf.empty(), "no HF name for ", canon);
+    w.add_f32(hf, t, dtype);
+  };
+  add(kTokEmbed, m.tok_embed);
+  add(kPosEmbed, m.pos_embed);
+  add(kFinalNormW, m.final_norm_w);
+  add(kFinalNormB, m.final_norm_b);
+  if (!c.tie_embeddings) add(kLmHead, m.lm_head);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const BlockWeights& b = m.block(l);
+    add(block_weight_name(l, "attn_norm.weight"), b.attn_norm_w);
+    add(block_weight_name(l, "attn_norm.bias"), b.attn_norm_b);
+    add(block_weight_name(l, "mlp_norm.weight"), b.mlp_norm_w);
+    add(block_weight_name(l, "mlp_norm.bias"), b.mlp_norm_b);
+    for (auto id : kLinearIds) {
+      const Linear& lin = b.linear(id);
+      Tensor wt = lin.w, bt = lin.b;
+      if (permute && (id == LinearId::Q || id == LinearId::K)) {
+        int heads = id == LinearId::Q ? c.n_heads : c.n_kv_heads;
+        wt = permute_rope_rows(lin.w, heads, true);
+        if (!bt.empty()) {
+          Tensor b2({bt.numel(), 1});
+          b2.data = bt.data;
+          bt.data = permute_rope_rows(b2, heads, true).data;
+        }
+      }
+      add(block_weight_name(l, std::string(linear_name(id)) + ".weight"), wt);
+      add(block_weight_name(l, std::string(linear_name(id)) + ".bias"), bt);
+    }
+  }
+  // Weights first, config last: a folder with a config.json is a complete checkpoint.
+  w.write(dir + "/model.safetensors");
+  write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
+}
+
+}  // namespace lowbit

@@ -1,0 +1,77 @@
+// lowbit/io/tokenizer.cpp — picks the tokenizer format for a path and reads the file.
+// defines: lowbit::load_tokenizer, lowbit::Tokenizer::decode (default)
+#include "lowbit/io/tokenizer.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/io/tokenizer_impl.hpp"
+
+namespace lowbit {
+
+std::string Tokenizer::decode(const std::vector<int>& ids) const {
+  std::string out;
+  int prev = -1;  // no previous token: nothing to strip before the first piece
+  for (int id : ids) {
+    if (id != bos_id() && id != eos_id()) out += decode_token(prev, id);
+    prev = id;
+  }
+  return out;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Format { Llama2c, SentencePiece, HfJson };
+
+std::string read_whole_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) LB_THROW(IoError, path.string(), ": cannot open: ", std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) LB_THROW(IoError, path.string(), ": read failed: ", std::strerror(errno));
+  return bytes;
+}
+
+// The extension decides when it is one we know; otherwise the first bytes do. A SentencePiece
+// ModelProto starts with field 1 (pieces, length-delimited) = byte 0x0a; JSON starts with '{'.
+Format detect_format(const fs::path& path, std::string_view bytes) {
+  const std::string ext = path.extension().string();
+  if (ext == ".json") return Format::HfJson;
+  if (ext == ".model") return Format::SentencePiece;
+  if (ext == ".bin") return Format::Llama2c;
+  size_t i = 0;
+  while (i < bytes.size() && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n')) ++i;
+  if (i < bytes.size() && bytes[i] == '{') return Format::HfJson;
+  if (!bytes.empty() && bytes[0] == '\x0a') return Format::SentencePiece;
+  return Format::Llama2c;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_str) {
+  fs::path path(path_str);
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) LB_FAIL_INPUT(path_str, ": no such tokenizer file or directory");
+  if (fs::is_directory(st)) {
+    // HF checkpoint folders: prefer the format that carries the most (json has the special tokens).
+    for (const char* candidate : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"}) {
+      if (fs::is_regular_file(path / candidate, ec)) return load_tokenizer((path / candidate).string());
+    }
+    LB_FAIL_INPUT(path_str, ": directory holds none of tokenizer.json, tokenizer.model, tokenizer.bin");
+  }
+  const std::string bytes = read_whole_file(path);
+  switch (detect_format(path, bytes)) {
+    case Format::HfJson: return parse_hf_tokenizer_json(bytes, path_str);
+    case Format::SentencePiece: return parse_sentencepiece_model(bytes, path_str);
+    case Format::Llama2c: return parse_llama2c_tokenizer(bytes, path_str);
+  }
+  LB_FAIL_INTERNAL("unreachable tokenizer format for ", path_str);
+}
+
+}  // namespace lowbit

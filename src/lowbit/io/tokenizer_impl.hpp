@@ -1,0 +1,34 @@
+// lowbit/io/tokenizer_impl.hpp — internal: the per-format parsers behind load_tokenizer.
+// defines: lowbit::parse_llama2c_tokenizer, lowbit::parse_sentencepiece_model,
+//          lowbit::parse_hf_tokenizer_json, lowbit::regex_split_isolated
+//
+// Each parser works on the file's bytes already in memory, so the fuzzer and the unit tests can
+// feed them buffers without touching the file system. `name` is only used in error messages
+// (load_tokenizer passes the path). All of them throw lowbit::InputError for malformed input.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lowbit/io/tokenizer.hpp"
+
+namespace lowbit {
+
+// llama2.c tokenizer.bin (tok512.bin): int32 max_token_length, then per token float32 score,
+// int32 length, bytes; tokens run to the end of the buffer.
+std::unique_ptr<Tokenizer> parse_llama2c_tokenizer(std::string_view bytes, const std::string& name);
+
+// SentencePiece ModelProto (tokenizer.model / tok512.model), through libsentencepiece.
+std::unique_ptr<Tokenizer> parse_sentencepiece_model(std::string_view bytes, const std::string& name);
+
+// Hugging Face tokenizer.json holding a byte-level BPE model (GPT-2, OPT, Qwen2 style).
+std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view json, const std::string& name);
+
+// Split `text` the way a tokenizers `Split{behavior: Isolated}` pre-tokenizer does: every match of
+// `pattern` (PCRE2, UTF + UCP) is a piece, and so is every non-empty gap between matches.
+// Exposed so tests can check a pattern from a file against hand-made splits.
+std::vector<std::string> regex_split_isolated(const std::string& pattern, std::string_view text);
+
+}  // namespace lowbit

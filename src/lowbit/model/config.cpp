@@ -1,0 +1,74 @@
+// lowbit/model/config.cpp — decoder description helpers. defines: see config.hpp
+#include "lowbit/model/config.hpp"
+
+#include "lowbit/core/error.hpp"
+
+namespace lowbit {
+
+const char* linear_name(LinearId id) {
+  switch (id) {
+    case LinearId::Q: return "attn.q";
+    case LinearId::K: return "attn.k";
+    case LinearId::V: return "attn.v";
+    case LinearId::O: return "attn.o";
+    case LinearId::Gate: return "mlp.gate";
+    case LinearId::Up: return "mlp.up";
+    case LinearId::Down: return "mlp.down";
+  }
+  return "?";
+}
+
+const char* arch_name(Arch a) {
+  switch (a) {
+    case Arch::Llama: return "llama";
+    case Arch::Qwen2: return "qwen2";
+    case Arch::Opt: return "opt";
+  }
+  return "?";
+}
+
+long long DecoderConfig::non_embedding_params() const {
+  long long D = dim, H = hidden_dim;
+  long long per = D * q_dim() + 2 * D * kv_dim() + q_dim() * D;  // q k v o
+  if (qkv_bias) per += q_dim() + 2 * kv_dim();
+  if (o_bias) per += D;
+  per += (gated_mlp ? 3 : 2) * D * H;
+  if (mlp_bias) per += H + D;
+  long long norms = (norm == NormKind::LayerNorm ? 2 : 1) * D;
+  per += 2 * norms;
+  return per * n_layers + norms;
+}
+
+long long DecoderConfig::total_params() const {
+  long long p = non_embedding_params() + (long long)vocab_size * dim;
+  if (!tie_embeddings) p += (long long)vocab_size * dim;
+  if (learned_pos) p += (long long)(max_seq_len + pos_offset) * dim;
+  return p;
+}
+
+void DecoderConfig::validate(const std::string& where) const {
+  auto pos = [&](int v, const char* n) {
+    if (v <= 0) LB_THROW(ConfigError, where, ": ", n, " must be positive, got ", v);
+  };
+  pos(dim, "dim/hidden_size");
+  pos(hidden_dim, "hidden_dim/intermediate_size");
+  pos(n_layers, "n_layers/num_hidden_layers");
+  pos(n_heads, "n_heads/num_attention_heads");
+  pos(n_kv_heads, "n_kv_heads/num_key_value_heads");
+  pos(head_dim, "head_dim");
+  pos(vocab_size, "vocab_size");
+  pos(max_seq_len, "max_seq_len/max_position_embeddings");
+  // Bounds keep a corrupted header from asking for petabytes before any tensor is read.
+  if (dim > (1 << 17) || hidden_dim > (1 << 19) || n_layers > 4096 || n_heads > 4096 ||
+      vocab_size > (1 << 24) || max_seq_len > (1 << 24))
+    LB_THROW(ConfigError, where, ": implausibly large dimensions (dim ", dim, ", hidden ", hidden_dim,
+             ", layers ", n_layers, ", heads ", n_heads, ", vocab ", vocab_size, ", seq ", max_seq_len, ")");
+  if (n_heads % n_kv_heads != 0)
+    LB_THROW(ConfigError, where, ": n_heads ", n_heads, " is not a multiple of n_kv_heads ", n_kv_heads);
+  if (rope != RopeStyle::None && head_dim % 2 != 0)
+    LB_THROW(ConfigError, where, ": rotary embeddings need an even head_dim, got ", head_dim);
+  if (!(norm_eps > 0.f)) LB_THROW(ConfigError, where, ": norm eps must be positive");
+  if (rope != RopeStyle::None && !(rope_theta > 0.f)) LB_THROW(ConfigError, where, ": rope_theta must be positive");
+}
+
+}  // namespace lowbit

@@ -1,0 +1,155 @@
+// lowbit/model/model.cpp — block materialisation, shape validation and the load dispatcher.
+// defines: see model.hpp
+#include "lowbit/model/model.hpp"
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/hf.hpp"
+#include "lowbit/io/llama2c.hpp"
+
+namespace lowbit {
+
+std::string block_weight_name(int layer, const std::string& suffix) {
+  return "layers." + std::to_string(layer) + "." + suffix;
+}
+
+Linear& BlockWeights::linear(LinearId id) {
+  switch (id) {
+    case LinearId::Q: return q;
+    case LinearId::K: return k;
+    case LinearId::V: return v;
+    case LinearId::O: return o;
+    case LinearId::Gate: return gate;
+    case LinearId::Up: return up;
+    case LinearId::Down: return down;
+  }
+  LB_FAIL_INTERNAL("bad LinearId");
+}
+const Linear& BlockWeights::linear(LinearId id) const { return const_cast<BlockWeights*>(this)->linear(id); }
+
+size_t BlockWeights::bytes() const {
+  size_t n = attn_norm_w.data.size() + attn_norm_b.data.size() + mlp_norm_w.data.size() + mlp_norm_b.data.size();
+  for (auto id : kLinearIds) n += linear(id).w.data.size() + linear(id).b.data.size();
+  return n * sizeof(float);
+}
+
+namespace {
+
+// Every tensor the config requires: canonical name -> expected shape.
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const DecoderConfig& c) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> e;
+  const int64_t D = c.dim, H = c.hidden_dim, Q = c.q_dim(), KV = c.kv_dim(), V = c.vocab_size;
+  const bool ln = c.norm == NormKind::LayerNorm;
+  e.push_back({kTokEmbed, {V, D}});
+  if (c.learned_pos) e.push_back({kPosEmbed, {c.max_seq_len + c.pos_offset, D}});
+  e.push_back({kFinalNormW, {D}});
+  if (ln) e.push_back({kFinalNormB, {D}});
+  if (!c.tie_embeddings) e.push_back({kLmHead, {V, D}});
+  for (int i = 0; i < c.n_layers; ++i) {
+    auto n = [&](const char* s) { return block_weight_name(i, s); };
+    e.push_back({n("attn_norm.weight"), {D}});
+    e.push_back({n("mlp_norm.weight"), {D}});
+    if (ln) {
+      e.push_back({n("attn_norm.bias"), {D}});
+      e.push_back({n("mlp_norm.bias"), {D}});
+    }
+    e.push_back({n("attn.q.weight"), {Q, D}});
+    e.push_back({n("attn.k.weight"), {KV, D}});
+    e.push_back({n("attn.v.weight"), {KV, D}});
+    e.push_back({n("attn.o.weight"), {D, Q}});
+    if (c.qkv_bias) {
+      e.push_back({n("attn.q.bias"), {Q}});
+      e.push_back({n("attn.k.bias"), {KV}});
+      e.push_back({n("attn.v.bias"), {KV}});
+    }
+    if (c.o_bias) e.push_back({n("attn.o.bias"), {D}});
+    if (c.gated_mlp) e.push_back({n("mlp.gate.weight"), {H, D}});
+    e.push_back({n("mlp.up.weight"), {H, D}});
+    e.push_back({n("mlp.down.weight"), {D, H}});
+    if (c.mlp_bias) {
+      e.push_back({n("mlp.up.bias"), {H}});
+      e.push_back({n("mlp.down.bias"), {D}});
+    }
+  }
+  return e;
+}
+
+Tensor get(const Model& m, const std::string& name) {
+  auto it = m.source.find(name);
+  if (it == m.source.end()) return Tensor();
+  return it->second.to_f32();
+}
+
+}  // namespace
+
+void finish_model_load(Model& m) {
+  m.cfg.validate(m.path);
+  for (const auto& [name, shape] : expected_tensors(m.cfg)) {
+    auto it = m.source.find(name);
+    LB_INPUT_CHECK(it != m.source.end(), m.path, ": missing tensor for '", name, "'");
+    LB_INPUT_CHECK(it->second.shape == shape, it->second.file, ": tensor '", it->second.name, "' has shape ",
+                   it->second.shape_str(), " but the config needs ", shape_to_string(shape));
+    LB_INPUT_CHECK(dtype_is_float(it->second.dtype), it->second.file, ": tensor '", it->second.name,
+                   "' has dtype ", dtype_name(it->second.dtype), ", expected F32/F16/BF16");
+  }
+  m.tok_embed = get(m, kTokEmbed);
+  m.pos_embed = get(m, kPosEmbed);
+  m.final_norm_w = get(m, kFinalNormW);
+  m.final_norm_b = get(m, kFinalNormB);
+  if (!m.cfg.tie_embeddings) m.lm_head = get(m, kLmHead);
+}
+
+void Model::ensure_slots() const {
+  if (blocks_.size() != size_t(cfg.n_layers)) blocks_.resize(size_t(cfg.n_layers));
+}
+
+BlockWeights Model::load_block(int i) const {
+  LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
+  BlockWeights b;
+  auto n = [&](const char* s) { return get(*this, block_weight_name(i, s)); };
+  b.attn_norm_w = n("attn_norm.weight");
+  b.attn_norm_b = n("attn_norm.bias");
+  b.mlp_norm_w = n("mlp_norm.weight");
+  b.mlp_norm_b = n("mlp_norm.bias");
+  for (auto id : kLinearIds) {
+    std::string base = linear_name(id);
+    b.linear(id).w = get(*this, block_weight_name(i, base + ".weight"));
+    b.linear(id).b = get(*this, block_weight_name(i, base + ".bias"));
+  }
+  return b;
+}
+
+const BlockWeights& Model::block(int i) const {
+  ensure_slots();
+  LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
+  if (!blocks_[size_t(i)]) blocks_[size_t(i)] = load_block(i);
+  return *blocks_[size_t(i)];
+}
+
+void Model::set_block(int i, BlockWeights b) {
+  ensure_slots();
+  LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
+  blocks_[size_t(i)] = std::move(b);
+}
+
+void Model::release_block(int i) const {
+  ensure_slots();
+  blocks_.at(size_t(i)).reset();
+}
+
+bool Model::has_block(int i) const {
+  ensure_slots();
+  return blocks_.at(size_t(i)).has_value();
+}
+
+void Model::materialize_all() const {
+  for (int i = 0; i < cfg.n_layers; ++i) block(i);
+}
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+  if (is_directory(path)) return load_hf_model(path);
+  LB_INPUT_CHECK(file_exists(path), path, ": model file not found");
+  return load_llama2c_model(path);
+}
+
+}  // namespace lowbit

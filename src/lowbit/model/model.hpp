@@ -1,0 +1,81 @@
+// lowbit/model/model.hpp — a loaded decoder: its config, its weight source (memory-mapped
+// checkpoint tensors under canonical names) and f32 blocks materialised on demand.
+// defines: lowbit::Linear, lowbit::BlockWeights, lowbit::Model, lowbit::load_model,
+//          canonical weight names (block_weight_name, kTokEmbed, ...)
+//
+// Canonical names (independent of the file format; the adapters in llama2c.cpp / hf.cpp map to them):
+//   tok_embed [V,D]   pos_embed [P,D] (OPT)   final_norm.weight/.bias   lm_head [V,D] (untied only)
+//   layers.{i}.attn_norm.weight/.bias   layers.{i}.mlp_norm.weight/.bias
+//   layers.{i}.attn.{q,k,v,o}.weight/.bias   layers.{i}.mlp.{gate,up,down}.weight/.bias
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/core/tensor.hpp"
+#include "lowbit/model/config.hpp"
+
+namespace lowbit {
+
+inline constexpr const char* kTokEmbed = "tok_embed";
+inline constexpr const char* kPosEmbed = "pos_embed";
+inline constexpr const char* kFinalNormW = "final_norm.weight";
+inline constexpr const char* kFinalNormB = "final_norm.bias";
+inline constexpr const char* kLmHead = "lm_head";
+// "layers.{i}.{suffix}"
+std::string block_weight_name(int layer, const std::string& suffix);
+
+struct Linear {
+  Tensor w;  // [out, in], row-major (PyTorch nn.Linear layout)
+  Tensor b;  // [out] or empty
+  int64_t out() const { return w.dim(0); }
+  int64_t in() const { return w.dim(1); }
+};
+
+struct BlockWeights {
+  Tensor attn_norm_w, attn_norm_b, mlp_norm_w, mlp_norm_b;
+  Linear q, k, v, o, gate, up, down;  // gate empty for non-gated MLPs
+  Linear& linear(LinearId id);
+  const Linear& linear(LinearId id) const;
+  size_t bytes() const;
+};
+
+class Model {
+ public:
+  DecoderConfig cfg;
+  std::string path;  // where it was loaded from
+  // Canonical name -> stored tensor (mapped, not copied).
+  std::map<std::string, TensorRef> source;
+
+  // Global (non-block) weights, materialised at load.
+  Tensor tok_embed, pos_embed, final_norm_w, final_norm_b, lm_head;  // lm_head empty when tied
+  const Tensor& classifier() const { return cfg.tie_embeddings ? tok_embed : lm_head; }
+
+  // Block i in f32: from the cache, or materialised from `source` (and cached when keep=true).
+  const BlockWeights& block(int i) const;
+  // Materialise block i from the checkpoint without caching it.
+  BlockWeights load_block(int i) const;
+  // Replace block i (e.g. by its compressed version); the forward pass uses it from then on.
+  void set_block(int i, BlockWeights b);
+  // Drop the cached f32 copy of block i (streaming: one block resident at a time).
+  void release_block(int i) const;
+  void materialize_all() const;
+  bool has_block(int i) const;
+
+ private:
+  mutable std::vector<std::optional<BlockWeights>> blocks_;
+  void ensure_slots() const;
+};
+
+// Load a model from a llama2.c .bin file or a Hugging Face folder (config.json + safetensors).
+// Validates shapes against the config and materialises the global tensors; blocks are mapped.
+std::unique_ptr<Model> load_model(const std::string& path);
+
+// Check that `source` has every tensor the config needs, with the right shape (InputError naming
+// the file and tensor otherwise), and fill the global tensors.
+void finish_model_load(Model& m);
+
+}  // namespace lowbit

@@ -1,0 +1,19 @@
+// tests/unit/tolerances.hpp — every numeric tolerance of the test suite, named, with its reason.
+// defines: lowbit::tol::*
+#pragma once
+
+namespace lowbit::tol {
+
+// Golden NLL per token vs the numpy fp64 reference in shared/models/SOURCES.md, which quotes
+// 4 decimals; our f32 forward differs from fp64 by ~1e-6, so the bound is the quoted rounding.
+inline constexpr double kGoldenNll = 1e-3;
+// Normalised MSE mse(a,b)/mse(a,0) of an f32 CUDA kernel vs its CPU reference (different
+// summation order only).
+inline constexpr double kNmseF32Kernel = 1e-10;
+// Max |logit difference| between two f32 forward paths that differ only in summation order
+// (e.g. llama2.c vs the same model converted to HF with permuted q/k rows).
+inline constexpr float kLogitsF32 = 1e-4f;
+// Same, against an independent numpy float64 reference (tests/data/ref_forward.py).
+inline constexpr float kLogitsVsNumpy = 2e-4f;
+
+}  // namespace lowbit::tol
