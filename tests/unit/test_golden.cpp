@@ -32,7 +32,8 @@ TEST(Golden, Stories260KSampleNll) {
 }
 
 TEST(Golden, SaltyduckeggSampleNll) {
-  // This model's context is 256, so windows are 256 tokens (the stories are shorter than that).
+  // This model's context is 256 and four stories are longer: their second window starts at the
+  // last target of the first, so every token is still predicted once (1804 in all).
   auto r = sample_ppl(test::shared("models/tinystories_d64_h192_l5_saltyduckegg/model.bin"),
                       test::shared("models/stories260K/tok512.bin"), 0);
   EXPECT_EQ(r.tokens, 1804);
@@ -40,8 +41,8 @@ TEST(Golden, SaltyduckeggSampleNll) {
 }
 
 TEST(Golden, EmbeddedModelIsTheSharedOne) {
-  EXPECT_EQ(read_file(test::source("models/stories260K/stories260K.bin")),
-            read_file(test::shared("models/stories260K/stories260K.bin")));
+  EXPECT_TRUE(read_file(test::source("models/stories260K/stories260K.bin")) ==
+              read_file(test::shared("models/stories260K/stories260K.bin")));
 }
 
 TEST(Golden, Stories260KGreedyFromBos) {

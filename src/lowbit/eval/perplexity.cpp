@@ -53,21 +53,30 @@ double log_softmax_at(const float* lg, int V, int target) {
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o) {
   PplResult r;
   r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
-  LB_INPUT_CHECK(r.ctx >= 2 && r.ctx <= m.cfg.max_seq_len, "--ctx ", r.ctx, " must be in [2, ",
-                 m.cfg.max_seq_len, "] (the model's context)");
+  LB_INPUT_CHECK(r.ctx >= 2, "--ctx ", r.ctx, " must be at least 2");
+  if (r.ctx > m.cfg.max_seq_len) {
+    // Learned positions end at max_seq_len; RoPE can be evaluated further (extrapolation).
+    LB_INPUT_CHECK(!m.cfg.learned_pos, "--ctx ", r.ctx, " exceeds the model's ", m.cfg.max_seq_len,
+                   " learned positions");
+    log_warn("--ctx ", r.ctx, " exceeds the context the model was trained with (", m.cfg.max_seq_len,
+             "): positions past it are extrapolated");
+  }
   LB_INPUT_CHECK(o.batch >= 1, "--batch must be at least 1");
   r.documents = int(docs.size());
-  // Windows grouped by length, so each forward call has equal-length sequences.
+  // Windows grouped by input length, so each forward call has equal-length sequences. Window k of a
+  // document feeds tokens [k*ctx, k*ctx+T) and predicts [k*ctx+1, k*ctx+T], so every token after
+  // the first is predicted exactly once, with at most ctx tokens of input (positions 0..ctx-1).
   std::map<int, std::vector<const int*>, std::greater<>> by_len;
   long long n_windows = 0;
-  for (const auto& d : docs)
-    for (size_t s = 0; s < d.size(); s += size_t(r.ctx)) {
-      int n = int(std::min(d.size() - s, size_t(r.ctx)));
-      if (n < 2) continue;  // a lone token predicts nothing
+  for (const auto& d : docs) {
+    const long long n = (long long)d.size();
+    for (long long s = 0; s + 1 < n; s += r.ctx) {
       if (o.max_windows > 0 && n_windows >= o.max_windows) break;
-      by_len[n].push_back(d.data() + s);
+      const int T = int(std::min<long long>(r.ctx, n - 1 - s));
+      by_len[T].push_back(d.data() + s);
       ++n_windows;
     }
+  }
   LB_INPUT_CHECK(n_windows > 0, "no window of at least 2 tokens: the evaluation text is empty");
   const auto t0 = std::chrono::steady_clock::now();
   Progress prog("perplexity", n_windows, "windows");
@@ -83,10 +92,9 @@ PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, 
       double nll = 0;
 #pragma omp parallel for reduction(+ : nll) collapse(2)
       for (int b = 0; b < B; ++b)
-        for (int t = 0; t < T - 1; ++t)
-          nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, batch_tokens[size_t(b) * T + t + 1]);
+        for (int t = 0; t < T; ++t) nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, starts[i + b][t + 1]);
       r.nll_sum += nll;
-      r.tokens += (long long)B * (T - 1);
+      r.tokens += (long long)B * T;
       r.windows += B;
       prog.step(B, (long long)B * T);
     }

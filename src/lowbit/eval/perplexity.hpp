@@ -4,8 +4,9 @@
 //
 // A text file is split into documents at `doc_sep` (default "<|endoftext|>", the TinyStories
 // convention; a file without it is one document, as in GPTQ's WikiText-2 evaluation). Each
-// document is trimmed, encoded with BOS and cut into windows of `ctx` tokens; a window of n tokens
-// predicts its last n-1 tokens. NLL is summed in double.
+// document is trimmed, encoded with BOS and cut into windows of `ctx` input tokens; window k feeds
+// tokens [k*ctx, k*ctx+T) and predicts tokens [k*ctx+1, k*ctx+T] (llm.c / nanoGPT style), so a
+// document of n tokens contributes exactly n-1 predictions. NLL is summed in double.
 #pragma once
 
 #include <functional>

@@ -211,8 +211,9 @@ std::unique_ptr<Tokenizer> parse_llama2c_tokenizer(std::string_view bytes, const
     scores.push_back(score);
     off += 8 + static_cast<size_t>(len);
   }
-  LB_INPUT_CHECK(vocab.size() >= static_cast<size_t>(kMinVocab), name, ": llama2.c tokenizer has ", vocab.size(),
-                 " tokens; at least ", kMinVocab, " are needed (<unk>, <s>, </s> and the 256 byte tokens)");
+  LB_INPUT_CHECK(vocab.size() >= static_cast<size_t>(kMinVocab), name, ": the file (", bytes.size(), " bytes) ends after ",
+                 vocab.size(), " tokens; a llama2.c tokenizer has at least ", kMinVocab,
+                 " (<unk>, <s>, </s> and the 256 byte tokens): truncated?");
   return std::make_unique<Llama2cTokenizer>(std::move(vocab), std::move(scores), name);
 }
 

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh — build and run lowbit's libFuzzer targets (docs/FUZZING.md).
+#
+#   bash tests/fuzz/run.sh [TARGET|all] [SECONDS]
+#
+# TARGET is a target name with or without the fuzz_ prefix (safetensors, llama2c, tokenizer) or
+# "all" (default: every tests/fuzz/fuzz_*.cpp, one after the other). SECONDS is the time per
+# target (default 60); 0 replays the corpus once without mutating (a quick regression check).
+#
+# It configures build-fuzz/ with clang (-DLOWBIT_FUZZ=ON), builds the targets, seeds
+# build-fuzz/seeds/<target>/ from real files (stories260K, tok512.bin/.model, tokenizer.json
+# fixtures) and generated ones (tiny llama2.c checkpoints and safetensors files), and runs each
+# target with its growing corpus in build-fuzz/corpus/<target>/. Logs: build-fuzz/logs/<target>.log;
+# crash inputs: build-fuzz/artifacts/<target>/. One summary line per target; the exit status is
+# non-zero if any target crashed (or failed to build).
+#
+# Environment: LOWBIT_FUZZ_BUILD (build folder, default build-fuzz), LOWBIT_FUZZ_JOBS (build
+# parallelism, default 2), LOWBIT_FUZZ_ARGS (extra libFuzzer flags, e.g. "-jobs=2 -workers=2").
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${LOWBIT_FUZZ_BUILD:-$ROOT/build-fuzz}
+JOBS=${LOWBIT_FUZZ_JOBS:-2}
+WANT=${1:-all}
+SECS=${2:-60}
+EXTRA=${LOWBIT_FUZZ_ARGS:-}
+
+die() { echo "fuzz: $*" >&2; exit 2; }
+[[ "$SECS" =~ ^[0-9]+$ ]] || die "SECONDS must be a non-negative integer, got '$SECS'"
+command -v clang++ >/dev/null || die "clang++ not found (libFuzzer needs clang)"
+
+# ---- targets ----
+ALL=()
+for f in "$ROOT"/tests/fuzz/fuzz_*.cpp; do
+  [[ -e "$f" ]] || continue
+  n=$(basename "$f" .cpp)
+  ALL+=("${n#fuzz_}")
+done
+if [[ "$WANT" == all ]]; then
+  TARGETS=("${ALL[@]}")
+else
+  t=${WANT#fuzz_}
+  [[ -f "$ROOT/tests/fuzz/fuzz_$t.cpp" ]] || die "no target '$WANT' (have: ${ALL[*]})"
+  TARGETS=("$t")
+fi
+
+# ---- configure + build ----
+if ! grep -q '^LOWBIT_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+  echo "fuzz: configuring $BUILD" >&2
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DLOWBIT_FUZZ=ON -DLOWBIT_CUDA=OFF -DLOWBIT_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=Release >"$BUILD.configure.log" 2>&1 || { tail -30 "$BUILD.configure.log" >&2; die "configure failed"; }
+fi
+BINS=()
+for t in "${TARGETS[@]}"; do BINS+=("fuzz_$t"); done
+echo "fuzz: building ${BINS[*]}" >&2
+cmake --build "$BUILD" -j"$JOBS" --target "${BINS[@]}" >"$BUILD/fuzz-build.log" 2>&1 ||
+  { grep -E 'error|Error' "$BUILD/fuzz-build.log" | head -30 >&2; die "build failed (see $BUILD/fuzz-build.log)"; }
+
+# ---- seeds ----
+SEEDS=$BUILD/seeds
+mkdir -p "$SEEDS" "$BUILD/corpus" "$BUILD/logs" "$BUILD/artifacts"
+seed_llama2c() {
+  local d=$SEEDS/llama2c
+  mkdir -p "$d"
+  local f
+  for f in "$ROOT/models/stories260K/stories260K.bin" "$ROOT/../shared/models/aidreams260K/aidreams260K.bin" \
+           "$ROOT/../shared/models/tinystories_d64_h192_l5_saltyduckegg/model.bin"; do
+    # The header and the first tensors are enough; the full files are ~1 MB.
+    [[ -f "$f" ]] && head -c 4096 "$f" >"$d/head4k_$(basename "$(dirname "$f")").bin"
+  done
+  python3 - "$d" <<'PY'
+# Tiny, valid llama2.c checkpoints (exact sizes), so the fuzzer starts with inputs the header and
+# size checks accept and reaches the full loader; one with a NaN, one with an Inf.
+import struct, sys, random
+out = sys.argv[1]
+random.seed(1)
+def ckpt(name, dim, hid, L, H, KV, V, S, shared=True, poison=None):
+    hd = dim // H; kv = KV * hd
+    n = V*dim + L*dim + L*dim*dim + 2*L*kv*dim + L*dim*dim + L*dim + 3*L*hid*dim + dim + S*hd
+    if not shared: n += V*dim
+    vals = [random.uniform(-1, 1) for _ in range(n)]
+    if poison is not None: vals[poison[0] % n] = poison[1]
+    hdr = struct.pack('<7i', dim, hid, L, H, KV, V if shared else -V, S)
+    open(f"{out}/{name}.bin", "wb").write(hdr + struct.pack(f'<{n}f', *vals))
+ckpt("tiny_d2", 2, 1, 1, 1, 1, 2, 1)
+ckpt("tiny_d4_gqa", 4, 3, 2, 2, 1, 5, 2)
+ckpt("tiny_unshared", 4, 2, 1, 2, 2, 3, 1, shared=False)
+ckpt("tiny_nan", 2, 1, 1, 1, 1, 2, 1, poison=(9, float('nan')))
+ckpt("tiny_inf", 2, 1, 1, 1, 1, 2, 1, poison=(3, float('inf')))
+open(f"{out}/header_only.bin", "wb").write(struct.pack('<7i', 64, 172, 5, 8, 4, 512, 512))
+PY
+}
+seed_safetensors() {
+  local d=$SEEDS/safetensors
+  mkdir -p "$d"
+  python3 - "$d" <<'PY'
+# Small safetensors images in the layout lowbit's writer and HF's use (8-byte aligned header).
+import json, struct, sys
+out = sys.argv[1]
+def st(name, tensors, meta=None, raw_header=None, pad=True):
+    h, data, off = {}, b"", 0
+    for tn, (dt, shape, nbytes) in tensors.items():
+        h[tn] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + nbytes]}
+        data += bytes((i * 7 + 3) & 0xff for i in range(nbytes)); off += nbytes
+    if meta is not None: h["__metadata__"] = meta
+    hs = raw_header if raw_header is not None else json.dumps(h, separators=(",", ":")).encode()
+    while pad and (8 + len(hs)) % 8: hs += b" "
+    open(f"{out}/{name}.safetensors", "wb").write(struct.pack("<Q", len(hs)) + hs + data)
+st("one_f32", {"w": ("F32", [2, 3], 24)})
+st("dtypes", {"a": ("F16", [4], 8), "b": ("BF16", [2, 2], 8), "c": ("F64", [1], 8), "d": ("I64", [1], 8),
+              "e": ("I32", [2], 8), "f": ("I16", [3], 6), "g": ("I8", [1], 1), "h": ("U8", [2], 2),
+              "i": ("BOOL", [1], 1)})
+st("meta", {"x": ("F32", [1], 4)}, meta={"format": "pt", "producer": "lowbit"})
+st("empty_tensor", {"e": ("F32", [0, 4], 0), "s": ("F32", [], 4)})
+st("empty_header", {}, pad=False)
+st("hf_names", {"model.embed_tokens.weight": ("F16", [4, 2], 16),
+                "model.layers.0.self_attn.q_proj.weight": ("BF16", [2, 2], 8),
+                "model.norm.weight": ("F32", [2], 8), "lm_head.weight": ("F16", [4, 2], 16)},
+   meta={"format": "pt"})
+PY
+  # A real header: the HF conversion of stories260K (only its first 4 KB, the JSON header).
+  if [[ -x "$ROOT/build/lowbit" && ! -f "$d/stories260K_hf_head.safetensors" ]]; then
+    local tmp
+    tmp=$(mktemp -d)
+    if "$ROOT/build/lowbit" convert --model "$ROOT/models/stories260K/stories260K.bin" --to hf --out "$tmp/hf" \
+         --dtype f16 --quiet >/dev/null 2>&1; then
+      head -c 4096 "$tmp/hf/model.safetensors" >"$d/stories260K_hf_head.safetensors"
+    fi
+    rm -rf "$tmp"
+  fi
+}
+seed_tokenizer() {
+  local d=$SEEDS/tokenizer
+  mkdir -p "$d"
+  local f
+  for f in "$ROOT/models/stories260K/tok512.bin" "$ROOT/models/stories260K/tok512.model" \
+           "$ROOT/../shared/models/aidreams260K/tok512.bin" "$ROOT"/tests/data/*tokenizer*.json; do
+    [[ -f "$f" ]] && cp "$f" "$d/$(basename "$(dirname "$f")")_$(basename "$f")"
+  done
+  # A seed-corpus script beside the target, if its author wrote one, adds format-specific seeds.
+  if [[ -f "$ROOT/tests/fuzz/seed_tokenizer.sh" ]]; then bash "$ROOT/tests/fuzz/seed_tokenizer.sh" "$d" || true; fi
+}
+
+# libFuzzer dictionaries: the tokens of each format, so mutations form valid structure sooner.
+write_dicts() {
+  mkdir -p "$BUILD/dicts"
+  local w
+  {
+    for w in '{' '}' '[' ']' ':' ',' '"' '0' '1' '-1' '1e3' 'null' 'true' '""' '"dtype"' '"shape"' \
+             '"data_offsets"' '"__metadata__"' '"F32"' '"F16"' '"BF16"' '"F64"' '"I64"' '"I32"' '"I16"' \
+             '"I8"' '"U8"' '"BOOL"' '"F8_E4M3"' '"Q7"' '18446744073709551615' '9223372036854775807' \
+             '4294967296'; do
+      printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+    done
+  } >"$BUILD/dicts/safetensors.dict"
+  {
+    for w in '{' '}' '[' ']' ':' ',' '"model"' '"vocab"' '"merges"' '"added_tokens"' '"pre_tokenizer"' \
+             '"decoder"' '"type"' '"BPE"' '"ByteLevel"' '"Split"' '"Sequence"' '"pattern"' '"Regex"' '"id"' \
+             '"content"' '"special"' '"<s>"' '"</s>"' '"<unk>"' '"<0x0A>"' '"<|endoftext|>"' '"\u0120"'; do
+      printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')"
+    done
+  } >"$BUILD/dicts/tokenizer.dict"
+}
+write_dicts
+
+# ---- run ----
+max_len_for() {
+  case "$1" in
+    tokenizer) echo 32768 ;;  # tok512.model is 7.5 KB, the BPE fixtures up to ~24 KB
+    *) echo 8192 ;;
+  esac
+}
+failed=0
+SUMMARY=()
+for t in "${TARGETS[@]}"; do
+  bin=$BUILD/tests/fuzz/fuzz_$t
+  [[ -x "$bin" ]] || { SUMMARY+=("fuzz_$t: not built"); failed=1; continue; }
+  if declare -F "seed_$t" >/dev/null; then "seed_$t"; else mkdir -p "$SEEDS/$t"; fi
+  corpus=$BUILD/corpus/$t
+  art=$BUILD/artifacts/$t
+  log=$BUILD/logs/$t.log
+  mkdir -p "$corpus" "$art"
+  if [[ "$SECS" == 0 ]]; then
+    mode=(-runs=0)
+  else
+    mode=(-max_total_time="$SECS")
+  fi
+  dict=()
+  [[ -f "$BUILD/dicts/$t.dict" ]] && dict=(-dict="$BUILD/dicts/$t.dict")
+  echo "fuzz: running fuzz_$t (${SECS}s), log $log" >&2
+  start=$(date +%s)
+  # shellcheck disable=SC2086
+  "$bin" "${mode[@]}" -rss_limit_mb=2048 -timeout=20 -max_len="$(max_len_for "$t")" -print_final_stats=1 \
+    -artifact_prefix="$art/" "${dict[@]}" $EXTRA "$corpus" "$SEEDS/$t" >"$log" 2>&1
+  rc=$?
+  secs=$(($(date +%s) - start))
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
+  [[ -n "$execs" ]] || execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
+  ncorpus=$(find "$corpus" -type f | wc -l)
+  crashes=$(find "$art" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+  status=ok
+  if [[ $rc != 0 ]]; then
+    status="CRASH (rc $rc, see $log and $art/)"
+    failed=1
+  fi
+  SUMMARY+=("fuzz_$t: ${secs} s, ${execs:-?} execs, cov ${cov:-?}, corpus ${ncorpus} files, artifacts ${crashes}: $status")
+done
+for s in "${SUMMARY[@]}"; do echo "$s"; done
+exit $failed
