@@ -15,7 +15,9 @@
 namespace {
 
 // Mixed scripts, digits, an added-token lookalike and invalid UTF-8, to reach every encoder path.
-constexpr std::string_view kText = "Once upon a time, Gr\xC3\xB6\xC3\x9F" "e 2024 \xE6\x97\xA5!\n\n <|endoftext|></s> \xFF\xC3";
+constexpr std::string_view kText =
+    "Once upon a time, Gr\xC3\xB6\xC3\x9F"
+    "e 2024 \xE6\x97\xA5!\n\n <|endoftext|></s> \xFF\xC3";
 
 void exercise(const lowbit::Tokenizer& tok) {
   for (bool bos : {false, true}) {

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -77,7 +78,8 @@ std::vector<std::string> stories() {
   std::vector<std::string> out;
   for (size_t pos = 0;;) {
     const size_t next = text.find(sep, pos);
-    std::string story = strip(std::string_view(text).substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+    std::string story =
+        strip(std::string_view(text).substr(pos, next == std::string::npos ? std::string::npos : next - pos));
     if (!story.empty()) out.push_back(std::move(story));
     if (next == std::string::npos) break;
     pos = next + sep.size();
@@ -162,7 +164,7 @@ TEST(Tokenizer, Llama2cLoadsTok512) {
   EXPECT_EQ(ids[0], 1);
   EXPECT_EQ(tok->decode_token(ids[0], ids[1]), "Once");
   EXPECT_EQ(tok->decode_token(42, ids[1]), " Once");
-  EXPECT_EQ(tok->decode_token(1, 13), "\n");  // <0x0A>
+  EXPECT_EQ(tok->decode_token(1, 13), "\n");                  // <0x0A>
   EXPECT_TRUE(tok->encode("", true) == std::vector<int>{1});  // no dummy prefix for empty text
   EXPECT_TRUE(tok->encode("", false).empty());
 }
@@ -231,7 +233,8 @@ TEST(Tokenizer, Llama2cMatchesPythonReference) {
       "Once upon a time, there was a little girl named Lily.",
       "  leading, trailing and  double  spaces  ",
       "tabs\tand\nnewlines\r\n",
-      "Gr\xC3\xB6\xC3\x9F" "e, caf\xC3\xA9, \xE6\x97\xA5\xE6\x9C\xAC, \xF0\x9F\x99\x82 and \xE2\x80\x9Cquotes\xE2\x80\x9D",
+      "Gr\xC3\xB6\xC3\x9F"
+      "e, caf\xC3\xA9, \xE6\x97\xA5\xE6\x9C\xAC, \xF0\x9F\x99\x82 and \xE2\x80\x9Cquotes\xE2\x80\x9D",
       "invalid \xFF\xFE utf-8 \xC3( and a lone continuation \x80\x80\x80\x80\x80 byte run",
       "digits 0123456789 and punctuation !?;:@#$%^&*()[]{}<>",
   };
@@ -241,7 +244,8 @@ TEST(Tokenizer, Llama2cMatchesPythonReference) {
     auto tok = load_tokenizer(shared_path(file));
     const auto ref = run_reference("llama2c_tokenizer_ref.py", shared_path(file), inputs, dir.path);
     ASSERT_EQ(ref.size(), inputs.size());
-    for (size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(tok->encode(inputs[i], true), ref[i]) << file << " input " << i;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      EXPECT_EQ(tok->encode(inputs[i], true), ref[i]) << file << " input " << i;
   }
 }
 
@@ -325,11 +329,15 @@ TEST(Tokenizer, HfQwen2SplitRegexHandChecked) {
   const auto doc = nlohmann::json::parse(read_file(source_path("tests/data/qwen2_tiny_tokenizer.json")));
   const std::string pattern = doc["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"].get<std::string>();
   using V = std::vector<std::string>;
-  EXPECT_EQ(regex_split_isolated(pattern, "Gr\xC3\xB6\xC3\x9F" "e 2024\xE5\xB9\xB4, na\xC3\xAFve \xCE\x91\xCE\x92\xCE\x93!"),
-            (V{"Gr\xC3\xB6\xC3\x9F" "e", " ", "2", "0", "2", "4", "\xE5\xB9\xB4", ",", " na\xC3\xAFve",
-               " \xCE\x91\xCE\x92\xCE\x93", "!"}));
+  EXPECT_EQ(regex_split_isolated(pattern,
+                                 "Gr\xC3\xB6\xC3\x9F"
+                                 "e 2024\xE5\xB9\xB4, na\xC3\xAFve \xCE\x91\xCE\x92\xCE\x93!"),
+            (V{"Gr\xC3\xB6\xC3\x9F"
+               "e",
+               " ", "2", "0", "2", "4", "\xE5\xB9\xB4", ",", " na\xC3\xAFve", " \xCE\x91\xCE\x92\xCE\x93", "!"}));
   EXPECT_EQ(regex_split_isolated(pattern, "I'M here\n\n  x"), (V{"I", "'M", " here", "\n\n", " ", " x"}));
-  EXPECT_EQ(regex_split_isolated(pattern, "x\xD9\xA3\xD9\xA4y"), (V{"x", "\xD9\xA3", "\xD9\xA4", "y"}));  // Arabic-Indic digits are \p{N}
+  EXPECT_EQ(regex_split_isolated(pattern, "x\xD9\xA3\xD9\xA4y"),
+            (V{"x", "\xD9\xA3", "\xD9\xA4", "y"}));  // Arabic-Indic digits are \p{N}
   // GPT-2's own pattern (ByteLevel use_regex): digits stay together, a space joins the next word.
   const std::string gpt2 = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
   EXPECT_EQ(regex_split_isolated(gpt2, "Hello  world 123 don't"), (V{"Hello", " ", " world", " 123", " don", "'t"}));
@@ -364,7 +372,8 @@ TEST(Tokenizer, HfBpeOptStyleBosAndRoundTrip) {
   EXPECT_EQ(std::vector<int>(ids.begin() + 1, ids.end()), tok->encode("Once upon a time", false));
   auto qwen = load_tokenizer(source_path("tests/data/qwen2_tiny_tokenizer.json"));
   for (const std::string text : {"Once upon a time, Lily said \xE2\x80\x9Chi\xE2\x80\x9D.\n\n  Bye  ",
-                                 "Gr\xC3\xB6\xC3\x9F" "e \xE6\x97\xA5\xE6\x9C\xAC 2024 \xF0\x9F\x99\x82",
+                                 "Gr\xC3\xB6\xC3\x9F"
+                                 "e \xE6\x97\xA5\xE6\x9C\xAC 2024 \xF0\x9F\x99\x82",
                                  "broken \xFF\xFE utf-8 \xC3( end \x80"}) {
     EXPECT_EQ(tok->decode(tok->encode(text, true)), text);
     EXPECT_EQ(qwen->decode(qwen->encode(text, true)), text);
@@ -453,35 +462,45 @@ TEST(Tokenizer, HfBadFilesAreInputErrors) {
     all.insert(all.end(), parts.begin(), parts.end());
     expect_input_error([&] { load_tokenizer(p.string()); }, all);
   };
-  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel"})";
-  const std::string vocab = R"("vocab": {"a": 0, "b": 1, "ab": 2})";
+  using nlohmann::json;
+  // A valid minimal file; each case breaks one thing in it.
+  const json base = json::parse(R"({"pre_tokenizer": {"type": "ByteLevel"},
+      "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}})");
+  ASSERT_NO_THROW(parse_hf_tokenizer_json(base.dump(), "base"));
+  auto with = [&](const std::function<void(json&)>& edit) {
+    json j = base;
+    edit(j);
+    return j.dump();
+  };
   check("not_json.json", "{\"model\": [1, 2,", {"not valid JSON"});
   check("empty.json", "", {"not valid JSON"});
   check("array.json", "[1, 2]", {"top level", "expected an object"});
-  check("no_model.json", "{" + pre + "}", {"missing \"model\""});
-  check("unknown_merge.json", "{" + pre + R"(, "model": {"type": "BPE", )" + vocab + R"(, "merges": ["a b", "a zz"]}})",
+  check("no_model.json", with([](json& j) { j.erase("model"); }), {"missing \"model\""});
+  check("unknown_merge.json", with([](json& j) { j["model"]["merges"].push_back("a zz"); }),
         {"model.merges[1]", "'zz'", "not in model.vocab"});
-  check("merged_missing.json", "{" + pre + R"(, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]}})",
-        {"model.merges[0]", "'ab'"});
-  check("bad_merge.json", "{" + pre + R"(, "model": {"type": "BPE", )" + vocab + R"(, "merges": ["a  b"]}})",
-        {"model.merges[0]", "one space"});
-  check("bad_id.json", "{" + pre + R"(, "model": {"type": "BPE", "vocab": {"a": -4}, "merges": []}})",
+  check("merged_missing.json", with([](json& j) { j["model"]["merges"] = json::parse(R"([["b", "a"]])"); }),
+        {"model.merges[0]", "'ba'"});
+  check("bad_merge.json", with([](json& j) { j["model"]["merges"][0] = "a  b"; }), {"model.merges[0]", "one space"});
+  check("bad_merge_shape.json", with([](json& j) { j["model"]["merges"][0] = 5; }), {"model.merges[0]", "number"});
+  check("bad_id.json", with([](json& j) { j["model"]["vocab"]["a"] = -4; }), {"model.vocab['a']", "out of range"});
+  check("huge_id.json", with([](json& j) { j["model"]["vocab"]["a"] = 3000000000u; }),
         {"model.vocab['a']", "out of range"});
-  check("huge_id.json", "{" + pre + R"(, "model": {"type": "BPE", "vocab": {"a": 3000000000}, "merges": []}})",
-        {"model.vocab['a']", "out of range"});
-  check("wordpiece.json", "{" + pre + R"(, "model": {"type": "WordPiece", )" + vocab + "}}", {"model.type", "WordPiece"});
-  check("whitespace.json", R"({"pre_tokenizer": {"type": "Whitespace"}, "model": {)" + vocab + R"(, "merges": []}})",
+  check("sparse_ids.json", with([](json& j) { j["model"]["vocab"]["a"] = 1000000; }), {"1000000", "dense"});
+  check("shared_id.json", with([](json& j) { j["model"]["vocab"]["b"] = 0; }), {"model.vocab", "id 0"});
+  check("wordpiece.json", with([](json& j) { j["model"]["type"] = "WordPiece"; }), {"model.type", "WordPiece"});
+  check("whitespace.json", with([](json& j) { j["pre_tokenizer"]["type"] = "Whitespace"; }),
         {"pre_tokenizer.type", "Whitespace"});
-  check("bad_regex.json",
-        R"({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(a"}, "behavior": "Isolated"}, {"type": "ByteLevel"}]}, "model": {)" +
-            vocab + R"(, "merges": []}})",
+  check("bad_regex.json", with([](json& j) {
+          j["pre_tokenizer"] = json::parse(R"({"type": "Sequence", "pretokenizers": [
+              {"type": "Split", "pattern": {"Regex": "(a"}, "behavior": "Isolated"}, {"type": "ByteLevel"}]})");
+        }),
         {"pre_tokenizer.pretokenizers[0].pattern.Regex", "cannot compile"});
-  check("no_pre.json", R"({"model": {)" + vocab + R"(, "merges": []}})", {"pre_tokenizer", "missing"});
-  check("nfkc.json", R"({"normalizer": {"type": "NFKC"}, )" + pre + R"(, "model": {)" + vocab + R"(, "merges": []}})",
-        {"normalizer.type", "NFKC"});
-  check("bad_template.json",
-        "{" + pre + R"(, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}], "special_tokens": {}}, "model": {)" +
-            vocab + R"(, "merges": []}})",
+  check("no_pre.json", with([](json& j) { j.erase("pre_tokenizer"); }), {"pre_tokenizer", "missing"});
+  check("nfkc.json", with([](json& j) { j["normalizer"] = {{"type", "NFKC"}}; }), {"normalizer.type", "NFKC"});
+  check("bad_template.json", with([](json& j) {
+          j["post_processor"] = json::parse(R"({"type": "TemplateProcessing",
+              "single": [{"SpecialToken": {"id": "<s>"}}], "special_tokens": {}})");
+        }),
         {"post_processor.special_tokens", "<s>"});
 }
 

@@ -67,9 +67,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_str) {
   }
   const std::string bytes = read_whole_file(path);
   switch (detect_format(path, bytes)) {
-    case Format::HfJson: return parse_hf_tokenizer_json(bytes, path_str);
-    case Format::SentencePiece: return parse_sentencepiece_model(bytes, path_str);
-    case Format::Llama2c: return parse_llama2c_tokenizer(bytes, path_str);
+    case Format::HfJson:
+      return parse_hf_tokenizer_json(bytes, path_str);
+    case Format::SentencePiece:
+      return parse_sentencepiece_model(bytes, path_str);
+    case Format::Llama2c:
+      return parse_llama2c_tokenizer(bytes, path_str);
   }
   LB_FAIL_INTERNAL("unreachable tokenizer format for ", path_str);
 }

@@ -36,8 +36,7 @@ using nlohmann::json;
 
 constexpr int64_t kMaxId = 1 << 24;  // far above any real vocabulary; bounds allocations
 // The pre-tokenizer regex of GPT-2 (and of tokenizers' ByteLevel with use_regex = true).
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 // ---- GPT-2's bytes_to_unicode: every byte gets a printable code point -------------------------
 
@@ -112,8 +111,8 @@ class Regex {
     // byte); invalid sequences simply never match and end up in the gaps between matches.
     uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
     if (literal) options |= PCRE2_LITERAL;
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err,
-                                     &err_off, nullptr);
+    pcre2_code* code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_off, nullptr);
     if (!code) LB_FAIL_INPUT(where_, ": cannot compile regex at offset ", err_off, ": ", error_text(err));
     code_.reset(code);
     pcre2_jit_compile(code_.get(), PCRE2_JIT_COMPLETE);  // optional speed-up; falls back silently
@@ -426,15 +425,18 @@ class HfBpeTokenizer final : public Tokenizer {
     } else if (type == "ByteLevel") {
       PreStep s{PreStep::ByteLevel, nullptr};
       s.add_prefix_space = r.boolean(p, "add_prefix_space", false, path);
-      if (r.boolean(p, "use_regex", true, path)) s.regex = std::make_shared<Regex>(kGpt2Pattern, false, name_ + ": " + path);
+      if (r.boolean(p, "use_regex", true, path))
+        s.regex = std::make_shared<Regex>(kGpt2Pattern, false, name_ + ": " + path);
       steps_.push_back(std::move(s));
     } else if (type == "Split") {
       const json& pat = r.object(r.require(p, "pattern", path), path + ".pattern");
       PreStep s{PreStep::Split, nullptr};
       if (const json* re = r.member(pat, "Regex")) {
-        s.regex = std::make_shared<Regex>(r.string(*re, path + ".pattern.Regex"), false, name_ + ": " + path + ".pattern.Regex");
+        s.regex = std::make_shared<Regex>(r.string(*re, path + ".pattern.Regex"), false,
+                                          name_ + ": " + path + ".pattern.Regex");
       } else if (const json* str = r.member(pat, "String")) {
-        s.regex = std::make_shared<Regex>(r.string(*str, path + ".pattern.String"), true, name_ + ": " + path + ".pattern.String");
+        s.regex = std::make_shared<Regex>(r.string(*str, path + ".pattern.String"), true,
+                                          name_ + ": " + path + ".pattern.String");
       } else {
         r.fail(path, ".pattern: expected {\"Regex\": ...} or {\"String\": ...}");
       }
@@ -480,7 +482,8 @@ class HfBpeTokenizer final : public Tokenizer {
         if (r.member(piece, "Sequence")) {
           seen_sequence = true;
         } else if (const json* st = r.member(piece, "SpecialToken")) {
-          const std::string key = r.string(r.require(r.object(*st, ipath + ".SpecialToken"), "id", ipath), ipath + ".SpecialToken.id");
+          const std::string key =
+              r.string(r.require(r.object(*st, ipath + ".SpecialToken"), "id", ipath), ipath + ".SpecialToken.id");
           std::vector<int> ids;
           special_id(r, specials, key, path + ".special_tokens", ids);
           if (!seen_sequence) {
@@ -521,7 +524,8 @@ class HfBpeTokenizer final : public Tokenizer {
     has_token_.assign(n, 0);
     for (const auto& [text, id] : vocab_) {
       if (has_token_[id])
-        LB_FAIL_INPUT(name_, ": model.vocab: id ", id, " is used by both ", shown(id_to_token_[id]), " and ", shown(text));
+        LB_FAIL_INPUT(name_, ": model.vocab: id ", id, " is used by both ", shown(id_to_token_[id]), " and ",
+                      shown(text));
       id_to_token_[id] = text;
       has_token_[id] = 1;
     }
@@ -554,7 +558,8 @@ class HfBpeTokenizer final : public Tokenizer {
       // No template names one: the end-of-text token that these families declare in their
       // tokenizer_config.json is one of these special added tokens.
       for (const char* eos : {"<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>"}) {
-        auto it = std::find_if(added_.begin(), added_.end(), [&](const AddedToken& a) { return a.special && a.content == eos; });
+        auto it = std::find_if(added_.begin(), added_.end(),
+                               [&](const AddedToken& a) { return a.special && a.content == eos; });
         if (it != added_.end()) {
           eos_id_ = it->id;
           break;

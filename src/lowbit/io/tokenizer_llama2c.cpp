@@ -28,8 +28,8 @@ static_assert(std::endian::native == std::endian::little, "llama2.c files are li
 
 constexpr int kBos = 1;
 constexpr int kEos = 2;
-constexpr int kByteOffset = 3;         // id of <0x00>
-constexpr int kMinVocab = 3 + 256;     // <unk>, <s>, </s> and the byte tokens
+constexpr int kByteOffset = 3;               // id of <0x00>
+constexpr int kMinVocab = 3 + 256;           // <unk>, <s>, </s> and the byte tokens
 constexpr int32_t kMaxTokenBytes = 1 << 16;  // sanity bound; real files have 7..~50
 // run.c starts its search with `float best_score = -1e10` and merges only on `score > best`.
 constexpr float kNoMergeScore = -1e10f;
@@ -89,8 +89,8 @@ class Llama2cTokenizer final : public Tokenizer {
   }
 
   std::string decode_token(int prev, int token) const override {
-    LB_INPUT_CHECK(token >= 0 && token < vocab_size(), name_, ": token id ", token,
-                   " out of range [0, ", vocab_size(), ")");
+    LB_INPUT_CHECK(token >= 0 && token < vocab_size(), name_, ": token id ", token, " out of range [0, ", vocab_size(),
+                   ")");
     std::string_view piece = vocab_[token];
     if (prev == kBos && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
     // run.c: sscanf(piece, "<0x%02hhX>", &byte) == 1, i.e. "<0x" and one or two hex digits.
@@ -195,8 +195,8 @@ std::unique_ptr<Tokenizer> parse_llama2c_tokenizer(std::string_view bytes, const
   while (off < bytes.size()) {
     const size_t index = vocab.size();
     const size_t left = bytes.size() - off;
-    LB_INPUT_CHECK(left >= 8, name, ": token ", index, " at offset ", off, ": truncated: score and length need 8 bytes, ",
-                   left, " left (file is ", bytes.size(), " bytes)");
+    LB_INPUT_CHECK(left >= 8, name, ": token ", index, " at offset ", off,
+                   ": truncated: score and length need 8 bytes, ", left, " left (file is ", bytes.size(), " bytes)");
     const float score = read_f32(bytes, off);
     const int32_t len = read_i32(bytes, off + 4);
     LB_INPUT_CHECK(std::isfinite(score), name, ": token ", index, " at offset ", off, ": score is not finite");
@@ -211,8 +211,8 @@ std::unique_ptr<Tokenizer> parse_llama2c_tokenizer(std::string_view bytes, const
     scores.push_back(score);
     off += 8 + static_cast<size_t>(len);
   }
-  LB_INPUT_CHECK(vocab.size() >= static_cast<size_t>(kMinVocab), name, ": the file (", bytes.size(), " bytes) ends after ",
-                 vocab.size(), " tokens; a llama2.c tokenizer has at least ", kMinVocab,
+  LB_INPUT_CHECK(vocab.size() >= static_cast<size_t>(kMinVocab), name, ": the file (", bytes.size(),
+                 " bytes) ends after ", vocab.size(), " tokens; a llama2.c tokenizer has at least ", kMinVocab,
                  " (<unk>, <s>, </s> and the 256 byte tokens): truncated?");
   return std::make_unique<Llama2cTokenizer>(std::move(vocab), std::move(scores), name);
 }

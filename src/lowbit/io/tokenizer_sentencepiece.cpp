@@ -33,8 +33,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   // Mirrors the llama2.c decoder: the word-boundary marker prints as a space, dropped right after
   // BOS; byte pieces <0xXX> print as the raw byte; control tokens print as nothing.
   std::string decode_token(int prev, int token) const override {
-    LB_INPUT_CHECK(token >= 0 && token < vocab_size(), name_, ": token id ", token, " out of range [0, ",
-                   vocab_size(), ")");
+    LB_INPUT_CHECK(token >= 0 && token < vocab_size(), name_, ": token id ", token, " out of range [0, ", vocab_size(),
+                   ")");
     if (sp_.IsControl(token)) return {};
     const std::string& piece = sp_.IdToPiece(token);
     if (sp_.IsByte(token)) return std::string(1, byte_of_piece(piece));
@@ -74,12 +74,15 @@ class SentencePieceTokenizer final : public Tokenizer {
  private:
   // Byte pieces are spelled "<0xXX>" (two upper-case hex digits) by every SentencePiece trainer.
   char byte_of_piece(const std::string& piece) const {
-    LB_INPUT_CHECK(piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>', name_,
-                   ": byte piece '", piece, "' is not of the form <0xXX>");
+    LB_INPUT_CHECK(piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>', name_, ": byte piece '",
+                   piece, "' is not of the form <0xXX>");
     int value = 0;
     for (size_t i = 3; i < 5; ++i) {
       const char c = piece[i];
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                           : -1;
       LB_INPUT_CHECK(d >= 0, name_, ": byte piece '", piece, "' is not of the form <0xXX>");
       value = value * 16 + d;
     }
