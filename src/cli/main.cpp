@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {"generate", "greedy text generation from a prompt", cmd_generate},
       {"convert", "convert between llama2.c and Hugging Face (safetensors) checkpoints", cmd_convert},
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
+      {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
   };
   return c;
 }

@@ -51,7 +51,7 @@ struct TensorRef {
   std::vector<int64_t> shape;
   const uint8_t* data = nullptr;
   size_t nbytes = 0;
-  std::shared_ptr<const MappedFile> owner;  // keeps the mapping alive
+  std::shared_ptr<const void> owner;  // keeps the mapping (or an owned buffer) alive
 
   int64_t numel() const { return Tensor::numel_of(shape); }
   // Convert to f32. Throws InputError naming file and tensor if any value is NaN/Inf

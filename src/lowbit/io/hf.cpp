@@ -8,6 +8,7 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/gptq_pack.hpp"
 #include "lowbit/io/safetensors.hpp"
 #include "lowbit/model/model.hpp"
 
@@ -222,6 +223,8 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir) {
     if (hf.empty()) continue;
     if (const TensorRef* r = lookup(hf)) m->source.emplace(canon, *r);
   }
+  // A packed GPTQ checkpoint stores linears as qweight/qzeros/scales/g_idx: dequantize them to f32.
+  if (is_gptq_checkpoint(dir)) attach_gptq_linears(*m, stored, dir);
   // A tied checkpoint may still carry lm_head.weight; an untied one must have it (checked later).
   if (m->cfg.tie_embeddings) m->source.erase(kLmHead);
   // Surface a missing tensor under its HF name, which is what the user sees in the file.

@@ -136,12 +136,13 @@ class Regex {
       if (rc < 0) LB_FAIL_INPUT(where_, ": regex match failed at byte ", off, ": ", error_text(rc));
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
       const size_t b = ov[0], e = ov[1];
-      if (e > b) {
+      if (e > b && b >= off) {
         out.emplace_back(b, e);
         off = e;
       } else {
-        // An empty match yields no piece; step over one character so the scan always advances.
-        off = b + 1;
+        // An empty match (or a \K oddity) yields no piece; step over one character so the scan
+        // always advances.
+        off = std::max(off, b) + 1;
         while (off < subject.size() && (static_cast<unsigned char>(subject[off]) & 0xC0) == 0x80) ++off;
       }
     }

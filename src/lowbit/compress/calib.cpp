@@ -1,0 +1,67 @@
+// lowbit/compress/calib.cpp — seeded calibration sampling. defines: see calib.hpp
+#include "lowbit/compress/calib.hpp"
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/eval/perplexity.hpp"
+
+namespace lowbit {
+
+std::vector<std::string> read_corpus_documents(const std::string& path, const std::string& doc_sep) {
+  LB_INPUT_CHECK(file_exists(path), path, ": calibration corpus not found");
+  std::string text = read_file(path);
+  if (path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
+    std::vector<std::string> docs;
+    std::istringstream in(text);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception& e) {
+        LB_FAIL_INPUT(path, ":", n, ": not valid JSON: ", e.what());
+      }
+      LB_INPUT_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), path, ":", n,
+                     ": expected an object with a string field \"text\"");
+      docs.push_back(j["text"].get<std::string>());
+    }
+    return docs;
+  }
+  return split_documents(text, doc_sep);
+}
+
+CalibSet make_calibration(const Tokenizer& tok, const CalibSpec& spec) {
+  LB_INPUT_CHECK(spec.nsamples >= 1, "calibration: nsamples must be at least 1, got ", spec.nsamples);
+  LB_INPUT_CHECK(spec.seqlen >= 2, "calibration: seqlen must be at least 2, got ", spec.seqlen);
+  LB_INPUT_CHECK(spec.holdout_fraction >= 0 && spec.holdout_fraction < 1, "calibration: holdout fraction ",
+                 spec.holdout_fraction, " must be in [0, 1)");
+  CalibSet c;
+  c.spec = spec;
+  std::vector<int> stream;
+  for (const auto& d : read_corpus_documents(spec.path, spec.doc_sep)) {
+    auto ids = tok.encode(d, true);
+    stream.insert(stream.end(), ids.begin(), ids.end());
+  }
+  c.corpus_tokens = (long long)stream.size();
+  const size_t cut = size_t(double(stream.size()) * (1.0 - spec.holdout_fraction));
+  LB_INPUT_CHECK(cut >= size_t(spec.seqlen), spec.path, ": the calibration part of the corpus has ", cut,
+                 " tokens, fewer than seqlen ", spec.seqlen, " (corpus ", stream.size(), " tokens, holdout ",
+                 spec.holdout_fraction, ")");
+  c.holdout.assign(stream.begin() + long(cut), stream.end());
+  std::mt19937_64 rng(spec.seed);
+  std::uniform_int_distribution<size_t> start(0, cut - size_t(spec.seqlen));
+  for (int i = 0; i < spec.nsamples; ++i) {
+    size_t s = start(rng);
+    c.samples.emplace_back(stream.begin() + long(s), stream.begin() + long(s + size_t(spec.seqlen)));
+  }
+  return c;
+}
+
+}  // namespace lowbit

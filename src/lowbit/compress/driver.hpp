@@ -1,0 +1,58 @@
+// lowbit/compress/driver.hpp — the layer-wise, block-sequential compression driver (as GPTQ runs):
+// block i is compressed with calibration inputs produced by the already-compressed blocks 0..i-1
+// (or, with fp_inputs, by the full-precision blocks). Only the current block's weights and the
+// calibration activations are resident; statistics are accumulated in LinearStats (summable
+// across ranks). The method only sees weights and statistics; I/O, hooks and records are here.
+// defines: lowbit::CompressOptions, LayerRecord, CompressResult, compress_model, method names
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lowbit/compress/awq.hpp"
+#include "lowbit/compress/calib.hpp"
+#include "lowbit/compress/gptq.hpp"
+#include "lowbit/compress/quant.hpp"
+#include "lowbit/io/gptq_pack.hpp"
+#include "lowbit/model/model.hpp"
+
+namespace lowbit {
+
+struct CompressOptions {
+  std::string method = "rtn";  // rtn | gptq | awq
+  QuantSpec spec;
+  GptqOptions gptq;
+  AwqOptions awq;
+  bool fp_inputs = false;       // calibrate block i on full-precision inputs instead
+  bool record_errors = true;    // accumulate H also for RTN, to record ‖WX−ŴX‖² per linear
+  int micro_batch = 8;          // calibration samples per block forward
+};
+
+struct LayerRecord {
+  int layer = 0;
+  std::string linear;        // "attn.q", ...
+  int64_t out = 0, in = 0;
+  double out_error = -1;     // ‖WX − ŴX‖²_F over the calibration tokens (−1: not measured)
+  double rtn_error = -1;     // the same for plain RTN at the same spec, for comparison
+  double rel_error = -1;     // out_error / ‖WX‖²_F
+  double seconds = 0;
+  int damp_raises = 0;
+  int dead_columns = 0;
+};
+
+struct CompressResult {
+  std::vector<BlockQuant> quant;       // per block, per LinearId
+  std::vector<LayerRecord> records;
+  std::vector<std::vector<AwqGroupReport>> awq;  // per block (AWQ only)
+  long long calib_tokens = 0;
+  double seconds = 0;
+};
+
+bool is_quant_method(const std::string& m);
+// Check everything that can be checked before work starts (method, bits, group vs every linear's
+// input dimension). Throws InputError naming the option and the offending layer.
+void validate_compress_options(const Model& m, const CompressOptions& o);
+// Compress `m` in place (its blocks are replaced by the fake-quantized ones).
+CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOptions& o);
+
+}  // namespace lowbit

@@ -1,0 +1,287 @@
+// lowbit/compress/gptq.cpp — GPTQ, following the reference IST-DASLab/gptq `GPTQ.fasterquant`.
+// defines: see gptq.hpp
+//
+// Names follow the paper and the reference code: H (the damped Hessian), Hinv (the upper Cholesky
+// factor of H⁻¹), W1 / Q1 / Err1 (the current block of weights, their quantized values and the
+// scaled errors (w − q) / Hinv[j, j]).
+//
+//   1. dead columns: diag(H) == 0 → H[j, j] = 1, W[:, j] = 0 (the column never saw an input);
+//   2. per-channel (group 0): one grid per row, fitted on W before anything else (as the reference
+//      does with quantizer.find_params(W) at the top of fasterquant);
+//      act_order && static_groups: every group's grid fitted on the original, unpermuted W (after
+//      step 1), as GPTQ's --static-groups; g_idx[j] = j / group;
+//   3. act_order: permute the columns of W and rows/columns of H by decreasing diag(H) (stable);
+//   4. damping λ = percdamp · mean(diag H); H + λI → Cholesky → inverse → upper Cholesky of the
+//      inverse (Hinv). A failed factorisation multiplies λ by 10 (logged, counted);
+//   5. sweep over blocks [i1, i2) of `blocksize` columns; inside a block, column by column:
+//      q = quant(w), err = (w − q) / Hinv[j, j], W1[:, j+1:i2] −= err · Hinv[j, j+1:i2] (error
+//      feedback within the block); after the block W[:, i2:] −= Err1 · Hinv[i1:i2, i2:] (one GEMM,
+//      the lazy batch update across blocks);
+//      non-static groups: the grid of a group is fitted when its first column comes up, over the
+//      current (error-updated) weights of the group's columns. Columns past the block end have not
+//      yet received the block's lazy update, so it is applied to them for the fit (the reference fits
+//      on W, which lacks the in-block updates when a group starts mid-block; here the fit is on the
+//      exact current weights, so the result does not depend on `blocksize`; the two agree whenever
+//      groups start on block boundaries and group <= blocksize, e.g. the default 128/128);
+//   6. un-permute Q (codes and w_hat) with the inverse permutation.
+//
+// The rows of W are independent inside a block (error feedback mixes columns, never rows, and each
+// grid belongs to one row), so the column loop runs per row under OpenMP; the cross-block update is
+// one dgemm (OpenBLAS threads). W, H and Hinv are double throughout; quantization itself is on the
+// f32 value of w, as the fp32 reference.
+#include "lowbit/compress/gptq.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <numeric>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+
+extern "C" {
+// Fortran LAPACK (OpenBLAS). The trailing size_t is the hidden length of the character argument.
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
+void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
+}
+
+namespace lowbit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Hinv (row-major, n×n) := upper Cholesky factor U of (A)⁻¹, U with A⁻¹ = Uᵀ U, for symmetric A
+// given in `a`. Returns 0, or a nonzero code naming the step that failed (A not positive definite).
+// Row-major U equals column-major L, so LAPACK is called with 'L' throughout.
+int cholesky_inverse_upper(std::vector<double>& a, int64_t n64) {
+  const int n = int(n64);
+  int info = 0;
+  dpotrf_("L", &n, a.data(), &n, &info, 1);  // H = L Lᵀ  (row-major: upper Uᵀ U)
+  if (info != 0) return 1;
+  dpotri_("L", &n, a.data(), &n, &info, 1);  // H⁻¹, one triangle
+  if (info != 0) return 2;
+  // Fortran lower triangle = row-major upper triangle: mirror it to the row-major lower triangle.
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t r = 0; r < n64; ++r)
+    for (int64_t c = 0; c < r; ++c) a[size_t(r * n64 + c)] = a[size_t(c * n64 + r)];
+  dpotrf_("L", &n, a.data(), &n, &info, 1);  // H⁻¹ = Uᵀ U, U upper (row-major)
+  if (info != 0) return 3;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < n64; ++r)
+    for (int64_t c = 0; c < r; ++c) a[size_t(r * n64 + c)] = 0.0;
+  for (int64_t j = 0; j < n64; ++j) {
+    const double d = a[size_t(j * n64 + j)];
+    if (!(d > 0.0) || !std::isfinite(d)) return 4;
+  }
+  return 0;
+}
+
+const char* cholesky_step_name(int code) {
+  switch (code) {
+    case 1: return "Cholesky of H";
+    case 2: return "inverse of H";
+    case 3: return "Cholesky of H^-1";
+    case 4: return "non-finite Hinv";
+    case 5: return "non-finite weights after the sweep";
+    default: return "?";
+  }
+}
+
+}  // namespace
+
+QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, const QuantSpec& s,
+                          const GptqOptions& o, GptqReport* report) {
+  LB_INPUT_CHECK(w.shape.size() == 2, "gptq: weight must be 2-D, got ", w.shape_str());
+  const int64_t out = w.dim(0), in = w.dim(1);
+  s.validate(in, "gptq");
+  LB_INPUT_CHECK(int64_t(H_in.size()) == in * in, "gptq: Hessian has ", H_in.size(), " entries, expected ", in,
+                 "x", in);
+  LB_INPUT_CHECK(o.blocksize >= 1, "gptq: blocksize ", o.blocksize, " must be positive");
+  LB_INPUT_CHECK(std::isfinite(o.percdamp) && o.percdamp >= 0, "gptq: percdamp ", o.percdamp,
+                 " must be finite and >= 0");
+  LB_INPUT_CHECK(in <= int64_t(1) << 30, "gptq: input dimension ", in, " too large");
+  for (float v : w.data) LB_INPUT_CHECK(std::isfinite(v), "gptq: weight has a non-finite value");
+  for (double v : H_in) LB_INPUT_CHECK(std::isfinite(v), "gptq: Hessian has a non-finite value");
+
+  GptqReport rep;
+  const int maxq = s.maxq();
+  const int64_t gs = s.group_size(in), ng = in / gs;
+  const bool grouped = s.group > 0;
+  const bool static_groups = grouped && o.act_order && o.static_groups;
+  const int64_t B = std::min<int64_t>(o.blocksize, in);
+
+  QuantResult r;
+  r.spec = s;
+  r.n_groups = ng;
+  r.scales.resize({out, ng});
+  r.zeros.assign(size_t(out * ng), 0);
+  r.g_idx.assign(size_t(in), 0);
+
+  // Per-channel grid: fitted on W as given (the reference's find_params(W) before dead columns).
+  if (!grouped) {
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < out; ++row)
+      fit_group_grid(w.row(row), in, 1, s, r.scales.data[size_t(row)], r.zeros[size_t(row)]);
+  }
+
+  // 1. dead columns.
+  std::vector<double> H(H_in);
+  std::vector<char> dead(static_cast<size_t>(in), 0);
+  for (int64_t j = 0; j < in; ++j)
+    if (H[size_t(j * in + j)] == 0.0) {
+      H[size_t(j * in + j)] = 1.0;
+      dead[size_t(j)] = 1;
+      ++rep.dead_columns;
+    }
+  Tensor w0 = w;  // W with dead columns zeroed (the original order)
+  if (rep.dead_columns > 0)
+    for (int64_t row = 0; row < out; ++row)
+      for (int64_t j = 0; j < in; ++j)
+        if (dead[size_t(j)]) w0.row(row)[j] = 0.f;
+
+  // 2. static groups: all grids on the unpermuted W.
+  if (static_groups) {
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < out; ++row)
+      for (int64_t g = 0; g < ng; ++g)
+        fit_group_grid(w0.row(row) + g * gs, gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
+  }
+
+  // 3. act_order: perm[p] = the original column quantized at position p.
+  std::vector<int64_t> perm(static_cast<size_t>(in));
+  std::iota(perm.begin(), perm.end(), int64_t(0));
+  if (o.act_order) {
+    std::vector<double> dg(static_cast<size_t>(in));
+    for (int64_t j = 0; j < in; ++j) dg[size_t(j)] = H[size_t(j * in + j)];
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return dg[size_t(a)] > dg[size_t(b)]; });
+    std::vector<double> Hp(H.size());
+#pragma omp parallel for schedule(static)
+    for (int64_t a = 0; a < in; ++a)
+      for (int64_t b = 0; b < in; ++b) Hp[size_t(a * in + b)] = H[size_t(perm[size_t(a)] * in + perm[size_t(b)])];
+    H.swap(Hp);
+  }
+  // Group of each position p (in the permuted order) and g_idx of each original column.
+  std::vector<int64_t> pos_group(static_cast<size_t>(in));
+  for (int64_t p = 0; p < in; ++p) {
+    const int64_t c = perm[size_t(p)];
+    const int64_t g = !grouped ? 0 : (static_groups ? c / gs : p / gs);
+    pos_group[size_t(p)] = g;
+    r.g_idx[size_t(c)] = int32_t(g);
+  }
+
+  // 4. damping.
+  double mean_diag = 0;
+  for (int64_t j = 0; j < in; ++j) mean_diag += H[size_t(j * in + j)];
+  mean_diag /= double(in);
+  double damp = o.percdamp * mean_diag;
+
+  std::vector<double> Hinv(H.size());
+  std::vector<double> W(static_cast<size_t>(out * in));  // permuted working weights (double)
+  std::vector<double> Err1(static_cast<size_t>(out * B));  // (w − q) / Hinv[j, j] of the current block
+  std::vector<uint8_t> Qc(static_cast<size_t>(out * in));  // codes, permuted order
+  std::vector<float> Q(static_cast<size_t>(out * in));  // dequantized, permuted order
+  constexpr int kMaxAttempts = 40;
+  for (int attempt = 0;; ++attempt) {
+    auto t0 = Clock::now();
+    Hinv = H;
+    for (int64_t j = 0; j < in; ++j) Hinv[size_t(j * in + j)] += damp;
+    int fail = cholesky_inverse_upper(Hinv, in);
+    rep.seconds_cholesky += since(t0);
+
+    if (fail == 0) {
+      // 5. the sweep.
+      t0 = Clock::now();
+#pragma omp parallel for schedule(static)
+      for (int64_t row = 0; row < out; ++row) {
+        const float* src = w0.row(row);
+        double* dst = &W[size_t(row * in)];
+        for (int64_t p = 0; p < in; ++p) dst[p] = double(src[perm[size_t(p)]]);
+      }
+      for (int64_t i1 = 0; i1 < in; i1 += B) {
+        const int64_t i2 = std::min(i1 + B, in), count = i2 - i1;
+        // Small blocks run on one thread: a parallel region costs more than it saves there (and far more
+        // on a loaded machine, where a barrier waits for a descheduled thread).
+#pragma omp parallel if (out * count * (count + (grouped ? gs : 0)) >= (int64_t(1) << 20))
+        {
+          std::vector<float> cur(static_cast<size_t>(gs));     // current weights of a group being fitted
+          std::vector<double> tail(static_cast<size_t>(gs));   // group columns past i2, with the pending update
+#pragma omp for schedule(static)
+          for (int64_t row = 0; row < out; ++row) {
+            double* W1 = &W[size_t(row * in)];      // W1 = W[row, i1:i2] in place (indexed by column)
+            double* err1 = &Err1[size_t(row * B)];
+            float* qrow = &Q[size_t(row * in)];
+            uint8_t* crow = &Qc[size_t(row * in)];
+            for (int64_t i = 0; i < count; ++i) {
+              const int64_t j = i1 + i;
+              const int64_t g = pos_group[size_t(j)];
+              if (grouped && !static_groups && j % gs == 0) {
+                // Fit the grid of group g on its columns' current weights.
+                const int64_t jend = j + gs, inblk = std::min(jend, i2);
+                for (int64_t c = j; c < inblk; ++c) cur[size_t(c - j)] = float(W1[c]);
+                if (jend > i2) {
+                  for (int64_t c = i2; c < jend; ++c) tail[size_t(c - i2)] = W1[c];
+                  for (int64_t k = 0; k < i; ++k) {
+                    const double e = err1[k];
+                    const double* h = &Hinv[size_t((i1 + k) * in)];
+                    for (int64_t c = i2; c < jend; ++c) tail[size_t(c - i2)] -= e * h[c];
+                  }
+                  for (int64_t c = i2; c < jend; ++c) cur[size_t(c - j)] = float(tail[size_t(c - i2)]);
+                }
+                fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
+              }
+              const float sc = r.scales.data[size_t(row * ng + g)];
+              const int32_t z = r.zeros[size_t(row * ng + g)];
+              const double wv = W1[j];
+              const int32_t q = quant_code(float(wv), sc, z, maxq);
+              const float dq = dequant_code(q, sc, z);
+              crow[j] = uint8_t(q);
+              qrow[j] = dq;
+              const double* hrow = &Hinv[size_t(j * in)];
+              const double e = (wv - double(dq)) / hrow[j];  // err1 = (w − q) / d
+              err1[i] = e;
+              for (int64_t c = j + 1; c < i2; ++c) W1[c] -= e * hrow[c];  // W1[:, i:] −= err1 · Hinv1[i, i:]
+            }
+          }
+        }
+        if (i2 < in)  // W[:, i2:] −= Err1 · Hinv[i1:i2, i2:]
+          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(out), int(in - i2), int(count), -1.0,
+                      Err1.data(), int(B), &Hinv[size_t(i1 * in + i2)], int(in), 1.0, &W[size_t(i2)], int(in));
+      }
+      bool finite = true;
+      for (float v : Q) finite &= std::isfinite(v);
+      rep.seconds_sweep += since(t0);
+      if (finite) break;
+      fail = 5;
+    }
+
+    LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "gptq: the Hessian is not positive definite even with damping ",
+                   damp, " (", cholesky_step_name(fail), " failed); is it a Hessian of real inputs?");
+    const double next = damp > 0 ? damp * 10 : 1e-8 * std::max(std::fabs(mean_diag), 1e-300);
+    log_warn("gptq: ", cholesky_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
+    damp = next;
+    ++rep.damp_raises;
+  }
+  rep.damp_used = damp;
+
+  // 6. un-permute.
+  r.w_hat.resize({out, in});
+  r.q.assign(size_t(out * in), 0);
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < out; ++row) {
+    float* hr = r.w_hat.row(row);
+    uint8_t* cr = &r.q[size_t(row * in)];
+    for (int64_t p = 0; p < in; ++p) {
+      const int64_t c = perm[size_t(p)];
+      hr[c] = Q[size_t(row * in + p)];
+      cr[c] = Qc[size_t(row * in + p)];
+    }
+  }
+  if (report) *report = rep;
+  return r;
+}
+
+}  // namespace lowbit

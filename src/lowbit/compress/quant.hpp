@@ -1,0 +1,56 @@
+// lowbit/compress/quant.hpp — the uniform quantization grid shared by RTN, GPTQ and AWQ, and the
+// result every weight quantizer returns.
+// defines: lowbit::QuantSpec, QuantResult, fit_group_grid, quant_code, dequant_code, output_error
+//
+// Grid (as GPTQ's Quantizer, min-max): per output row and per group of `group` consecutive input
+// columns (group 0 = the whole row, "per-channel"). Asymmetric: scale = (max-min)/maxq,
+// zero = round(-min/scale). Symmetric: scale = 2·max|w|/maxq, zero = (maxq+1)/2. The range always
+// includes 0. Scales are rounded to f16, the precision packed GPTQ checkpoints store, so the
+// fake-quantized weights equal what a packed-checkpoint loader reconstructs, bit for bit.
+// q = clamp(round(w/scale) + zero, 0, maxq); ŵ = scale·(q − zero).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowbit/core/tensor.hpp"
+
+namespace lowbit {
+
+struct QuantSpec {
+  int bits = 4;
+  int group = 0;      // columns per group; 0 = one group per output row
+  bool sym = false;
+  int maxq() const { return (1 << bits) - 1; }
+  int64_t group_size(int64_t in) const { return group > 0 ? group : in; }
+  // Throws InputError naming `where` for bits outside 2..8 or a group that does not divide `in`.
+  void validate(int64_t in, const std::string& where) const;
+  std::string str() const;  // "w4g128asym"
+};
+
+struct QuantResult {
+  Tensor w_hat;                 // [out, in] dequantized (fake-quantized) weights
+  Tensor scales;                // [out, n_groups], values exactly representable in f16
+  std::vector<int32_t> zeros;   // [out * n_groups], integer zero points in [0, maxq]
+  std::vector<uint8_t> q;       // [out * in] integer codes in [0, maxq]
+  std::vector<int32_t> g_idx;   // [in] group of each input column (act-order permutes it)
+  QuantSpec spec;
+  int64_t n_groups = 0;
+};
+
+// Grid for one group of values.
+void fit_group_grid(const float* w, int64_t n, int64_t stride, const QuantSpec& s, float& scale, int32_t& zero);
+inline int32_t quant_code(float w, float scale, int32_t zero, int maxq) {
+  float q = __builtin_nearbyintf(w / scale) + float(zero);
+  return int32_t(q < 0.f ? 0.f : (q > float(maxq) ? float(maxq) : q));
+}
+inline float dequant_code(int32_t q, float scale, int32_t zero) { return scale * float(q - zero); }
+
+// Round-to-nearest on the grid. Linear-time, one pass per group. OpenMP over rows.
+QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s);
+
+// ‖W X − Ŵ X‖²_F summed over calibration rows, from H = Σ xᵀx (double, [in, in]): tr(ΔW H ΔWᵀ).
+double output_error(const Tensor& w, const Tensor& w_hat, const std::vector<double>& H);
+
+}  // namespace lowbit

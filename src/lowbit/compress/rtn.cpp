@@ -1,0 +1,165 @@
+// lowbit/compress/rtn.cpp — round-to-nearest quantization and the shared grid. defines: see quant.hpp
+#include <cmath>
+
+#include "lowbit/compress/quant.hpp"
+#include "lowbit/core/dtype.hpp"
+#include "lowbit/core/error.hpp"
+
+namespace lowbit {
+
+void QuantSpec::validate(int64_t in, const std::string& where) const {
+  LB_INPUT_CHECK(bits >= 2 && bits <= 8, where, ": bits ", bits, " is outside 2..8");
+  LB_INPUT_CHECK(group >= 0, where, ": group size ", group, " must be positive (or 0 for per-channel)");
+  LB_INPUT_CHECK(group == 0 || in % group == 0, where, ": group size ", group,
+                 " does not divide the input dimension ", in);
+}
+
+std::string QuantSpec::str() const {
+  return "w" + std::to_string(bits) + (group ? "g" + std::to_string(group) : std::string("pc")) + (sym ? "sym" : "asym");
+}
+
+void fit_group_grid(const float* w, int64_t n, int64_t stride, const QuantSpec& s, float& scale, int32_t& zero) {
+  float lo = 0.f, hi = 0.f;  // the range always includes 0, as GPTQ's Quantizer does
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = w[i * stride];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  const int maxq = s.maxq();
+  if (s.sym) {
+    const float m = std::max(std::fabs(lo), hi);
+    lo = -m;
+    hi = m;
+  }
+  if (lo == 0.f && hi == 0.f) {  // an all-zero group: any grid represents it exactly
+    lo = -1.f;
+    hi = 1.f;
+  }
+  scale = f16_to_f32(f32_to_f16((hi - lo) / float(maxq)));
+  if (!(scale > 0.f)) scale = f16_to_f32(1);  // below f16's smallest subnormal: use it
+  zero = s.sym ? (maxq + 1) / 2 : int32_t(std::lround(-lo / scale));
+  if (zero < 0) zero = 0;
+  if (zero > maxq) zero = maxq;
+}
+
+QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
+  // Bit-identical to fit_group_grid + quant_code + dequant_code per group, in one vectorised pass
+  // (GCC/Clang vector extensions, 4 lanes; the compiler does not vectorise the scalar form because of
+  // its selects and the nearbyintf call):
+  //  - the group's range: per-lane `v < lo ? v : lo` / `v > hi ? v : hi` from 0, reduced with the
+  //    same rule (min/max do not depend on order; NaN never enters, +0 is never replaced by −0, as in
+  //    fit_group_grid), then fit_group_grid on {lo, hi} gives the grid of the whole group (its range
+  //    includes 0 and lo <= 0 <= hi, so the same lo, hi reach the same arithmetic);
+  //  - nearbyintf (a libm call per element without SSE4.1) is replaced by the round-to-nearest-even
+  //    magic-number addition (x + 2^23·sign) − 2^23·sign, exact for |x| < 2^23 (larger |x| are already
+  //    integers and kept). It can give +0 where nearbyintf gives −0; both + zero give the same code.
+  //    The division w / scale is kept (a multiply by 1/scale rounds differently). Clamp and the
+  //    truncating conversion are the same selects and cvttps as quant_code's.
+  typedef float f4 __attribute__((vector_size(16)));
+  typedef int32_t i4 __attribute__((vector_size(16)));
+  const int64_t out = w.dim(0), in = w.dim(1);
+  s.validate(in, "rtn");
+  const int64_t gs = s.group_size(in), ng = in / gs;
+  QuantResult r;
+  r.spec = s;
+  r.n_groups = ng;
+  r.w_hat.resize({out, in});
+  r.scales.resize({out, ng});
+  r.zeros.assign(size_t(out * ng), 0);
+  r.q.resize(size_t(out * in));
+  r.g_idx.resize(size_t(in));
+  for (int64_t j = 0; j < in; ++j) r.g_idx[size_t(j)] = int32_t(j / gs);
+  const int maxq = s.maxq();
+  const float fmaxq = float(maxq);
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < out; ++o) {
+    const float* wr = w.row(o);
+    float* hr = r.w_hat.row(o);
+    uint8_t* qr = r.q.data() + o * in;
+    for (int64_t g = 0; g < ng; ++g) {
+      const float* wg = wr + g * gs;
+      float* hg = hr + g * gs;
+      uint8_t* qg = qr + g * gs;
+      // Range.
+      f4 lo0 = {0, 0, 0, 0}, lo1 = lo0, hi0 = lo0, hi1 = lo0;
+      int64_t i = 0;
+      for (; i + 8 <= gs; i += 8) {
+        f4 a, b;
+        std::memcpy(&a, wg + i, sizeof a);
+        std::memcpy(&b, wg + i + 4, sizeof b);
+        lo0 = a < lo0 ? a : lo0;
+        lo1 = b < lo1 ? b : lo1;
+        hi0 = a > hi0 ? a : hi0;
+        hi1 = b > hi1 ? b : hi1;
+      }
+      float range[2] = {0.f, 0.f};
+      for (int k = 0; k < 4; ++k) {
+        range[0] = lo0[k] < range[0] ? lo0[k] : range[0];
+        range[0] = lo1[k] < range[0] ? lo1[k] : range[0];
+        range[1] = hi0[k] > range[1] ? hi0[k] : range[1];
+        range[1] = hi1[k] > range[1] ? hi1[k] : range[1];
+      }
+      for (; i < gs; ++i) {
+        const float v = wg[i];
+        range[0] = v < range[0] ? v : range[0];
+        range[1] = v > range[1] ? v : range[1];
+      }
+      float sc;
+      int32_t z;
+      fit_group_grid(range, 2, 1, s, sc, z);
+      r.scales.data[size_t(o * ng + g)] = sc;
+      r.zeros[size_t(o * ng + g)] = z;
+      // Codes and dequantized values.
+      const float fz = float(z);
+      const f4 vsc = {sc, sc, sc, sc}, vfz = {fz, fz, fz, fz}, vmax = {fmaxq, fmaxq, fmaxq, fmaxq}, v0 = {0, 0, 0, 0};
+      const f4 two23 = {8388608.f, 8388608.f, 8388608.f, 8388608.f};
+      const i4 sign = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN}, vz = {z, z, z, z};
+      int64_t j = 0;
+      for (; j + 4 <= gs; j += 4) {
+        f4 v;
+        std::memcpy(&v, wg + j, sizeof v);
+        const f4 x = v / vsc;
+        const i4 xb = (i4)x;
+        const f4 m = (f4)((xb & sign) | (i4)two23);  // copysign(2^23, x)
+        const f4 ax = (f4)(xb & ~sign);              // |x|
+        const f4 rx = ax < two23 ? (x + m) - m : x;  // nearbyintf(x)
+        f4 qf = rx + vfz;
+        qf = v0 > qf ? v0 : qf;                      // q < 0 ? 0 : q
+        qf = vmax < qf ? vmax : qf;                  // q > maxq ? maxq : q
+        const i4 q = __builtin_convertvector(qf, i4);
+        const f4 h = vsc * __builtin_convertvector(q - vz, f4);
+        std::memcpy(hg + j, &h, sizeof h);
+        for (int k = 0; k < 4; ++k) qg[j + k] = uint8_t(q[k]);
+      }
+      for (; j < gs; ++j) {
+        const int32_t q = quant_code(wg[j], sc, z, maxq);
+        qg[j] = uint8_t(q);
+        hg[j] = dequant_code(q, sc, z);
+      }
+    }
+  }
+  return r;
+}
+
+double output_error(const Tensor& w, const Tensor& w_hat, const std::vector<double>& H) {
+  const int64_t out = w.dim(0), in = w.dim(1);
+  LB_CHECK(int64_t(H.size()) == in * in, "Hessian size");
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int64_t o = 0; o < out; ++o) {
+    std::vector<double> d(static_cast<size_t>(in));
+    for (int64_t j = 0; j < in; ++j) d[size_t(j)] = double(w.row(o)[j]) - double(w_hat.row(o)[j]);
+    double acc = 0;
+    for (int64_t a = 0; a < in; ++a) {
+      if (d[size_t(a)] == 0.0) continue;
+      const double* h = &H[size_t(a * in)];
+      double s = 0;
+      for (int64_t b = 0; b < in; ++b) s += h[b] * d[size_t(b)];
+      acc += d[size_t(a)] * s;
+    }
+    total += acc;
+  }
+  return total;
+}
+
+}  // namespace lowbit

@@ -1,0 +1,210 @@
+// tests/unit/test_quantize.cpp — the RTN grid, calibration sampling, AWQ folding and the
+// layer-wise driver on the real stories260K (GPTQ's error ≤ RTN's on every linear layer).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "lowbit/compress/driver.hpp"
+#include "lowbit/compress/stats.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/eval/perplexity.hpp"
+#include "lowbit/model/forward.hpp"
+#include "paths.hpp"
+#include "tolerances.hpp"
+
+using namespace lowbit;
+
+namespace {
+
+Tensor random_matrix(int64_t r, int64_t c, uint64_t seed) {
+  Tensor t({r, c});
+  std::mt19937_64 g(seed);
+  std::normal_distribution<float> nd;
+  for (auto& v : t.data) v = nd(g);
+  return t;
+}
+
+TEST(Rtn, CodesAndReconstructionFollowTheGrid) {
+  Tensor w = random_matrix(16, 64, 1);
+  for (int bits : {2, 3, 4, 8})
+    for (int group : {0, 16, 32})
+      for (bool sym : {false, true}) {
+        QuantSpec s{bits, group, sym};
+        QuantResult q = quantize_rtn(w, s);
+        const int64_t gs = s.group_size(64);
+        ASSERT_EQ(q.n_groups, 64 / gs);
+        for (int64_t o = 0; o < 16; ++o)
+          for (int64_t j = 0; j < 64; ++j) {
+            const int64_t g = q.g_idx[size_t(j)];
+            const float sc = q.scales.data[size_t(o * q.n_groups + g)];
+            const int32_t z = q.zeros[size_t(o * q.n_groups + g)];
+            const int32_t code = q.q[size_t(o * 64 + j)];
+            ASSERT_LE(code, s.maxq());
+            ASSERT_EQ(q.w_hat.row(o)[j], dequant_code(code, sc, z));
+            ASSERT_EQ(sc, f16_to_f32(f32_to_f16(sc)));  // exactly representable in f16
+            if (sym) ASSERT_EQ(z, (s.maxq() + 1) / 2);
+            // Round to nearest: the error is at most half a step (plus f16 rounding of the scale
+            // pulling the range edge by at most one step at the clamp).
+            ASSERT_LE(std::fabs(q.w_hat.row(o)[j] - w.row(o)[j]), sc * 1.01f) << s.str();
+          }
+      }
+}
+
+TEST(Rtn, ValuesOnTheGridAreExact) {
+  // Integers 0..15 times 0.25 are exactly on a 4-bit asymmetric grid with scale 0.25, zero 0.
+  Tensor w({2, 16});
+  for (int j = 0; j < 16; ++j) w.row(0)[j] = w.row(1)[j] = 0.25f * float(j);
+  QuantResult q = quantize_rtn(w, QuantSpec{4, 0, false});
+  EXPECT_EQ(q.w_hat.data, w.data);
+}
+
+TEST(Rtn, BadSpecsAreRefusedBeforeWork) {
+  Tensor w = random_matrix(4, 48, 2);
+  EXPECT_THROW(quantize_rtn(w, QuantSpec{9, 0, false}), InputError);
+  EXPECT_THROW(quantize_rtn(w, QuantSpec{1, 0, false}), InputError);
+  try {
+    quantize_rtn(w, QuantSpec{4, 32, false});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not divide the input dimension 48"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Stats, HessianIsXtXAndMergesAcrossShards) {
+  Tensor x = random_matrix(10, 6, 3);
+  LinearStats all, a, b;
+  all.init(6);
+  a.init(6);
+  b.init(6);
+  all.add(x);
+  Tensor x1({4, 6}), x2({6, 6});
+  std::copy(x.data.begin(), x.data.begin() + 24, x1.data.begin());
+  std::copy(x.data.begin() + 24, x.data.end(), x2.data.begin());
+  a.add(x1);
+  b.add(x2);
+  a.merge(b);
+  EXPECT_EQ(a.rows, 10);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j) {
+      double ref = 0;
+      for (int r = 0; r < 10; ++r) ref += double(x.row(r)[i]) * x.row(r)[j];
+      EXPECT_NEAR(all.xtx[size_t(i * 6 + j)], ref, 1e-9);
+      EXPECT_NEAR(a.xtx[size_t(i * 6 + j)], ref, 1e-9);
+    }
+}
+
+std::unique_ptr<Tokenizer> tok512() { return load_tokenizer(test::shared("models/stories260K/tok512.bin")); }
+
+TEST(Calibration, ExactSizeSeededAndHeldOut) {
+  auto tok = tok512();
+  CalibSpec s;
+  s.path = test::shared("data/wikitext2_raw/wiki.test.raw");
+  s.doc_sep = "";
+  s.nsamples = 7;
+  s.seqlen = 33;
+  s.seed = 5;
+  CalibSet a = make_calibration(*tok, s), b = make_calibration(*tok, s);
+  ASSERT_EQ(a.samples.size(), 7u);
+  for (const auto& x : a.samples) EXPECT_EQ(x.size(), 33u);
+  EXPECT_EQ(a.tokens(), 7 * 33);
+  EXPECT_EQ(a.samples, b.samples);  // same seed, same draw
+  s.seed = 6;
+  EXPECT_NE(make_calibration(*tok, s).samples, a.samples);
+  EXPECT_GT(a.holdout.size(), size_t(a.corpus_tokens / 20));
+  s.seqlen = 1 << 30;
+  EXPECT_THROW(make_calibration(*tok, s), InputError);
+}
+
+CalibSet small_calib(int n, int L) {
+  auto tok = tok512();
+  CalibSpec s;
+  s.path = test::shared("data/wikitext2_raw/wiki.test.raw");
+  s.doc_sep = "";
+  s.nsamples = n;
+  s.seqlen = L;
+  return make_calibration(*tok, s);
+}
+
+TEST(Driver, GptqErrorIsAtMostRtnOnEveryLinearOfStories260K) {
+  CalibSet calib = small_calib(16, 128);
+  for (int bits : {2, 3, 4}) {
+    auto m = load_model(test::shared("models/stories260K/stories260K.bin"));
+    CompressOptions o;
+    o.method = "gptq";
+    o.spec = QuantSpec{bits, 32, false};
+    if (bits == 2) o.spec.group = 0;  // also per-channel
+    // mlp.down has in = 172, which 32 does not divide: use a group that divides every input here.
+    if (o.spec.group == 32) o.spec.group = 4;
+    CompressResult r = compress_model(*m, calib, o);
+    ASSERT_EQ(r.records.size(), size_t(7 * m->cfg.n_layers));
+    for (const auto& rec : r.records) {
+      ASSERT_GE(rec.out_error, 0) << rec.linear;
+      EXPECT_LE(rec.out_error, rec.rtn_error * (1 + 1e-9)) << "layer " << rec.layer << " " << rec.linear << " bits " << bits;
+      EXPECT_GT(rec.rtn_error, 0);
+    }
+  }
+}
+
+TEST(Driver, QuantizedModelIsInstalledAndCloseAt8Bits) {
+  CalibSet calib = small_calib(4, 128);
+  auto fp = load_model(test::shared("models/stories260K/stories260K.bin"));
+  PplOptions po;
+  auto docs = tokenize_documents(*tok512(), read_file(test::shared("data/tinystories_sample/tinystories_sample.txt")), po);
+  const double base = perplexity(*fp, docs, po).nll_per_token();
+  std::map<std::string, double> nll;
+  for (const char* method : {"rtn", "gptq", "awq"})
+    for (int bits : {8, 2}) {
+      auto m = load_model(test::shared("models/stories260K/stories260K.bin"));
+      CompressOptions o;
+      o.method = method;
+      o.spec = QuantSpec{bits, 0, false};
+      compress_model(*m, calib, o);
+      nll[std::string(method) + std::to_string(bits)] = perplexity(*m, docs, po).nll_per_token();
+    }
+  for (const char* method : {"rtn", "gptq", "awq"}) {
+    EXPECT_NEAR(nll[std::string(method) + "8"], base, 0.02) << method;   // 8 bits: nearly lossless
+    EXPECT_GT(nll[std::string(method) + "2"], base + 0.1) << method;     // 2 bits: clearly degraded
+  }
+  // No assertion that GPTQ beats RTN in perplexity: with an out-of-domain calibration corpus
+  // (WikiText for a TinyStories model) it need not, and it does not at 2 bits per-channel here.
+  // The guaranteed property is the layer-wise one (GptqErrorIsAtMostRtn…).
+}
+
+TEST(Awq, ScalingIsFunctionPreservingAndNeverWorseThanRtn) {
+  CalibSet calib = small_calib(4, 64);
+  auto m = load_model(test::shared("models/stories260K/stories260K.bin"));
+  const auto& c = m->cfg;
+  std::vector<int> flat;
+  for (const auto& s : calib.samples) flat.insert(flat.end(), s.begin(), s.end());
+  Tensor x;
+  embed_tokens(*m, flat.data(), 4, 64, 0, x);
+  BlockWeights w = m->load_block(0);
+  std::vector<LinearStats> st(7);
+  for (auto id : {LinearId::Q, LinearId::O, LinearId::Up, LinearId::Down}) st[size_t(id)].init(w.linear(id).in());
+  ForwardHooks h;
+  h.linear_input = [&](int, LinearId id, const Tensor& xin) {
+    if (id == LinearId::Q || id == LinearId::O || id == LinearId::Up || id == LinearId::Down) st[size_t(id)].add(xin);
+  };
+  Tensor y_ref = x;
+  block_forward(c, w, 0, y_ref, 4, 64, 0, &h);
+  std::vector<const LinearStats*> sp = {&st[0], &st[0], &st[0], &st[3], &st[5], &st[5], &st[6]};
+  BlockWeights scaled = w;
+  auto reps = awq_scale_block(c, scaled, sp, QuantSpec{3, 0, false}, AwqOptions{});
+  Tensor y = x;
+  block_forward(c, scaled, 0, y, 4, 64);
+  double num = 0, den = 0;
+  for (size_t i = 0; i < y.data.size(); ++i) {
+    num += double(y.data[i] - y_ref.data[i]) * (y.data[i] - y_ref.data[i]);
+    den += double(y_ref.data[i]) * y_ref.data[i];
+  }
+  EXPECT_LT(num / den, 1e-10);  // the folds change nothing but rounding
+  for (const auto& r : reps) {
+    if (!r.applied) continue;
+    EXPECT_LE(r.loss, r.loss_unscaled) << r.group;  // α = 0 is on the grid
+  }
+  EXPECT_FALSE(reps[1].applied);  // v->o is skipped under GQA (stories260K: 8 heads, 4 kv heads)
+}
+
+}  // namespace
