@@ -18,9 +18,10 @@ namespace {
 nlohmann::json ppl_json(const PplResult& r) {
   return {{"nll_per_token", r.nll_per_token()}, {"ppl", r.ppl()}, {"tokens", r.tokens}};
 }
-PplResult holdout_ppl(const Model& m, const CalibSet& c, int ctx) {
+PplResult holdout_ppl(const Model& m, const CalibSet& c, int ctx, long long max_windows) {
   PplOptions o;
   o.ctx = ctx;
+  o.max_windows = max_windows;
   return perplexity(m, {c.holdout}, o);
 }
 }  // namespace
@@ -50,7 +51,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
       "out,o", po::value(&out)->required(), "output folder")(
       "format", po::value(&format)->default_value("auto"),
       "fake | packed | both | auto (both when the packed format can hold the bit-width and shapes)")(
-      "eval-data", po::value(&eval_data), "also report perplexity on this text before and after");
+      "eval-data", po::value(&eval_data), "also report perplexity on this text before and after")(
+      "holdout-windows", po::value<long long>()->default_value(32),
+      "evaluate the held-out corpus part on at most this many context windows (0 = all)");
   po::variables_map vm;
   CommonFlags common;
   if (!parse_or_help("quantize", "--calib FILE --out DIR [--method rtn|gptq|awq] [--bits B] [--group G] [options]",
@@ -62,6 +65,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
                      desc, args, vm, common))
     return 0;
   if (vm["doc-sep-none"].as<bool>()) cs.doc_sep = "";
+  const long long holdout_windows = vm["holdout-windows"].as<long long>();
   if (tok.empty()) tok = find_tokenizer_for(model);
   auto m = load_model(model);
   auto t = load_tokenizer(tok);
@@ -81,6 +85,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (format == "packed" || format == "both")
     LB_INPUT_CHECK(packed_problem.empty(), "--format ", format, ": ", packed_problem);
   if (!eval_data.empty()) LB_INPUT_CHECK(file_exists(eval_data), eval_data, ": evaluation file not found");
+  LB_INPUT_CHECK(file_exists(cs.path), cs.path, ": calibration corpus not found");
   ::mkdir(out.c_str(), 0755);
   LB_INPUT_CHECK(is_directory(out), out, ": cannot create the output folder");
 
@@ -98,7 +103,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
     report["fp"]["eval"] = ppl_json(perplexity(*m, eval_docs, PplOptions{}));
   }
   const int ctx = std::min(m->cfg.max_seq_len, 2048);
-  if (!calib.holdout.empty() && calib.holdout.size() > 1) report["fp"]["holdout"] = ppl_json(holdout_ppl(*m, calib, ctx));
+  if (!calib.holdout.empty() && calib.holdout.size() > 1) report["fp"]["holdout"] = ppl_json(holdout_ppl(*m, calib, ctx, holdout_windows));
 
   CompressResult r = compress_model(*m, calib, o);
   nlohmann::json layers = nlohmann::json::array();
@@ -110,7 +115,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   report["seconds"] = r.seconds;
   if (!eval_docs.empty()) report["quantized"]["eval"] = ppl_json(perplexity(*m, eval_docs, PplOptions{}));
   if (report.contains("fp") && report["fp"].contains("holdout"))
-    report["quantized"]["holdout"] = ppl_json(holdout_ppl(*m, calib, ctx));
+    report["quantized"]["holdout"] = ppl_json(holdout_ppl(*m, calib, ctx, holdout_windows));
 
   if (format == "fake" || format == "both") write_hf_model(*m, out + "/fake", DType::F32);
   if (format == "packed" || format == "both") write_gptq_checkpoint(*m, r.quant, out + "/packed");

@@ -232,8 +232,11 @@ TEST(GptqPack, PackUnpackIsExactForEveryLayout) {
           const std::string label = s.str() + (kind == 2 ? "_zero0" : "");
           QuantResult r = quantize_rtn(random_matrix(out, in, group, kind, 1000 + bits * 10 + group + sym), s);
           const bool v1ok = gptq_v1_representable(r);
-          if (sym || kind == 1) EXPECT_TRUE(v1ok) << label;
-          if (!sym && kind == 2) EXPECT_FALSE(v1ok) << label << ": all-positive rows must give a zero of 0";
+          if (sym || kind == 1) {
+            EXPECT_TRUE(v1ok) << label;
+          } else {
+            EXPECT_FALSE(v1ok) << label << ": all-positive rows must give a zero of 0";
+          }
           for (bool v1 : {true, false}) {
             if (v1 && !v1ok) {
               // v1 cannot hold a zero of 0: the packer refuses rather than writing -1.
@@ -405,7 +408,9 @@ TEST(GptqPack, PackedLlamaLoadsToTheFakeQuantLogitsAtEveryBitWidth) {
       EXPECT_EQ(qc["desc_act"], false);
       EXPECT_EQ(qc["quant_method"], "gptq");
       EXPECT_EQ(qc["lowbit_method"], "rtn");
-      if (!grouped) EXPECT_EQ(qc["checkpoint_format"], "gptq") << "sym zeros are never 0";
+      if (!grouped) {
+        EXPECT_EQ(qc["checkpoint_format"], "gptq") << "sym zeros are never 0";
+      }
       const json cfg = read_json(dir + "/config.json");
       EXPECT_EQ(cfg["quantization_config"], qc);
       EXPECT_EQ(cfg["num_hidden_layers"], 2);
@@ -444,7 +449,9 @@ TEST(GptqPack, PackedQwen2AndOptWithBiasesLoadToTheFakeQuantLogits) {
     ASSERT_TRUE(st.count(p + ".qweight")) << name;
     ASSERT_TRUE(st.count(p + ".bias")) << name;
     EXPECT_EQ(st.at(p + ".bias").dtype, DType::F32) << "random f32 bias is not f16-exact";
-    if (arch == Arch::Opt) EXPECT_TRUE(st.count("model.decoder.layers.0.fc2.qweight"));
+    if (arch == Arch::Opt) {
+      EXPECT_TRUE(st.count("model.decoder.layers.0.fc2.qweight"));
+    }
   }
 }
 

@@ -350,7 +350,7 @@ void pack_gptq_linear(SafetensorsWriter& w, const std::string& prefix, const Qua
 
   for (uint8_t v : r.q) LB_CHECK(v <= maxq, prefix, ": code ", int(v), " > maxq");
   std::vector<uint32_t> qweight(size_t(in * bits / 32 * out), 0u);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out * in >= (int64_t(1) << 18))
   for (int64_t o = 0; o < out; ++o)
     for (int64_t i = 0; i < in; ++i) put_bits(qweight.data() + o, out, i * bits, r.q[size_t(o * in + i)], bits);
 
@@ -411,7 +411,7 @@ Tensor unpack_gptq_linear(const TensorRef& qweight, const TensorRef& qzeros, con
     for (int64_t o = 0; o < out; ++o)
       z[size_t(g * out + o)] = int32_t(get_bits(qz.data() + g * zcols, 1, o * bits, bits)) + (zero_minus_one ? 1 : 0);
   Tensor w({out, in});
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out * in >= (int64_t(1) << 18))
   for (int64_t o = 0; o < out; ++o) {
     float* wr = w.row(o);
     for (int64_t i = 0; i < in; ++i) {

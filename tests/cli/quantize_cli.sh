@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/cli/quantize_cli.sh — `lowbit quantize` as a user runs it: unsupported combinations are
+# refused with one line and exit 2 before any work (no output folder appears), and a small real
+# run writes its exports and report. usage: quantize_cli.sh LOWBIT SHARED_DIR
+set -uo pipefail
+LB=$1
+SHARED=$2
+T=$(mktemp -d /tmp/lowbit_cli_quant.XXXX)
+CAL="$SHARED/data/wikitext2_raw/wiki.test.raw"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+refused() {  # name, expected text, args...
+  local name=$1 want=$2
+  shift 2
+  "$LB" quantize --calib "${CALARG:-$CAL}" --doc-sep-none --out "$T/never" "$@" > "$T/out" 2> "$T/err"
+  local rc=$?
+  if [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "$want" "$T/err" && [ ! -e "$T/never" ]; then
+    ok "$name"
+  else
+    bad "$name (rc=$rc: $(cat "$T/err"))"
+  fi
+}
+refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
+refused "bits 1 refused" "bits 1 is outside 2..8" --bits 1
+refused "group not dividing refused" "does not divide the input dimension" --group 48
+refused "packed 5-bit refused" "holds 2, 3, 4 or 8 bits, not 5" --bits 5 --group 0 --format packed
+refused "packed with a ragged word refused" "does not fill whole int32 words" --bits 3 --group 0 --format packed
+refused "unknown method refused" "not a quantization method" --method foo --group 0
+refused "unknown format refused" "must be fake, packed, both or auto" --group 0 --format zip
+CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found" --group 0
+refused "damp out of range refused" "--damp" --group 0 --damp 2
+
+"$LB" quantize --method gptq --bits 8 --group 0 --calib "$CAL" --doc-sep-none --nsamples 4 --seqlen 64 \
+  --eval-data jobs/data/tinystories_sample.txt --holdout-windows 2 --out "$T/q8" --format fake --json --quiet > "$T/q8.json"
+if [ $? -eq 0 ] && [ -s "$T/q8/fake/model.safetensors" ] && [ -s "$T/q8/report.json" ]; then ok "gptq 8-bit run writes exports"; else bad "gptq 8-bit run"; fi
+if /usr/bin/python3 - "$T/q8.json" "$T/q8/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); rep = json.load(open(sys.argv[2]))
+assert abs(r["quantized"]["eval"]["nll_per_token"] - r["fp"]["eval"]["nll_per_token"]) < 0.01, r
+assert r["calibration"]["tokens"] == 4 * 64
+assert len(rep["layers"]) == 35 and all(l["out_error"] <= l["rtn_error"] * (1 + 1e-9) for l in rep["layers"])
+PY
+then ok "8-bit is nearly lossless, report has 35 layers with GPTQ <= RTN"; else bad "8-bit report"; fi
+"$LB" ppl --model "$T/q8/fake" --tokenizer models/stories260K/tok512.bin --data jobs/data/tinystories_sample.txt --json --quiet > "$T/p.json"
+if /usr/bin/python3 -c "import json; a=json.load(open('$T/p.json')); b=json.load(open('$T/q8.json')); assert abs(a['nll_per_token']-b['quantized']['eval']['nll_per_token'])<1e-6"; then
+  ok "the fake-quantized export reloads to the same perplexity"; else bad "fake export reload"; fi
+rm -rf "$T"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
