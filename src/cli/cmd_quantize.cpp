@@ -75,12 +75,15 @@ int cmd_quantize(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(format == "fake" || format == "packed" || format == "both" || format == "auto", "--format '", format,
                  "' must be fake, packed, both or auto");
   std::string packed_problem;
-  if (!gptq_format_supports(o.spec.bits))
+  if (!gptq_format_supports(o.spec.bits)) {
     packed_problem = cat("the packed GPTQ format holds 2, 3, 4 or 8 bits, not ", o.spec.bits);
-  else
-    for (int64_t in : {int64_t(m->cfg.dim), int64_t(m->cfg.q_dim()), int64_t(m->cfg.hidden_dim)})
-      if (in * o.spec.bits % 32 != 0)
-        packed_problem = cat("an input dimension of ", in, " at ", o.spec.bits, " bits does not fill whole int32 words");
+  } else {
+    try {
+      check_gptq_exportable(m->cfg, o.spec);
+    } catch (const InputError& e) {
+      packed_problem = e.what();
+    }
+  }
   if (format == "auto") format = packed_problem.empty() ? "both" : "fake";
   if (format == "packed" || format == "both")
     LB_INPUT_CHECK(packed_problem.empty(), "--format ", format, ": ", packed_problem);
@@ -118,7 +121,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
     report["quantized"]["holdout"] = ppl_json(holdout_ppl(*m, calib, ctx, holdout_windows));
 
   if (format == "fake" || format == "both") write_hf_model(*m, out + "/fake", DType::F32);
-  if (format == "packed" || format == "both") write_gptq_checkpoint(*m, r.quant, out + "/packed");
+  if (format == "packed" || format == "both") write_gptq_checkpoint(*m, r.quant, out + "/packed", GptqExportInfo{o.method, o.gptq.percdamp, true, o.gptq.static_groups});
   report["format"] = format;
   write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   log_info("quantize: wrote ", out, " (", format, ") in ", r.seconds, " s");

@@ -25,7 +25,7 @@ refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
 refused "bits 1 refused" "bits 1 is outside 2..8" --bits 1
 refused "group not dividing refused" "does not divide the input dimension" --group 48
 refused "packed 5-bit refused" "holds 2, 3, 4 or 8 bits, not 5" --bits 5 --group 0 --format packed
-refused "packed with a ragged word refused" "does not fill whole int32 words" --bits 3 --group 0 --format packed
+refused "packed with a ragged word refused" "172 x 3 bits = 516" --bits 3 --group 0 --format packed
 refused "unknown method refused" "not a quantization method" --method foo --group 0
 refused "unknown format refused" "must be fake, packed, both or auto" --group 0 --format zip
 CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found" --group 0

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# tests/cli/bad_input.sh — the `lowbit` executable on bad input, as a user meets it.
+#
+#   bash tests/cli/bad_input.sh <path-to-lowbit> <shared-dir>
+#
+# Every bad input (truncated/oversized/NaN checkpoints, malformed safetensors, config.json that
+# disagrees with the weights, missing tokenizer or data file, unknown option, bad --to/--dtype)
+# must give: exit code exactly 2, exactly ONE line on stderr, naming the file and the
+# tensor/field; and a failed `lowbit convert` must leave no output file behind. --help exits 0.
+# Prints "N passed, M failed" and exits non-zero on any failure.
+set -u
+
+LOWBIT=${1:?usage: bad_input.sh <path-to-lowbit> <shared-dir>}
+SHARED=${2:-}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MODEL=$ROOT/models/stories260K/stories260K.bin
+TOK=$ROOT/models/stories260K/tok512.bin
+PY=${PYTHON:-python3}
+
+[[ -x "$LOWBIT" ]] || { echo "bad_input.sh: $LOWBIT is not an executable" >&2; exit 2; }
+[[ -f "$MODEL" ]] || { echo "bad_input.sh: $MODEL missing" >&2; exit 2; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/lowbit_cli_bad.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  echo "FAIL: $*"
+}
+
+# expect_err NAME NEEDLES -- CMD...   NEEDLES: '|'-separated fixed strings that stderr must hold.
+expect_err() {
+  local name=$1 needles=$2
+  shift 3
+  "$@" >"$T/out" 2>"$T/err" </dev/null
+  local rc=$? lines
+  lines=$(wc -l <"$T/err")
+  local why=()
+  [[ $rc == 2 ]] || why+=("exit code $rc, expected 2")
+  # exactly one newline-terminated line, and nothing after it
+  if [[ $lines != 1 || -n $(tail -c 1 "$T/err" | tr -d '\n') ]]; then why+=("stderr has $lines lines, expected 1"); fi
+  local n
+  IFS='|' read -r -a list <<<"$needles"
+  for n in "${list[@]}"; do
+    grep -qF -- "$n" "$T/err" || why+=("stderr does not name '$n'")
+  done
+  if ((${#why[@]} == 0)); then
+    ok
+  else
+    bad "$name: $(IFS='; '; echo "${why[*]}")"
+    sed 's/^/    stderr: /' "$T/err" | head -5
+  fi
+}
+
+expect_ok() {
+  local name=$1
+  shift 2
+  if "$@" >"$T/out" 2>"$T/err" </dev/null; then ok; else bad "$name: exit code $?, expected 0"; sed 's/^/    stderr: /' "$T/err" | head -5; fi
+}
+
+# Nothing at PATH, or (for a folder that had to be created) a folder with no files in it.
+expect_no_output() {
+  local name=$1 path=$2
+  if [[ ! -e "$path" ]]; then
+    ok
+  elif [[ -d "$path" && -z $(find "$path" -type f | head -1) ]]; then
+    ok
+    echo "note: $name: left an empty folder $path (no files)"
+  else
+    bad "$name: output left behind: $(find "$path" | head -5 | tr '\n' ' ')"
+  fi
+}
+
+# patch_float FILE FLOAT_INDEX VALUE  (float index after the 28-byte header; VALUE nan|inf|-inf)
+patch_float() {
+  "$PY" - "$@" <<'PY'
+import struct, sys
+path, idx, val = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+with open(path, "r+b") as f:
+    f.seek(28 + 4 * idx)
+    f.write(struct.pack("<f", val))
+PY
+}
+
+# stories260K layout (dim 64, hidden 172, 5 layers, kv_dim 32, vocab 512), in floats after the header.
+D=64 H=172 L=5 V=512 KV=32
+WQ2=$((V * D + L * D + 2 * D * D))                                          # wq[2][0]
+RMS_FINAL=$((V * D + L * D + L * D * D + 2 * L * KV * D + L * D * D + L * D + 3 * L * H * D))
+
+TEXT=$T/text.txt
+if [[ -n "$SHARED" && -f "$SHARED/data/tinystories_sample/tinystories_sample.txt" ]]; then
+  head -c 2000 "$SHARED/data/tinystories_sample/tinystories_sample.txt" >"$TEXT"
+else
+  echo "Once upon a time, there was a little girl named Lily. She loved to play outside." >"$TEXT"
+fi
+
+# ---- help ----
+expect_ok "lowbit --help" -- "$LOWBIT" --help
+for c in ppl generate convert info; do expect_ok "lowbit $c --help" -- "$LOWBIT" "$c" --help; done
+
+# ---- options ----
+expect_err "unknown option" "--bogus" -- "$LOWBIT" info --bogus
+expect_err "unknown option (ppl)" "--frobnicate" -- "$LOWBIT" ppl --data "$TEXT" --frobnicate 3
+expect_err "bad option value" "--steps" -- "$LOWBIT" generate --steps many
+expect_err "bad --to" "--to|gguf" -- "$LOWBIT" convert --model "$MODEL" --to gguf --out "$T/conv_to"
+expect_no_output "bad --to leaves no output" "$T/conv_to"
+expect_err "bad --dtype" "--dtype|f8" -- "$LOWBIT" convert --model "$MODEL" --to hf --dtype f8 --out "$T/conv_dt"
+expect_no_output "bad --dtype leaves no output" "$T/conv_dt"
+"$LOWBIT" nosuchcommand >/dev/null 2>"$T/err"
+rc=$?
+if [[ $rc == 2 ]] && head -1 "$T/err" | grep -qF nosuchcommand; then ok; else bad "unknown command: exit $rc / $(head -1 "$T/err")"; fi
+
+# ---- missing files ----
+expect_err "missing model" "$T/nope.bin|not found" -- "$LOWBIT" info "$T/nope.bin"
+expect_err "missing data file" "$T/nope.txt" -- "$LOWBIT" ppl --model "$MODEL" --data "$T/nope.txt"
+mkdir -p "$T/lonely"
+cp "$MODEL" "$T/lonely/stories260K.bin"
+expect_err "no tokenizer beside the model" "$T/lonely/stories260K.bin|tokenizer" -- \
+  "$LOWBIT" ppl --model "$T/lonely/stories260K.bin" --data "$TEXT"
+expect_err "no tokenizer beside the model (generate)" "$T/lonely/stories260K.bin|tokenizer" -- \
+  "$LOWBIT" generate --model "$T/lonely/stories260K.bin" --steps 4
+expect_err "missing --tokenizer file" "$T/nope_tok.bin" -- \
+  "$LOWBIT" ppl --model "$MODEL" --tokenizer "$T/nope_tok.bin" --data "$TEXT"
+head -c 3000 "$TOK" >"$T/tok_trunc.bin"
+expect_err "truncated tokenizer" "$T/tok_trunc.bin" -- "$LOWBIT" ppl --model "$MODEL" --tokenizer "$T/tok_trunc.bin" --data "$TEXT"
+mkdir -p "$T/emptydir"
+expect_err "folder without config.json" "$T/emptydir|config.json" -- "$LOWBIT" info "$T/emptydir"
+
+# ---- llama2.c checkpoints ----
+for n in 0 10 27 28 1000 500000; do
+  head -c "$n" "$MODEL" >"$T/trunc_$n.bin"
+  expect_err "truncated at $n bytes" "$T/trunc_$n.bin|truncated" -- "$LOWBIT" info "$T/trunc_$n.bin"
+done
+expect_err "truncated (convert)" "$T/trunc_500000.bin|truncated" -- \
+  "$LOWBIT" convert --model "$T/trunc_500000.bin" --to hf --out "$T/conv_trunc"
+expect_no_output "convert of a truncated file leaves no output" "$T/conv_trunc"
+{ cat "$MODEL"; printf 'trailing'; } >"$T/oversized.bin"
+expect_err "oversized" "$T/oversized.bin|oversized|8 trailing bytes" -- "$LOWBIT" info "$T/oversized.bin"
+cp "$MODEL" "$T/zero_dim.bin"
+printf '\0\0\0\0' | dd of="$T/zero_dim.bin" bs=1 seek=8 conv=notrunc status=none  # n_layers = 0
+expect_err "zero n_layers" "$T/zero_dim.bin|n_layers" -- "$LOWBIT" info "$T/zero_dim.bin"
+
+cp "$MODEL" "$T/nan_wq2.bin"
+patch_float "$T/nan_wq2.bin" $((WQ2 + 10)) nan
+expect_err "NaN in wq[2] (ppl)" "$T/nan_wq2.bin|wq[2]|nan" -- \
+  "$LOWBIT" ppl --model "$T/nan_wq2.bin" --tokenizer "$TOK" --data "$TEXT" --quiet
+expect_err "NaN in wq[2] (convert to llama2c)" "$T/nan_wq2.bin|wq[2]" -- \
+  "$LOWBIT" convert --model "$T/nan_wq2.bin" --to llama2c --out "$T/conv_nan.bin" --quiet
+expect_no_output "convert of a NaN checkpoint leaves no .bin" "$T/conv_nan.bin"
+ls "$T"/conv_nan.bin.tmp.* >/dev/null 2>&1 && bad "convert left a temp file $(ls "$T"/conv_nan.bin.tmp.*)" || ok
+expect_err "NaN in wq[2] (convert to hf)" "$T/nan_wq2.bin|wq[2]" -- \
+  "$LOWBIT" convert --model "$T/nan_wq2.bin" --to hf --out "$T/conv_nan_hf" --quiet
+expect_no_output "convert to hf of a NaN checkpoint leaves no files" "$T/conv_nan_hf"
+cp "$MODEL" "$T/nan_emb.bin"
+patch_float "$T/nan_emb.bin" 100 nan
+expect_err "NaN in the embedding (info)" "$T/nan_emb.bin|token_embedding_table" -- "$LOWBIT" info "$T/nan_emb.bin"
+cp "$MODEL" "$T/inf.bin"
+patch_float "$T/inf.bin" $((RMS_FINAL + 3)) inf
+expect_err "Inf in rms_final_weight" "$T/inf.bin|rms_final_weight|inf" -- "$LOWBIT" info "$T/inf.bin"
+
+# ---- Hugging Face folders (made by lowbit convert, then corrupted) ----
+HF=$T/hf
+if ! "$LOWBIT" convert --model "$MODEL" --to hf --out "$HF" --quiet >/dev/null 2>"$T/err"; then
+  bad "convert stories260K to hf failed: $(cat "$T/err")"
+else
+  ok
+  expect_ok "valid HF folder" -- "$LOWBIT" info "$HF"
+  hf_copy() { rm -rf "$T/$1"; cp -r "$HF" "$T/$1"; echo "$T/$1"; }
+  # st_edit DIR PYTHON-EXPR: rewrites DIR/model.safetensors; `h` is the header dict, `data` the bytes
+  # after it; `raw` (bytes) replaces the whole header text when set.
+  st_edit() {
+    "$PY" - "$1/model.safetensors" "$2" <<'PY'
+import json, struct, sys
+path, code = sys.argv[1], sys.argv[2]
+b = open(path, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h, data, raw, length = json.loads(b[8:8 + n]), b[8 + n:], None, None
+exec(code)
+hs = raw if raw is not None else json.dumps(h).encode()
+open(path, "wb").write(struct.pack("<Q", length if length is not None else len(hs)) + hs + data)
+PY
+  }
+  ST=model.safetensors
+  d=$(hf_copy notjson)
+  st_edit "$d" 'raw = b"{\"model.norm.weight\": {" + b" " * 10'
+  expect_err "safetensors header not JSON" "$d/$ST|not valid JSON" -- "$LOWBIT" info "$d"
+  d=$(hf_copy notobject)
+  st_edit "$d" 'raw = b"[1, 2, 3]"'
+  expect_err "safetensors header not an object" "$d/$ST|not a JSON object" -- "$LOWBIT" info "$d"
+  d=$(hf_copy hlen)
+  st_edit "$d" 'length = len(json.dumps(h)) + len(data) + 1'
+  expect_err "safetensors header length past end" "$d/$ST|header length" -- "$LOWBIT" info "$d"
+  d=$(hf_copy dtype)
+  st_edit "$d" 'h["model.norm.weight"]["dtype"] = "Q7"'
+  expect_err "unknown dtype" "$d/$ST|model.norm.weight|Q7" -- "$LOWBIT" info "$d"
+  d=$(hf_copy reversed)
+  st_edit "$d" 'o = h["model.norm.weight"]["data_offsets"]; o.reverse()'
+  expect_err "offsets reversed" "$d/$ST|model.norm.weight|reversed" -- "$LOWBIT" info "$d"
+  d=$(hf_copy pastend)
+  st_edit "$d" 'o = h["model.norm.weight"]["data_offsets"]; o[0] += len(data); o[1] += len(data)'
+  expect_err "offsets past the end" "$d/$ST|model.norm.weight|past the end" -- "$LOWBIT" info "$d"
+  d=$(hf_copy overlap)
+  st_edit "$d" 'h["model.norm.weight"]["data_offsets"] = [o + 4 for o in h["model.layers.0.input_layernorm.weight"]["data_offsets"]]'
+  expect_err "overlapping tensors" "$d/$ST|model.norm.weight|model.layers.0.input_layernorm.weight|overlap" -- "$LOWBIT" info "$d"
+  d=$(hf_copy count)
+  st_edit "$d" 'h["model.norm.weight"]["shape"] = [32]'
+  expect_err "byte count disagrees with shape" "$d/$ST|model.norm.weight|[32]" -- "$LOWBIT" info "$d"
+  d=$(hf_copy truncst)
+  st_edit "$d" 'data = data[: len(data) // 2]'
+  expect_err "truncated safetensors" "$d/$ST|past the end" -- "$LOWBIT" info "$d"
+  d=$(hf_copy missingt)
+  st_edit "$d" 'del h["model.layers.2.mlp.up_proj.weight"]'
+  expect_err "missing tensor" "$d|model.layers.2.mlp.up_proj.weight|missing" -- "$LOWBIT" info "$d"
+  expect_err "missing tensor (convert)" "$d|model.layers.2.mlp.up_proj.weight" -- \
+    "$LOWBIT" convert --model "$d" --to llama2c --out "$T/conv_missing.bin"
+  expect_no_output "convert of an HF folder with a missing tensor leaves no output" "$T/conv_missing.bin"
+  d=$(hf_copy nanst)
+  st_edit "$d" 'o = h["model.layers.4.self_attn.o_proj.weight"]["data_offsets"][0]; data = data[:o + 8] + b"\x00\x00\xc0\x7f" + data[o + 12:]'
+  expect_err "NaN in a safetensors weight (ppl)" "$d/$ST|model.layers.4.self_attn.o_proj.weight|nan" -- \
+    "$LOWBIT" ppl --model "$d" --tokenizer "$TOK" --data "$TEXT" --quiet
+  d=$(hf_copy shape)
+  "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["intermediate_size"]=176; json.dump(j,open(p,"w"))' "$d/config.json"
+  expect_err "shape disagrees with config.json" "$d/$ST|model.layers.0.mlp.gate_proj.weight|[172, 64]|[176, 64]" -- "$LOWBIT" info "$d"
+  d=$(hf_copy cfgjson)
+  printf '{"model_type": "llama",' >"$d/config.json"
+  expect_err "config.json not JSON" "$d/config.json|not valid JSON" -- "$LOWBIT" info "$d"
+  d=$(hf_copy cfgtype)
+  "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["model_type"]="bloom"; json.dump(j,open(p,"w"))' "$d/config.json"
+  expect_err "unknown model_type" "$d/config.json|model_type|bloom" -- "$LOWBIT" info "$d"
+  d=$(hf_copy cfgkey)
+  "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); del j["num_attention_heads"]; json.dump(j,open(p,"w"))' "$d/config.json"
+  expect_err "missing config key" "$d/config.json|num_attention_heads" -- "$LOWBIT" info "$d"
+  d=$(hf_copy noconfig)
+  rm "$d/config.json"
+  expect_err "missing config.json" "$d|config.json" -- "$LOWBIT" info "$d"
+  d=$(hf_copy index)
+  "$PY" - "$d" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+b = open(d + "/model.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+names = [k for k in json.loads(b[8:8 + n]) if k != "__metadata__"]
+wm = {k: "model-00001-of-00002.safetensors" if k < "model.layers.3" else "model-00002-of-00002.safetensors" for k in names}
+json.dump({"weight_map": wm}, open(d + "/model.safetensors.index.json", "w"))
+import os; os.rename(d + "/model.safetensors", d + "/model-00001-of-00002.safetensors")
+PY
+  expect_err "index points to a missing shard" "model-00002-of-00002.safetensors" -- "$LOWBIT" info "$d"
+  d=$(hf_copy index2)
+  echo '{"weight_map": {"model.norm.weight": "model.safetensors", "model.extra.weight": "model.safetensors"}}' \
+    >"$d/model.safetensors.index.json"
+  expect_err "index names a tensor the shard lacks" "$d/model.safetensors.index.json|model.extra.weight" -- "$LOWBIT" info "$d"
+fi
+
+echo "$pass passed, $fail failed"
+((fail == 0))
