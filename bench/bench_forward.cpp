@@ -33,9 +33,10 @@
 //
 // Usage: build/bench/bench_forward [--model=PATH] [--synthetic-params=N] [--naive-tokens=N]
 //                                  [--profile] [Google Benchmark flags, e.g. --benchmark_format=json]
-//   --profile   before the benchmarks, print a per-part time breakdown of one fast forward on the
-//               ~100M model (GEMMs per linear, RoPE + attention, the rest), measured through
-//               ForwardHooks timestamps.
+//   --profile   before the benchmarks, print a per-part time breakdown of one fast forward on each
+//               model (GEMMs per linear, RoPE + attention, norms, ...), measured through
+//               ForwardHooks timestamps (so the 100M model is built before the stories260K runs:
+//               its RSS figures are then not the stories260K model's own).
 // Environment: LOWBIT_SOURCE_DIR (the checkout) locates the default model when --model is not given.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -416,7 +417,8 @@ int main(int argc, char** argv) {
   }
   ready(*subjects[0]);
 
-  if (opt.profile) profile_fast(ready(*subjects[1]));
+  if (opt.profile)
+    for (auto& sub : subjects) profile_fast(ready(*sub));
 
   // 2. benchmarks (registration order = run order: naive before fast for each model)
   for (auto& up : subjects) {

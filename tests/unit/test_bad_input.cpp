@@ -501,6 +501,17 @@ TEST_F(BadHf, ShapeDisagreesWithConfig) {
   EXPECT_NAMES(msg, "[176, 64]");
 }
 
+TEST_F(BadHf, HugeHeadDim) {
+  // n_heads x head_dim must not overflow int (it did: the error then claimed the config needs [0, 64]).
+  std::string d = copy("headdim");
+  json j = config(d);
+  j["head_dim"] = 1 << 30;
+  set_config(d, j);
+  std::string msg = error_of<InputError>([&] { load_all(d); });
+  EXPECT_NAMES(msg, d + "/config.json");
+  EXPECT_NAMES(msg, "head_dim");
+}
+
 TEST_F(BadHf, VocabDisagreesWithConfig) {
   std::string d = copy("vocab");
   json j = config(d);

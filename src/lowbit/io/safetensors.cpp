@@ -88,13 +88,23 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, size_t file_s
   std::sort(h.entries.begin(), h.entries.end(), [](const auto& a, const auto& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (size_t i = 1; i < h.entries.size(); ++i) {
-    const auto& p = h.entries[i - 1];
-    const auto& c = h.entries[i];
-    LB_INPUT_CHECK(c.begin >= p.end || c.begin == c.end || p.begin == p.end, file, ": tensors '",
-                   p.name, "' [", p.begin, ", ", p.end, ") and '", c.name, "' [", c.begin, ", ",
-                   c.end, ") overlap");
+  // As the reference reader (safetensors' validate): sorted by offset, the tensors must tile the
+  // data region exactly — no overlap, no gap, no trailing bytes (empty tensors take no bytes).
+  size_t cursor = 0;
+  const SafetensorsEntry* prev = nullptr;
+  for (const auto& e : h.entries) {
+    if (e.begin == e.end) continue;  // an empty tensor occupies no bytes (its offsets are in range)
+    if (e.begin < cursor)
+      LB_FAIL_INPUT(file, ": tensors '", prev->name, "' [", prev->begin, ", ", prev->end, ") and '", e.name, "' [",
+                    e.begin, ", ", e.end, ") overlap");
+    LB_INPUT_CHECK(e.begin == cursor, file, ": tensor '", e.name, "' starts at data offset ", e.begin,
+                   " but the previous tensor ends at ", cursor, " (", e.begin - cursor, " bytes belong to no tensor)");
+    cursor = e.end;
+    prev = &e;
   }
+  LB_INPUT_CHECK(cursor == data_size, file, ": oversized safetensors file: ", data_size - cursor,
+                 " bytes after the last tensor belong to no tensor (data region ", data_size, " bytes, tensors end at ",
+                 cursor, ")");
   return h;
 }
 
