@@ -21,7 +21,13 @@
 //      memcpy_2threads/64MiB the same split in two halves over OpenMP threads (a stricter baseline
 //                            on this 2-core machine; reported, not the target's denominator).
 //      rtn/<spec>            quantize_rtn(W 4096×4096) as the API is used: the result (w_hat, codes)
-//                            is allocated by the call.
+//                            is allocated by the call. With glibc's defaults a 64 MiB block is mmapped
+//                            fresh and unmapped on free, so every call page-faults its whole w_hat
+//                            (counter page_faults_per_call: 16385), which on this VM costs ~40 ms.
+//      rtn_reused_heap/<spec> the same with glibc malloc told to keep freed memory (mallopt
+//                            M_MMAP_THRESHOLD and M_TRIM_THRESHOLD 1 GiB during this benchmark only):
+//                            the result reuses the previous call's pages (0 faults), the steady state
+//                            of a process that quantizes layer after layer of one shape.
 //      hessian/<N>x2048x4096 LinearStats::add on N chunks of 2048 tokens × 4096 features (default
 //                            N = 8 of the 128 chunks: the full Σxᵀx is ≈ 4.4 TFLOP of dsyrk); the time
 //                            for 128 chunks is extrapolated linearly (the cost per chunk is constant:
@@ -40,6 +46,7 @@
 #include <cblas.h>
 #include <malloc.h>
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -72,6 +79,11 @@ struct Options {
 };
 
 double secs_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+long minor_faults() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
 
 Tensor random_weights(int64_t rows, int64_t cols, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -85,7 +97,7 @@ Tensor random_weights(int64_t rows, int64_t cols, uint64_t seed) {
 // scales (a few large "outlier" features, as in LLM activations). Same generator for every chunk.
 struct ActivationGen {
   int64_t cols;
-  Tensor A;                    // [64, cols]
+  Tensor A;  // [64, cols]
   std::vector<float> colscale;
   explicit ActivationGen(int64_t c, uint64_t seed) : cols(c), A({64, c}), colscale(static_cast<size_t>(c)) {
     std::mt19937_64 rng(seed);
@@ -149,8 +161,8 @@ bool consistent(const QuantResult& r) {
     for (int64_t j = 0; j < in; ++j) {
       const int64_t g = r.g_idx[size_t(j)];
       const float v = r.w_hat.row(o)[j];
-      if (!std::isfinite(v) || v != dequant_code(r.q[size_t(o * in + j)], r.scales.data[size_t(o * ng + g)],
-                                                 r.zeros[size_t(o * ng + g)]))
+      if (!std::isfinite(v) ||
+          v != dequant_code(r.q[size_t(o * in + j)], r.scales.data[size_t(o * ng + g)], r.zeros[size_t(o * ng + g)]))
         ++bad;
     }
   return bad == 0;
@@ -173,11 +185,12 @@ QuantSpec spec(int bits, int group, bool sym) {
 // ---- shared state and results ----
 struct State {
   Options opt;
-  Tensor W;                  // 4096×4096 weights
-  std::vector<double> H;     // from opt.hessian_chunks chunks
+  Tensor W;               // 4096×4096 weights
+  std::vector<double> H;  // from opt.hessian_chunks chunks
   double hessian_seconds = 0;
   std::vector<QuantSpec> rtn_specs;
-  std::map<std::string, double> gbps;      // memcpy / rtn results
+  std::map<std::string, double> gbps;    // memcpy / rtn results
+  std::map<std::string, double> faults;  // rtn: minor page faults per call
   struct Gptq {
     std::string name;
     double total = 0;
@@ -226,7 +239,11 @@ void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse_heap) {
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
   }
-  { auto warm = quantize_rtn(g.W, s); benchmark::DoNotOptimize(warm.w_hat.ptr()); }
+  {
+    auto warm = quantize_rtn(g.W, s);
+    benchmark::DoNotOptimize(warm.w_hat.ptr());
+  }
+  const long faults0 = minor_faults();
   const auto t0 = Clock::now();
   for (auto _ : state) {
     QuantResult r = quantize_rtn(g.W, s);
@@ -235,9 +252,12 @@ void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse_heap) {
     benchmark::ClobberMemory();
   }
   const double secs = secs_since(t0);
+  state.counters["page_faults_per_call"] = double(minor_faults() - faults0) / double(state.iterations());
   const double gb = double(kMatrixBytes) * double(state.iterations()) / 1e9;
   state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
   state.counters["GB_per_s"] = gb / secs;
+  g.faults[(reuse_heap ? "rtn_reused_heap/" : "rtn/") + s.str()] =
+      double(minor_faults() - faults0) / double(state.iterations());
   g.gbps[(reuse_heap ? "rtn_reused_heap/" : "rtn/") + s.str()] = gb / secs;
   if (g.gbps.count("memcpy")) state.counters["ratio_vs_memcpy"] = (gb / secs) / g.gbps["memcpy"];
   if (reuse_heap) {  // glibc defaults
@@ -343,9 +363,12 @@ Options parse_own_flags(int& argc, char** argv) {
   int w = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a.rfind("--hessian-chunks=", 0) == 0) o.hessian_chunks = std::max(1, std::atoi(a.c_str() + 17));
-    else if (a == "--no-act-order") o.act_order = false;
-    else argv[w++] = argv[i];
+    if (a.rfind("--hessian-chunks=", 0) == 0)
+      o.hessian_chunks = std::max(1, std::atoi(a.c_str() + 17));
+    else if (a == "--no-act-order")
+      o.act_order = false;
+    else
+      argv[w++] = argv[i];
   }
   argc = w;
   return o;
@@ -358,15 +381,16 @@ void print_summary() {
   const double mc = g.gbps.count("memcpy") ? g.gbps["memcpy"] : 0;
   for (auto& [k, v] : g.gbps) {
     if (k.rfind("rtn", 0) == 0)
-      std::fprintf(stderr, "  %-44s %7.2f GB/s   ratio vs memcpy %.2f (target >= 0.5: %s)\n", (k + " 4096x4096").c_str(),
-                   v, mc > 0 ? v / mc : 0.0, mc > 0 && v / mc >= 0.5 ? "met" : "NOT met");
+      std::fprintf(stderr, "  %-44s %7.2f GB/s   ratio vs memcpy %.2f (target >= 0.5: %s), %.0f page faults/call\n",
+                   (k + " 4096x4096").c_str(), v, mc > 0 ? v / mc : 0.0, mc > 0 && v / mc >= 0.5 ? "met" : "NOT met",
+                   g.faults[k]);
     else
       std::fprintf(stderr, "  %-44s %7.2f GB/s\n", (k + " 64 MiB").c_str(), v);
   }
   if (g.hessian_seconds > 0) {
     const double per = g.hessian_seconds / g.opt.hessian_chunks;
-    std::fprintf(stderr, "  %-44s %7.2f s  (%d chunks measured, %.3f s/chunk)\n", "Hessian, 128 x 2048 tokens (extrapolated)",
-                 per * kTotalChunks, g.opt.hessian_chunks, per);
+    std::fprintf(stderr, "  %-44s %7.2f s  (%d chunks measured, %.3f s/chunk)\n",
+                 "Hessian, 128 x 2048 tokens (extrapolated)", per * kTotalChunks, g.opt.hessian_chunks, per);
     for (auto& r : g.gptq) {
       const double hs = per * kTotalChunks;
       const double other = r.total - r.rep.seconds_cholesky - r.rep.seconds_sweep;
@@ -393,8 +417,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
   benchmark::AddCustomContext("openblas_config", openblas_get_config());
-  benchmark::AddCustomContext("metric", "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
-  benchmark::AddCustomContext("hessian_chunks_measured", std::to_string(g.opt.hessian_chunks) + " of 128 x 2048 tokens");
+  benchmark::AddCustomContext("metric",
+                              "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
+  benchmark::AddCustomContext("hessian_chunks_measured",
+                              std::to_string(g.opt.hessian_chunks) + " of 128 x 2048 tokens");
 
   bool ok = true;
   try {
@@ -416,18 +442,25 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(((reuse ? "rtn_reused_heap/" : "rtn/") + s.str()).c_str(), bench_rtn, s, reuse)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark(("hessian/" + std::to_string(g.opt.hessian_chunks) + "x2048x4096").c_str(), bench_hessian)
-      ->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+  benchmark::RegisterBenchmark(("hessian/" + std::to_string(g.opt.hessian_chunks) + "x2048x4096").c_str(),
+                               bench_hessian)
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kSecond);
   {
     GptqOptions o;
     benchmark::RegisterBenchmark("gptq/4096x4096/w4g128asym", bench_gptq, spec(4, 128, false), o, "w4g128asym")
-        ->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond);
     if (g.opt.act_order) {
       o.act_order = true;
       o.static_groups = true;
       benchmark::RegisterBenchmark("gptq/4096x4096/w4g128asym_act_order_static", bench_gptq, spec(4, 128, false), o,
                                    "w4g128asym act_order+static")
-          ->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
+          ->UseManualTime()
+          ->Iterations(1)
+          ->Unit(benchmark::kSecond);
     }
   }
   benchmark::RunSpecifiedBenchmarks();

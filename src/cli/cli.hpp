@@ -44,5 +44,6 @@ int cmd_generate(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
+int cmd_prune(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"convert", "convert between llama2.c and Hugging Face (safetensors) checkpoints", cmd_convert},
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
+      {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
   };
   return c;
 }

@@ -212,7 +212,11 @@ PY
   st_edit "$d" 'data = data[: len(data) // 2]'
   expect_err "truncated safetensors" "$d/$ST|past the end" -- "$LOWBIT" info "$d"
   d=$(hf_copy missingt)
-  st_edit "$d" 'del h["model.layers.2.mlp.up_proj.weight"]'
+  # Remove the tensor and its bytes (the data region must still be tiled exactly, or the reader
+  # rightly reports the gap first).
+  st_edit "$d" 'e = h.pop("model.layers.2.mlp.up_proj.weight"); b0, e0 = e["data_offsets"]; data = data[:b0] + data[e0:]
+for k, v in h.items():
+    if k != "__metadata__": v["data_offsets"] = [o - (e0 - b0) if o >= e0 else o for o in v["data_offsets"]]'
   expect_err "missing tensor" "$d|model.layers.2.mlp.up_proj.weight|missing" -- "$LOWBIT" info "$d"
   expect_err "missing tensor (convert)" "$d|model.layers.2.mlp.up_proj.weight" -- \
     "$LOWBIT" convert --model "$d" --to llama2c --out "$T/conv_missing.bin"

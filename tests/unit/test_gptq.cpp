@@ -3,10 +3,12 @@
 // groups, dead columns, singular and indefinite Hessians, and agreement with an independent textbook
 // O(n³) implementation (explicit inverse, column-by-column elimination, no lazy batching).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -121,7 +123,9 @@ void expect_consistent(const QuantResult& r, const Tensor& w, const QuantSpec& s
 
 // ---- the independent reference ----
 using Mat = std::vector<std::vector<double>>;
-Mat mat(int64_t rows, int64_t cols) { return Mat(static_cast<size_t>(rows), std::vector<double>(static_cast<size_t>(cols), 0.0)); }
+Mat mat(int64_t rows, int64_t cols) {
+  return Mat(static_cast<size_t>(rows), std::vector<double>(static_cast<size_t>(cols), 0.0));
+}
 
 // Textbook GPTQ: explicit inverse of the damped H (Gauss-Jordan with partial pivoting), then for each
 // column j in order: q = quant(w_j), w_k −= (w_j − q)·Hinv[j,k]/Hinv[j,j] for k > j, and Hinv loses
@@ -201,7 +205,8 @@ Tensor textbook_gptq(const Tensor& w, std::vector<double> H, const QuantSpec& s,
       const float dq = dequant_code(quant_code(float(wr[size_t(j)]), sc, z, maxq), sc, z);
       what.row(o)[perm[size_t(j)]] = dq;
       const double err = wr[size_t(j)] - double(dq);
-      for (int64_t k = j + 1; k < n; ++k) wr[size_t(k)] -= err * Hinv[size_t(j)][size_t(k)] / Hinv[size_t(j)][size_t(j)];
+      for (int64_t k = j + 1; k < n; ++k)
+        wr[size_t(k)] -= err * Hinv[size_t(j)][size_t(k)] / Hinv[size_t(j)][size_t(j)];
     }
     const auto hj = Hinv[size_t(j)];
     for (int64_t a = j + 1; a < n; ++a) {
@@ -237,8 +242,8 @@ TEST(Gptq, BeatsRtnOnCorrelatedInputs) {
   const int64_t n = P.W.dim(1);
   for (int64_t a = 0; a < n; ++a)
     for (int64_t b = 0; b < n; ++b)
-      if (a != b && std::fabs(P.H[size_t(a * n + b)]) >
-                        0.3 * std::sqrt(P.H[size_t(a * n + a)] * P.H[size_t(b * n + b)]))
+      if (a != b &&
+          std::fabs(P.H[size_t(a * n + b)]) > 0.3 * std::sqrt(P.H[size_t(a * n + a)] * P.H[size_t(b * n + b)]))
         ++offdiag_large;
   EXPECT_GT(offdiag_large, n);
 
@@ -261,7 +266,8 @@ TEST(Gptq, BeatsRtnOnCorrelatedInputs) {
         EXPECT_EQ(rep.damp_raises, 0);
         EXPECT_EQ(rep.dead_columns, 0);
         EXPECT_GT(rep.damp_used, 0.0);
-        if (bits == 4 && group == 128 && !sym) std::printf("  w4g128asym: output error gptq %.4g vs rtn %.4g\n", eg, er);
+        if (bits == 4 && group == 128 && !sym)
+          std::printf("  w4g128asym: output error gptq %.4g vs rtn %.4g\n", eg, er);
       }
 }
 
@@ -320,7 +326,8 @@ TEST(Gptq, ResultDoesNotDependOnBlocksize) {
       o.blocksize = bs;
       const QuantResult g = quantize_gptq(P.W, P.H, s, o);
       double d = 0;
-      for (size_t i = 0; i < g.w_hat.data.size(); ++i) d = std::max(d, double(std::fabs(g.w_hat.data[i] - ref.w_hat.data[i])));
+      for (size_t i = 0; i < g.w_hat.data.size(); ++i)
+        d = std::max(d, double(std::fabs(g.w_hat.data[i] - ref.w_hat.data[i])));
       EXPECT_LE(d, kTextbookTol) << s.str() << " blocksize " << bs;
     }
   }
@@ -410,35 +417,74 @@ TEST(Gptq, IndefiniteHessianRaisesDamping) {
 }
 
 TEST(Gptq, MatchesTextbookReference) {
+  // The tiny case of the specification (W 3×8, H from 16 rows), and 5×100 (H from 200 rows), where
+  // Hinv spans several 64-column tiles of the transposes in cholesky_inverse_upper.
+  struct Case {
+    int64_t out, in, rows;
+    int group;
+  };
+  for (const Case& c : {Case{3, 8, 16, 4}, Case{5, 100, 200, 20}})
+    for (int group : {0, c.group})
+      for (bool act : {false, true})
+        for (bool stat : {true, false}) {
+          if (!act && !stat) continue;
+          const Tensor W = random_matrix(c.out, c.in, 808);
+          const auto H = hessian(correlated_inputs(c.rows, c.in, 909));
+          QuantSpec s;
+          s.bits = 3;
+          s.group = group;
+          std::vector<int32_t> ref_gidx;
+          const Tensor ref = textbook_gptq(W, H, s, 0.01, act, stat, &ref_gidx);
+          for (int bs : {1, 2, 3, 128}) {
+            GptqOptions o;
+            o.blocksize = bs;
+            o.act_order = act;
+            o.static_groups = stat;
+            const QuantResult g = quantize_gptq(W, H, s, o);
+            const std::string what = s.str() + " " + std::to_string(c.out) + "x" + std::to_string(c.in) +
+                                     " blocksize " + std::to_string(bs) + (act ? " act_order" : "") +
+                                     (act && stat ? " static" : "");
+            expect_consistent(g, W, s, what);
+            EXPECT_EQ(g.g_idx, ref_gidx) << what;
+            for (size_t i = 0; i < ref.data.size(); ++i)
+              EXPECT_NEAR(g.w_hat.data[i], ref.data[i], kTextbookTol) << what << " element " << i;
+          }
+        }
+  // The reference itself must differ from RTN here (otherwise the comparison proves little).
   const Tensor W = random_matrix(3, 8, 808);
   const auto H = hessian(correlated_inputs(16, 8, 909));
-  for (int group : {0, 4})
-    for (bool act : {false, true})
-      for (bool stat : {true, false}) {
-        if (!act && !stat) continue;
-        QuantSpec s;
-        s.bits = 3;
-        s.group = group;
-        std::vector<int32_t> ref_gidx;
-        const Tensor ref = textbook_gptq(W, H, s, 0.01, act, stat, &ref_gidx);
-        for (int bs : {1, 2, 3, 128}) {
-          GptqOptions o;
-          o.blocksize = bs;
-          o.act_order = act;
-          o.static_groups = stat;
-          const QuantResult g = quantize_gptq(W, H, s, o);
-          const std::string what = s.str() + " blocksize " + std::to_string(bs) + (act ? " act_order" : "") +
-                                   (act && stat ? " static" : "");
-          expect_consistent(g, W, s, what);
-          EXPECT_EQ(g.g_idx, ref_gidx) << what;
-          for (size_t i = 0; i < ref.data.size(); ++i) EXPECT_NEAR(g.w_hat.data[i], ref.data[i], kTextbookTol) << what << " element " << i;
-        }
-      }
-  // The reference itself must differ from RTN here (otherwise the comparison proves little).
   QuantSpec s;
   s.bits = 3;
   const Tensor ref = textbook_gptq(W, H, s, 0.01, false, true, nullptr);
   EXPECT_NE(ref.data, quantize_rtn(W, s).w_hat.data);
+}
+
+TEST(Gptq, ParallelPathsMatchOneThread) {
+  // 512×512 is above the size where the row loops, the block sweep and the transposes go parallel
+  // (the other tests are below it). Rows are independent, so codes must agree with a one-thread run
+  // up to the rare f32 rounding tie that a different dgemm summation order could flip.
+  const Tensor W = random_matrix(512, 512, 1111, 0.05);
+  const auto H = hessian(correlated_inputs(1024, 512, 2222));
+  QuantSpec s;
+  s.bits = 4;
+  s.group = 64;
+  for (bool act : {false, true}) {
+    GptqOptions o;
+    o.act_order = act;
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const QuantResult one = quantize_gptq(W, H, s, o);
+    omp_set_num_threads(std::max(threads, 2));
+    const QuantResult many = quantize_gptq(W, H, s, o);
+    omp_set_num_threads(threads);
+    expect_consistent(many, W, s, act ? "parallel, act_order" : "parallel");
+    int64_t same = 0;
+    for (size_t i = 0; i < one.q.size(); ++i) same += one.q[i] == many.q[i];
+    EXPECT_GE(double(same), 0.999 * double(one.q.size()));
+    const double e1 = output_error(W, one.w_hat, H), e2 = output_error(W, many.w_hat, H);
+    EXPECT_NEAR(e2, e1, 1e-3 * e1);
+    EXPECT_LT(e2, output_error(W, quantize_rtn(W, s).w_hat, H));
+  }
 }
 
 TEST(Gptq, RejectsBadInput) {
@@ -461,4 +507,70 @@ TEST(Gptq, RejectsBadInput) {
   const QuantResult g = quantize_gptq(W, std::vector<double>(64, 0.0), s, {}, &rep);
   EXPECT_EQ(rep.dead_columns, 8);
   for (float v : g.w_hat.data) EXPECT_EQ(v, 0.f);
+}
+
+// GPTQ's promise is measured against quantize_rtn, whose vectorised loop must stay bit-identical to
+// the scalar definition (fit_group_grid + quant_code + dequant_code), including ties (w/scale = k + ½,
+// rounded to even), signed zeros, values far outside the grid and row lengths that leave a scalar tail.
+TEST(Gptq, RtnBaselineIsTheScalarDefinition) {
+  std::mt19937_64 rng(4242);
+  std::normal_distribution<float> n(0.f, 1.f);
+  for (int64_t in : {37, 48, 256})
+    for (int bits : {2, 3, 4, 8})
+      for (int group : {0, 16, 4})
+        for (bool sym : {false, true}) {
+          if (group > 0 && in % group != 0) continue;
+          QuantSpec s;
+          s.bits = bits;
+          s.group = group;
+          s.sym = sym;
+          const int64_t out = 24, gs = s.group_size(in);
+          Tensor w({out, in});
+          for (auto& v : w.data) v = n(rng) * (rng() % 7 == 0 ? 50.f : 1.f);
+          // Interior values on exact ties of each group's grid (the group's min and max are kept, so
+          // the grid is unchanged), plus signed zeros.
+          for (int64_t o = 0; o < out; ++o)
+            for (int64_t g = 0; g < in / gs; ++g) {
+              float* wg = w.row(o) + g * gs;
+              float sc;
+              int32_t z;
+              fit_group_grid(wg, gs, 1, s, sc, z);
+              const int64_t imin = std::min_element(wg, wg + gs) - wg, imax = std::max_element(wg, wg + gs) - wg;
+              const float lo = std::min(wg[imin], 0.f), hi = std::max(wg[imax], 0.f);
+              for (int64_t j = 0; j < gs; ++j) {
+                if (j == imin || j == imax) continue;
+                const uint64_t kind = rng() % 3;
+                const float k = float(int64_t(rng() % uint64_t(s.maxq() + 1)) - z);
+                const float tie = sc * (k + (rng() % 2 ? 0.5f : -0.5f));
+                if (kind == 0 && tie >= lo && tie <= hi) wg[j] = tie;
+                if (kind == 1) wg[j] = (rng() % 2) ? -0.f : 0.f;
+              }
+              float sc2;
+              int32_t z2;
+              fit_group_grid(wg, gs, 1, s, sc2, z2);
+              ASSERT_EQ(sc, sc2);
+              ASSERT_EQ(z, z2);
+            }
+          const QuantResult r = quantize_rtn(w, s);
+          const std::string what = s.str() + " in " + std::to_string(in);
+          int64_t bad = 0, ties = 0;
+          for (int64_t o = 0; o < out; ++o)
+            for (int64_t g = 0; g < in / gs; ++g) {
+              float sc;
+              int32_t z;
+              fit_group_grid(w.row(o) + g * gs, gs, 1, s, sc, z);
+              const int64_t ng = in / gs;
+              bad += r.scales.data[size_t(o * ng + g)] != sc || r.zeros[size_t(o * ng + g)] != z;
+              for (int64_t j = g * gs; j < (g + 1) * gs; ++j) {
+                const float x = w.row(o)[j] / sc;
+                ties += x - std::floor(x) == 0.5f;
+                const int32_t q = quant_code(w.row(o)[j], sc, z, s.maxq());
+                const float h = dequant_code(q, sc, z);
+                bad += int32_t(r.q[size_t(o * in + j)]) != q || std::memcmp(&h, &r.w_hat.row(o)[j], sizeof h) != 0;
+              }
+            }
+          EXPECT_EQ(bad, 0) << what;
+          EXPECT_GT(ties, 0) << what << ": no tie exercised";
+          expect_consistent(r, w, s, "rtn " + what);
+        }
 }

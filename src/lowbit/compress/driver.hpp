@@ -12,6 +12,7 @@
 #include "lowbit/compress/awq.hpp"
 #include "lowbit/compress/calib.hpp"
 #include "lowbit/compress/gptq.hpp"
+#include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/io/gptq_pack.hpp"
 #include "lowbit/model/model.hpp"
@@ -19,10 +20,12 @@
 namespace lowbit {
 
 struct CompressOptions {
-  std::string method = "rtn";  // rtn | gptq | awq
-  QuantSpec spec;
+  std::string method = "rtn";  // rtn | gptq | awq | magnitude | wanda | sparsegpt | haar
+  QuantSpec spec;               // quantization methods
+  PruneSpec prune;              // pruning methods
   GptqOptions gptq;
   AwqOptions awq;
+  SparseGptOptions sparsegpt;
   bool fp_inputs = false;       // calibrate block i on full-precision inputs instead
   bool record_errors = true;    // accumulate H also for RTN, to record ‖WX−ŴX‖² per linear
   int micro_batch = 8;          // calibration samples per block forward
@@ -38,6 +41,8 @@ struct LayerRecord {
   double seconds = 0;
   int damp_raises = 0;
   int dead_columns = 0;
+  int64_t pruned = 0, total = 0;          // pruning: elements (or Haar coefficients) zeroed
+  std::vector<SubbandStat> subbands;      // Haar
 };
 
 struct CompressResult {
@@ -49,10 +54,13 @@ struct CompressResult {
 };
 
 bool is_quant_method(const std::string& m);
+bool is_compress_method(const std::string& m);
 // Check everything that can be checked before work starts (method, bits, group vs every linear's
 // input dimension). Throws InputError naming the option and the offending layer.
 void validate_compress_options(const Model& m, const CompressOptions& o);
-// Compress `m` in place (its blocks are replaced by the fake-quantized ones).
+// Compress `m` in place (its blocks are replaced by the compressed ones). `calib` may be empty for
+// calibration-free methods (rtn without error records, magnitude, haar): blocks are then
+// transformed without any forward pass and no output errors are recorded.
 CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOptions& o);
 
 }  // namespace lowbit

@@ -11,19 +11,22 @@
 //      act_order && static_groups: every group's grid fitted on the original, unpermuted W (after
 //      step 1), as GPTQ's --static-groups; g_idx[j] = j / group;
 //   3. act_order: permute the columns of W and rows/columns of H by decreasing diag(H) (stable);
-//   4. damping λ = percdamp · mean(diag H); H + λI → Cholesky → inverse → upper Cholesky of the
-//      inverse (Hinv). A failed factorisation multiplies λ by 10 (logged, counted);
+//   4. damping λ = percdamp · mean(diag H); Hinv = the upper Cholesky factor of (H + λI)⁻¹ (the
+//      reference's Cholesky → inverse → upper Cholesky; computed here with one Cholesky and one
+//      triangular inverse, see cholesky_inverse_upper). A failed factorisation multiplies λ by 10
+//      (logged, counted);
 //   5. sweep over blocks [i1, i2) of `blocksize` columns; inside a block, column by column:
 //      q = quant(w), err = (w − q) / Hinv[j, j], W1[:, j+1:i2] −= err · Hinv[j, j+1:i2] (error
 //      feedback within the block); after the block W[:, i2:] −= Err1 · Hinv[i1:i2, i2:] (one GEMM,
 //      the lazy batch update across blocks);
 //      non-static groups: the grid of a group is fitted when its first column comes up, over the
 //      current (error-updated) weights of the group's columns. Columns past the block end have not
-//      yet received the block's lazy update, so it is applied to them for the fit (the reference fits
-//      on W, which lacks the in-block updates when a group starts mid-block; here the fit is on the
-//      exact current weights, so the result does not depend on `blocksize`; the two agree whenever
-//      groups start on block boundaries and group <= blocksize, e.g. the default 128/128);
-//   6. un-permute Q (codes and w_hat) with the inverse permutation.
+//      yet received the block's lazy update, so it is applied to them for the fit. (The reference
+//      fits on W, which lacks the in-block updates when a group starts mid-block; here the fit is on
+//      the exact current weights, so the result does not depend on `blocksize`. The two agree
+//      whenever every group starts on a block boundary, i.e. group is a multiple of blocksize, as
+//      with the default 128/128.);
+//   6. un-permute: each code and w_hat value is stored at its original column as it is found.
 //
 // The rows of W are independent inside a block (error feedback mixes columns, never rows, and each
 // grid belongs to one row), so the column loop runs per row under OpenMP; the cross-block update is
@@ -45,61 +48,86 @@
 extern "C" {
 // Fortran LAPACK (OpenBLAS). The trailing size_t is the hidden length of the character argument.
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
-void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
+void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info, size_t uplo_len,
+             size_t diag_len);
 }
 
 namespace lowbit {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Loops over fewer elements than this run on one thread: a parallel region costs more than it saves
+// there, and far more on a loaded machine, where its barrier waits for a descheduled thread.
+constexpr int64_t kParallelMin = int64_t(1) << 18;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Hinv (row-major, n×n) := upper Cholesky factor U of (A)⁻¹, U with A⁻¹ = Uᵀ U, for symmetric A
-// given in `a`. Returns 0, or a nonzero code naming the step that failed (A not positive definite).
-// Row-major U equals column-major L, so LAPACK is called with 'L' throughout.
+// In-place transpose of a row-major n×n matrix, in tiles.
+void transpose_inplace(std::vector<double>& a, int64_t n) {
+  constexpr int64_t T = 64;
+  const int64_t nt = (n + T - 1) / T;
+#pragma omp parallel for schedule(dynamic, 1) if (n * n >= kParallelMin)
+  for (int64_t bi = 0; bi < nt; ++bi)
+    for (int64_t bj = bi; bj < nt; ++bj)
+      for (int64_t i = bi * T; i < std::min(n, (bi + 1) * T); ++i)
+        for (int64_t j = (bi == bj ? i + 1 : bj * T); j < std::min(n, (bj + 1) * T); ++j)
+          std::swap(a[size_t(i * n + j)], a[size_t(j * n + i)]);
+}
+
+// a (row-major n×n, symmetric A = H + λI) := Hinv, the upper Cholesky factor U of A⁻¹ (UᵀU = A⁻¹),
+// zero below the diagonal. Returns 0, or a nonzero code naming the step that failed.
+//
+// The reference computes it as cholesky(A) → cholesky_inverse → cholesky(·, upper) (4n³/3 flops).
+// The factor is unique, so it is computed here in 2n³/3: with J the exchange matrix (reversal of
+// rows and columns), Cholesky J A J = L Lᵀ gives A = V Vᵀ with V = J L J upper triangular, hence
+// A⁻¹ = V⁻ᵀ V⁻¹ and U = V⁻¹ = J L⁻¹ J (a triangular inverse with a positive diagonal).
+// LAPACK is column-major: reversing the flat row-major array gives J A J; after dpotrf/dtrtri the
+// column-major lower triangle holds L⁻¹, and reversing again puts U in column-major order, which a
+// transpose turns into row-major.
 int cholesky_inverse_upper(std::vector<double>& a, int64_t n64) {
   const int n = int(n64);
   int info = 0;
-  dpotrf_("L", &n, a.data(), &n, &info, 1);  // H = L Lᵀ  (row-major: upper Uᵀ U)
+  std::reverse(a.begin(), a.end());          // J A J
+  dpotrf_("L", &n, a.data(), &n, &info, 1);  // J A J = L Lᵀ
   if (info != 0) return 1;
-  dpotri_("L", &n, a.data(), &n, &info, 1);  // H⁻¹, one triangle
+  dtrtri_("L", "N", &n, a.data(), &n, &info, 1, 1);  // L⁻¹
   if (info != 0) return 2;
-  // Fortran lower triangle = row-major upper triangle: mirror it to the row-major lower triangle.
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int64_t r = 0; r < n64; ++r)
-    for (int64_t c = 0; c < r; ++c) a[size_t(r * n64 + c)] = a[size_t(c * n64 + r)];
-  dpotrf_("L", &n, a.data(), &n, &info, 1);  // H⁻¹ = Uᵀ U, U upper (row-major)
-  if (info != 0) return 3;
-#pragma omp parallel for schedule(static)
+  std::reverse(a.begin(), a.end());  // column-major J L⁻¹ J = U
+  transpose_inplace(a, n64);         // row-major U
+#pragma omp parallel for schedule(static) if (n64 * n64 >= kParallelMin)
   for (int64_t r = 0; r < n64; ++r)
     for (int64_t c = 0; c < r; ++c) a[size_t(r * n64 + c)] = 0.0;
   for (int64_t j = 0; j < n64; ++j) {
     const double d = a[size_t(j * n64 + j)];
-    if (!(d > 0.0) || !std::isfinite(d)) return 4;
+    if (!(d > 0.0) || !std::isfinite(d)) return 3;
   }
   return 0;
 }
 
 const char* cholesky_step_name(int code) {
   switch (code) {
-    case 1: return "Cholesky of H";
-    case 2: return "inverse of H";
-    case 3: return "Cholesky of H^-1";
-    case 4: return "non-finite Hinv";
-    case 5: return "non-finite weights after the sweep";
-    default: return "?";
+    case 1:
+      return "Cholesky of H";
+    case 2:
+      return "triangular inverse of H's Cholesky factor";
+    case 3:
+      return "non-finite Hinv";
+    case 4:
+      return "non-finite weights after the sweep";
+    default:
+      return "?";
   }
 }
 
 }  // namespace
 
-QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, const QuantSpec& s,
-                          const GptqOptions& o, GptqReport* report) {
+QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, const QuantSpec& s, const GptqOptions& o,
+                          GptqReport* report) {
   LB_INPUT_CHECK(w.shape.size() == 2, "gptq: weight must be 2-D, got ", w.shape_str());
   const int64_t out = w.dim(0), in = w.dim(1);
   s.validate(in, "gptq");
-  LB_INPUT_CHECK(int64_t(H_in.size()) == in * in, "gptq: Hessian has ", H_in.size(), " entries, expected ", in,
-                 "x", in);
+  LB_INPUT_CHECK(int64_t(H_in.size()) == in * in, "gptq: Hessian has ", H_in.size(), " entries, expected ", in, "x",
+                 in);
   LB_INPUT_CHECK(o.blocksize >= 1, "gptq: blocksize ", o.blocksize, " must be positive");
   LB_INPUT_CHECK(std::isfinite(o.percdamp) && o.percdamp >= 0, "gptq: percdamp ", o.percdamp,
                  " must be finite and >= 0");
@@ -123,47 +151,43 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
 
   // Per-channel grid: fitted on W as given (the reference's find_params(W) before dead columns).
   if (!grouped) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out * in >= kParallelMin)
     for (int64_t row = 0; row < out; ++row)
       fit_group_grid(w.row(row), in, 1, s, r.scales.data[size_t(row)], r.zeros[size_t(row)]);
   }
 
-  // 1. dead columns.
-  std::vector<double> H(H_in);
+  // 1. dead columns: diag(H) == 0 → H[j, j] = 1 (in dg, the diagonal used from here on) and W[:, j] = 0
+  //    (applied where W is read: the static grids and the working copy).
+  std::vector<double> dg(static_cast<size_t>(in));
   std::vector<char> dead(static_cast<size_t>(in), 0);
-  for (int64_t j = 0; j < in; ++j)
-    if (H[size_t(j * in + j)] == 0.0) {
-      H[size_t(j * in + j)] = 1.0;
+  for (int64_t j = 0; j < in; ++j) {
+    dg[size_t(j)] = H_in[size_t(j * in + j)];
+    if (dg[size_t(j)] == 0.0) {
+      dg[size_t(j)] = 1.0;
       dead[size_t(j)] = 1;
       ++rep.dead_columns;
     }
-  Tensor w0 = w;  // W with dead columns zeroed (the original order)
-  if (rep.dead_columns > 0)
-    for (int64_t row = 0; row < out; ++row)
-      for (int64_t j = 0; j < in; ++j)
-        if (dead[size_t(j)]) w0.row(row)[j] = 0.f;
-
-  // 2. static groups: all grids on the unpermuted W.
-  if (static_groups) {
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < out; ++row)
-      for (int64_t g = 0; g < ng; ++g)
-        fit_group_grid(w0.row(row) + g * gs, gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
   }
 
-  // 3. act_order: perm[p] = the original column quantized at position p.
+  // 2. static groups: all grids on the unpermuted W (dead columns zeroed).
+  if (static_groups) {
+#pragma omp parallel if (out * in >= kParallelMin)
+    {
+      std::vector<float> cur(static_cast<size_t>(gs));
+#pragma omp for schedule(static)
+      for (int64_t row = 0; row < out; ++row)
+        for (int64_t g = 0; g < ng; ++g) {
+          for (int64_t c = 0; c < gs; ++c) cur[size_t(c)] = dead[size_t(g * gs + c)] ? 0.f : w.row(row)[g * gs + c];
+          fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
+        }
+    }
+  }
+
+  // 3. act_order: perm[p] = the original column quantized at position p (decreasing diag H, stable).
   std::vector<int64_t> perm(static_cast<size_t>(in));
   std::iota(perm.begin(), perm.end(), int64_t(0));
-  if (o.act_order) {
-    std::vector<double> dg(static_cast<size_t>(in));
-    for (int64_t j = 0; j < in; ++j) dg[size_t(j)] = H[size_t(j * in + j)];
+  if (o.act_order)
     std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return dg[size_t(a)] > dg[size_t(b)]; });
-    std::vector<double> Hp(H.size());
-#pragma omp parallel for schedule(static)
-    for (int64_t a = 0; a < in; ++a)
-      for (int64_t b = 0; b < in; ++b) Hp[size_t(a * in + b)] = H[size_t(perm[size_t(a)] * in + perm[size_t(b)])];
-    H.swap(Hp);
-  }
   // Group of each position p (in the permuted order) and g_idx of each original column.
   std::vector<int64_t> pos_group(static_cast<size_t>(in));
   for (int64_t p = 0; p < in; ++p) {
@@ -175,46 +199,55 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
 
   // 4. damping.
   double mean_diag = 0;
-  for (int64_t j = 0; j < in; ++j) mean_diag += H[size_t(j * in + j)];
+  for (int64_t j = 0; j < in; ++j) mean_diag += dg[size_t(j)];
   mean_diag /= double(in);
   double damp = o.percdamp * mean_diag;
 
-  std::vector<double> Hinv(H.size());
-  std::vector<double> W(static_cast<size_t>(out * in));  // permuted working weights (double)
+  // Results are written straight to their original columns: Q[:, perm[j]] (the un-permutation of step 6).
+  r.w_hat.resize({out, in});
+  r.q.resize(size_t(out * in));
+  std::vector<double> Hinv(static_cast<size_t>(in * in));
+  std::vector<double> W(static_cast<size_t>(out * in));    // permuted working weights (double)
   std::vector<double> Err1(static_cast<size_t>(out * B));  // (w − q) / Hinv[j, j] of the current block
-  std::vector<uint8_t> Qc(static_cast<size_t>(out * in));  // codes, permuted order
-  std::vector<float> Q(static_cast<size_t>(out * in));  // dequantized, permuted order
   constexpr int kMaxAttempts = 40;
   for (int attempt = 0;; ++attempt) {
     auto t0 = Clock::now();
-    Hinv = H;
-    for (int64_t j = 0; j < in; ++j) Hinv[size_t(j * in + j)] += damp;
+    // H (permuted, dead diagonal set to 1) + λI.
+#pragma omp parallel for schedule(static) if (in * in >= kParallelMin)
+    for (int64_t a = 0; a < in; ++a) {
+      const double* src = &H_in[size_t(perm[size_t(a)] * in)];
+      double* dst = &Hinv[size_t(a * in)];
+      for (int64_t b = 0; b < in; ++b) dst[b] = src[perm[size_t(b)]];
+      dst[a] = dg[size_t(perm[size_t(a)])] + damp;
+    }
     int fail = cholesky_inverse_upper(Hinv, in);
     rep.seconds_cholesky += since(t0);
 
     if (fail == 0) {
       // 5. the sweep.
       t0 = Clock::now();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out * in >= kParallelMin)
       for (int64_t row = 0; row < out; ++row) {
-        const float* src = w0.row(row);
+        const float* src = w.row(row);
         double* dst = &W[size_t(row * in)];
-        for (int64_t p = 0; p < in; ++p) dst[p] = double(src[perm[size_t(p)]]);
+        for (int64_t p = 0; p < in; ++p) {
+          const int64_t c = perm[size_t(p)];
+          dst[p] = dead[size_t(c)] ? 0.0 : double(src[c]);
+        }
       }
       for (int64_t i1 = 0; i1 < in; i1 += B) {
         const int64_t i2 = std::min(i1 + B, in), count = i2 - i1;
-        // Small blocks run on one thread: a parallel region costs more than it saves there (and far more
-        // on a loaded machine, where a barrier waits for a descheduled thread).
-#pragma omp parallel if (out * count * (count + (grouped ? gs : 0)) >= (int64_t(1) << 20))
+        // Small blocks run on one thread (see kParallelMin; the work here is ~count multiply-adds per element).
+#pragma omp parallel if (out * count * (count + (grouped ? gs : 0)) >= 16 * kParallelMin)
         {
-          std::vector<float> cur(static_cast<size_t>(gs));     // current weights of a group being fitted
-          std::vector<double> tail(static_cast<size_t>(gs));   // group columns past i2, with the pending update
+          std::vector<float> cur(static_cast<size_t>(gs));    // current weights of a group being fitted
+          std::vector<double> tail(static_cast<size_t>(gs));  // group columns past i2, with the pending update
 #pragma omp for schedule(static)
           for (int64_t row = 0; row < out; ++row) {
-            double* W1 = &W[size_t(row * in)];      // W1 = W[row, i1:i2] in place (indexed by column)
+            double* W1 = &W[size_t(row * in)];  // W1 = W[row, i1:i2] in place (indexed by column)
             double* err1 = &Err1[size_t(row * B)];
-            float* qrow = &Q[size_t(row * in)];
-            uint8_t* crow = &Qc[size_t(row * in)];
+            float* qrow = r.w_hat.row(row);
+            uint8_t* crow = &r.q[size_t(row * in)];
             for (int64_t i = 0; i < count; ++i) {
               const int64_t j = i1 + i;
               const int64_t g = pos_group[size_t(j)];
@@ -231,15 +264,16 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
                   }
                   for (int64_t c = i2; c < jend; ++c) cur[size_t(c - j)] = float(tail[size_t(c - i2)]);
                 }
-                fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
+                fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)],
+                               r.zeros[size_t(row * ng + g)]);
               }
               const float sc = r.scales.data[size_t(row * ng + g)];
               const int32_t z = r.zeros[size_t(row * ng + g)];
               const double wv = W1[j];
               const int32_t q = quant_code(float(wv), sc, z, maxq);
               const float dq = dequant_code(q, sc, z);
-              crow[j] = uint8_t(q);
-              qrow[j] = dq;
+              crow[perm[size_t(j)]] = uint8_t(q);  // Q1[:, i] = q, at its original column
+              qrow[perm[size_t(j)]] = dq;
               const double* hrow = &Hinv[size_t(j * in)];
               const double e = (wv - double(dq)) / hrow[j];  // err1 = (w − q) / d
               err1[i] = e;
@@ -248,38 +282,24 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
           }
         }
         if (i2 < in)  // W[:, i2:] −= Err1 · Hinv[i1:i2, i2:]
-          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(out), int(in - i2), int(count), -1.0,
-                      Err1.data(), int(B), &Hinv[size_t(i1 * in + i2)], int(in), 1.0, &W[size_t(i2)], int(in));
+          cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(out), int(in - i2), int(count), -1.0, Err1.data(),
+                      int(B), &Hinv[size_t(i1 * in + i2)], int(in), 1.0, &W[size_t(i2)], int(in));
       }
       bool finite = true;
-      for (float v : Q) finite &= std::isfinite(v);
+      for (float v : r.w_hat.data) finite &= std::isfinite(v);
       rep.seconds_sweep += since(t0);
       if (finite) break;
-      fail = 5;
+      fail = 4;
     }
 
-    LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "gptq: the Hessian is not positive definite even with damping ",
-                   damp, " (", cholesky_step_name(fail), " failed); is it a Hessian of real inputs?");
+    LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "gptq: the Hessian is not positive definite even with damping ", damp,
+                   " (", cholesky_step_name(fail), " failed); is it a Hessian of real inputs?");
     const double next = damp > 0 ? damp * 10 : 1e-8 * std::max(std::fabs(mean_diag), 1e-300);
     log_warn("gptq: ", cholesky_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
     damp = next;
     ++rep.damp_raises;
   }
   rep.damp_used = damp;
-
-  // 6. un-permute.
-  r.w_hat.resize({out, in});
-  r.q.assign(size_t(out * in), 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < out; ++row) {
-    float* hr = r.w_hat.row(row);
-    uint8_t* cr = &r.q[size_t(row * in)];
-    for (int64_t p = 0; p < in; ++p) {
-      const int64_t c = perm[size_t(p)];
-      hr[c] = Q[size_t(row * in + p)];
-      cr[c] = Qc[size_t(row * in + p)];
-    }
-  }
   if (report) *report = rep;
   return r;
 }

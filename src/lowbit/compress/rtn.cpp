@@ -43,18 +43,20 @@ void fit_group_grid(const float* w, int64_t n, int64_t stride, const QuantSpec& 
 }
 
 QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
-  // Bit-identical to fit_group_grid + quant_code + dequant_code per group, in one vectorised pass
-  // (GCC/Clang vector extensions, 4 lanes; the compiler does not vectorise the scalar form because of
-  // its selects and the nearbyintf call):
+  // Bit-identical to fit_group_grid + quant_code + dequant_code per group, vectorised with GCC/Clang
+  // vector extensions (4 lanes; the compiler does not vectorise the scalar form because of its
+  // selects and the nearbyintf call, a libm call per element without SSE4.1):
   //  - the group's range: per-lane `v < lo ? v : lo` / `v > hi ? v : hi` from 0, reduced with the
-  //    same rule (min/max do not depend on order; NaN never enters, +0 is never replaced by −0, as in
-  //    fit_group_grid), then fit_group_grid on {lo, hi} gives the grid of the whole group (its range
-  //    includes 0 and lo <= 0 <= hi, so the same lo, hi reach the same arithmetic);
-  //  - nearbyintf (a libm call per element without SSE4.1) is replaced by the round-to-nearest-even
-  //    magic-number addition (x + 2^23·sign) − 2^23·sign, exact for |x| < 2^23 (larger |x| are already
-  //    integers and kept). It can give +0 where nearbyintf gives −0; both + zero give the same code.
-  //    The division w / scale is kept (a multiply by 1/scale rounds differently). Clamp and the
-  //    truncating conversion are the same selects and cvttps as quant_code's.
+  //    same rule (min/max do not depend on order; NaN never enters and +0 is never replaced by −0, as
+  //    in fit_group_grid); fit_group_grid on {lo, hi} then gives the grid of the whole group (its
+  //    range includes 0 and lo <= 0 <= hi, so the same lo, hi reach the same arithmetic);
+  //  - x = w / scale (the division is kept: a multiply by 1/scale rounds differently), clamped to
+  //    [−2^22, 2^22] with maxps/minps selects that let NaN through (beyond that range the code is 0
+  //    or maxq either way), then rounded to nearest even by (x + 1.5·2^23) − 1.5·2^23, exact there.
+  //    It can give +0 where nearbyintf gives −0; both + zero give the same code. The clamp to
+  //    [0, maxq] and the truncating conversion are quant_code's selects and conversion;
+  //  - codes are packed 16 at a time with SSE2's saturating packs where available (values are in
+  //    [0, maxq]; NaN's INT_MIN saturates to 0, as uint8_t(INT_MIN) truncates to 0).
   typedef float f4 __attribute__((vector_size(16)));
   typedef int32_t i4 __attribute__((vector_size(16)));
   const int64_t out = w.dim(0), in = w.dim(1);
@@ -71,7 +73,16 @@ QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
   for (int64_t j = 0; j < in; ++j) r.g_idx[size_t(j)] = int32_t(j / gs);
   const int maxq = s.maxq();
   const float fmaxq = float(maxq);
-#pragma omp parallel for schedule(static)
+  // vmax(a, b) = a > b ? a : b and vmin(a, b) = a < b ? a : b, lane by lane (NaN in b passes). GCC
+  // spells the generic form as compare + and/andnot/or; SSE's maxps/minps are exactly these selects.
+#if defined(__SSE2__) && defined(__GNUC__)
+  auto vmax = [](f4 a, f4 b) { return __builtin_ia32_maxps(a, b); };
+  auto vmin = [](f4 a, f4 b) { return __builtin_ia32_minps(a, b); };
+#else
+  auto vmax = [](f4 a, f4 b) -> f4 { return a > b ? a : b; };
+  auto vmin = [](f4 a, f4 b) -> f4 { return a < b ? a : b; };
+#endif
+#pragma omp parallel for schedule(static) if (out * in >= (int64_t(1) << 18))  // small: one thread
   for (int64_t o = 0; o < out; ++o) {
     const float* wr = w.row(o);
     float* hr = r.w_hat.row(o);
@@ -111,24 +122,37 @@ QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
       r.zeros[size_t(o * ng + g)] = z;
       // Codes and dequantized values.
       const float fz = float(z);
-      const f4 vsc = {sc, sc, sc, sc}, vfz = {fz, fz, fz, fz}, vmax = {fmaxq, fmaxq, fmaxq, fmaxq}, v0 = {0, 0, 0, 0};
-      const f4 two23 = {8388608.f, 8388608.f, 8388608.f, 8388608.f};
-      const i4 sign = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN}, vz = {z, z, z, z};
-      int64_t j = 0;
-      for (; j + 4 <= gs; j += 4) {
-        f4 v;
-        std::memcpy(&v, wg + j, sizeof v);
-        const f4 x = v / vsc;
-        const i4 xb = (i4)x;
-        const f4 m = (f4)((xb & sign) | (i4)two23);  // copysign(2^23, x)
-        const f4 ax = (f4)(xb & ~sign);              // |x|
-        const f4 rx = ax < two23 ? (x + m) - m : x;  // nearbyintf(x)
-        f4 qf = rx + vfz;
-        qf = v0 > qf ? v0 : qf;                      // q < 0 ? 0 : q
-        qf = vmax < qf ? vmax : qf;                  // q > maxq ? maxq : q
+      const f4 vsc = {sc, sc, sc, sc}, vfz = {fz, fz, fz, fz}, vmq = {fmaxq, fmaxq, fmaxq, fmaxq}, v0 = {0, 0, 0, 0};
+      const f4 lim = {4194304.f, 4194304.f, 4194304.f, 4194304.f}, nlim = -lim;  // 2^22
+      const f4 magic = {12582912.f, 12582912.f, 12582912.f, 12582912.f};       // 1.5·2^23
+      const i4 vz = {z, z, z, z};
+      auto quant4 = [&](const float* src, float* dst) -> i4 {  // 4 codes; w_hat stored to dst
+        f4 x;
+        std::memcpy(&x, src, sizeof x);
+        x = x / vsc;
+        x = vmin(lim, vmax(nlim, x));      // clamp to ±2^22, NaN passes
+        f4 qf = (x + magic) - magic;       // nearbyintf(x) for |x| <= 2^22
+        qf = qf + vfz;
+        qf = vmin(vmq, vmax(v0, qf));      // q < 0 ? 0 : (q > maxq ? maxq : q), as quant_code
         const i4 q = __builtin_convertvector(qf, i4);
         const f4 h = vsc * __builtin_convertvector(q - vz, f4);
-        std::memcpy(hg + j, &h, sizeof h);
+        std::memcpy(dst, &h, sizeof h);
+        return q;
+      };
+      int64_t j = 0;
+#if defined(__SSE2__) && defined(__GNUC__)
+      typedef short s8 __attribute__((vector_size(16)));
+      typedef char c16 __attribute__((vector_size(16)));
+      for (; j + 16 <= gs; j += 16) {
+        const i4 q0 = quant4(wg + j, hg + j), q1 = quant4(wg + j + 4, hg + j + 4);
+        const i4 q2 = quant4(wg + j + 8, hg + j + 8), q3 = quant4(wg + j + 12, hg + j + 12);
+        const s8 a = __builtin_ia32_packssdw128(q0, q1), b = __builtin_ia32_packssdw128(q2, q3);
+        const c16 p = __builtin_ia32_packuswb128(a, b);
+        std::memcpy(qg + j, &p, sizeof p);
+      }
+#endif
+      for (; j + 4 <= gs; j += 4) {
+        const i4 q = quant4(wg + j, hg + j);
         for (int k = 0; k < 4; ++k) qg[j + k] = uint8_t(q[k]);
       }
       for (; j < gs; ++j) {

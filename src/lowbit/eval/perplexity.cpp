@@ -82,7 +82,9 @@ PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, 
   Progress prog("perplexity", n_windows, "windows");
   std::vector<int> batch_tokens;
   Tensor logits;
-  for (auto& [T, starts] : by_len) {
+  for (auto& entry : by_len) {
+    const int T = entry.first;  // a plain variable: OpenMP regions cannot capture bindings in clang
+    const auto& starts = entry.second;
     for (size_t i = 0; i < starts.size(); i += size_t(o.batch)) {
       const int B = int(std::min(starts.size() - i, size_t(o.batch)));
       batch_tokens.assign(size_t(B) * T, 0);

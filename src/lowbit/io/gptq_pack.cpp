@@ -217,7 +217,10 @@ std::pair<json, std::string> find_quant_config(const std::string& dir) {
 }
 
 PackedConfig read_packed_config(const std::string& dir) {
-  auto [j, file] = find_quant_config(dir);
+  // Named copies, not a structured binding: clang 14 (the fuzz build) cannot capture bindings.
+  const auto found = find_quant_config(dir);
+  const json& j = found.first;
+  const std::string& file = found.second;
   LB_INPUT_CHECK(!file.empty(), dir, ": no ", kQuantizeConfig, " and no 'quantization_config' in config.json");
   PackedConfig pc;
   pc.file = file;

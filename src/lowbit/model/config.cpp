@@ -59,10 +59,11 @@ void DecoderConfig::validate(const std::string& where) const {
   pos(vocab_size, "vocab_size");
   pos(max_seq_len, "max_seq_len/max_position_embeddings");
   // Bounds keep a corrupted header from asking for petabytes before any tensor is read.
-  if (dim > (1 << 17) || hidden_dim > (1 << 19) || n_layers > 4096 || n_heads > 4096 ||
-      vocab_size > (1 << 24) || max_seq_len > (1 << 24))
+  if (dim > (1 << 17) || hidden_dim > (1 << 19) || n_layers > 4096 || n_heads > 4096 || head_dim > (1 << 14) ||
+      vocab_size > (1 << 24) || max_seq_len > (1 << 24) || (long long)n_heads * head_dim > (1 << 20))
     LB_THROW(ConfigError, where, ": implausibly large dimensions (dim ", dim, ", hidden ", hidden_dim,
-             ", layers ", n_layers, ", heads ", n_heads, ", vocab ", vocab_size, ", seq ", max_seq_len, ")");
+             ", layers ", n_layers, ", heads ", n_heads, ", head_dim ", head_dim, ", vocab ", vocab_size,
+             ", seq ", max_seq_len, ")");
   if (n_heads % n_kv_heads != 0)
     LB_THROW(ConfigError, where, ": n_heads ", n_heads, " is not a multiple of n_kv_heads ", n_kv_heads);
   if (rope != RopeStyle::None && head_dim % 2 != 0)

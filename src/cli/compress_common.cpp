@@ -1,0 +1,98 @@
+// src/cli/compress_common.cpp — shared plumbing of quantize/prune. defines: see compress_common.hpp
+#include "cli/compress_common.hpp"
+
+#include <sys/stat.h>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+
+namespace lowbit::cli {
+
+void CompressCli::add_options(po::options_description& desc) {
+  desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()), "checkpoint to compress")(
+      "tokenizer,t", po::value(&tok), "tokenizer (default: beside the model)")(
+      "calib", calib_required ? po::value(&cs.path)->required() : po::value(&cs.path),
+      "calibration corpus (text, <|endoftext|>-separated, or .jsonl with \"text\")")(
+      "nsamples", po::value(&cs.nsamples)->default_value(128), "calibration samples")(
+      "seqlen", po::value(&cs.seqlen)->default_value(0), "tokens per sample (0 = min(2048, model context))")(
+      "seed", po::value(&cs.seed)->default_value(0), "seed of the calibration draw")(
+      "doc-sep", po::value(&cs.doc_sep)->default_value("<|endoftext|>"), "document separator in a text corpus")(
+      "doc-sep-none", po::bool_switch(&doc_sep_none), "the corpus is one document (e.g. WikiText-2)")(
+      "holdout", po::value(&cs.holdout_fraction)->default_value(0.1), "fraction of the corpus kept out for evaluation")(
+      "holdout-windows", po::value(&holdout_windows)->default_value(32),
+      "evaluate the held-out corpus part on at most this many context windows (0 = all)")(
+      "out,o", po::value(&out)->required(), "output folder")(
+      "eval-data", po::value(&eval_data), "also report perplexity on this text before and after");
+}
+
+void CompressCli::prepare() {
+  if (doc_sep_none) cs.doc_sep = "";
+  if (tok.empty()) tok = find_tokenizer_for(model);
+  m = load_model(model);
+  t = load_tokenizer(tok);
+  if (cs.seqlen == 0) cs.seqlen = std::min(2048, m->cfg.max_seq_len);
+  if (!eval_data.empty()) LB_INPUT_CHECK(file_exists(eval_data), eval_data, ": evaluation file not found");
+  if (!cs.path.empty()) LB_INPUT_CHECK(file_exists(cs.path), cs.path, ": calibration corpus not found");
+}
+
+CalibSet CompressCli::calibration() const {
+  if (cs.path.empty()) {
+    CalibSet none;
+    none.spec = cs;
+    return none;
+  }
+  return make_calibration(*t, cs);
+}
+
+namespace {
+nlohmann::json ppl_json(const PplResult& r) {
+  return {{"nll_per_token", r.nll_per_token()}, {"ppl", r.ppl()}, {"tokens", r.tokens}};
+}
+}  // namespace
+
+void CompressCli::eval_into(nlohmann::json& j, const std::string& key, const CalibSet& calib) {
+  if (!eval_data.empty()) {
+    auto docs = tokenize_documents(*t, read_file(eval_data), PplOptions{});
+    j[key]["eval"] = ppl_json(perplexity(*m, docs, PplOptions{}));
+  }
+  if (calib.holdout.size() > 1) {
+    PplOptions o;
+    o.ctx = std::min(m->cfg.max_seq_len, 2048);
+    o.max_windows = holdout_windows;
+    j[key]["holdout"] = ppl_json(perplexity(*m, {calib.holdout}, o));
+  }
+}
+
+nlohmann::json CompressCli::calib_json(const CalibSet& c) const {
+  if (c.samples.empty()) return nullptr;
+  return {{"path", cs.path}, {"nsamples", cs.nsamples}, {"seqlen", cs.seqlen}, {"seed", cs.seed},
+          {"tokens", c.tokens()}, {"corpus_tokens", c.corpus_tokens}, {"holdout_fraction", cs.holdout_fraction}};
+}
+
+nlohmann::json CompressCli::records_json(const CompressResult& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& rec : r.records) {
+    nlohmann::json l = {{"layer", rec.layer}, {"linear", rec.linear}, {"out", rec.out}, {"in", rec.in},
+                        {"out_error", rec.out_error}, {"rel_error", rec.rel_error}, {"seconds", rec.seconds}};
+    if (rec.rtn_error >= 0) l["rtn_error"] = rec.rtn_error;
+    if (rec.total > 0) {
+      l["pruned"] = rec.pruned;
+      l["total"] = rec.total;
+      l["sparsity"] = double(rec.pruned) / double(rec.total);
+    } else {
+      l["damp_raises"] = rec.damp_raises;
+      l["dead_columns"] = rec.dead_columns;
+    }
+    if (!rec.subbands.empty()) {
+      nlohmann::json sb = nlohmann::json::array();
+      for (const auto& s : rec.subbands)
+        sb.push_back({{"name", s.name}, {"rows", s.rows}, {"cols", s.cols}, {"total", s.total}, {"pruned", s.pruned},
+                      {"energy", s.energy}, {"energy_kept", s.energy_kept}});
+      l["subbands"] = sb;
+    }
+    layers.push_back(l);
+  }
+  return layers;
+}
+
+}  // namespace lowbit::cli
