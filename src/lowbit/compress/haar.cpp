@@ -16,15 +16,134 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <chrono>
+#include <cstdio>
+#include <time.h>
+static double cpu_ms(){timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID,&t); return t.tv_sec*1e3+t.tv_nsec*1e-6;}
+#include <map>
+#include <string>
+std::map<std::string,double> TTMIN;
+static double T0=cpu_ms();
+static void TT(const char* w){double t=cpu_ms(); double d=t-T0; auto it=TTMIN.find(w); if(it==TTMIN.end()||it->second>d) TTMIN[w]=d; T0=t;}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
 
 namespace lowbit {
 namespace {
 
 constexpr int64_t kParallelMin = int64_t(1) << 16;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
+
+// The interior of one row pair: rows a, b (2·w values each) → the four half-rows of coefficients
+// (LL, LH, HL, HH) of that pair, and back. SSE2 and scalar code do the same IEEE operations in the
+// same order, so results do not depend on the path (the fused and the plain prune_haar agree bit
+// for bit).
+inline void fwd_rowpair(const float* a, const float* b, int64_t w, float* ll, float* lh, float* hl, float* hh) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  const __m128 half = _mm_set1_ps(0.5f);
+  for (; k + 4 <= w; k += 4) {
+    const __m128 a0 = _mm_loadu_ps(a + 2 * k), a1 = _mm_loadu_ps(a + 2 * k + 4);
+    const __m128 b0 = _mm_loadu_ps(b + 2 * k), b1 = _mm_loadu_ps(b + 2 * k + 4);
+    const __m128 ae = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)), ao = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 be = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), bo = _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 s0 = _mm_add_ps(ae, ao), d0 = _mm_sub_ps(ae, ao);
+    const __m128 s1 = _mm_add_ps(be, bo), d1 = _mm_sub_ps(be, bo);
+    _mm_storeu_ps(ll + k, _mm_mul_ps(half, _mm_add_ps(s0, s1)));
+    _mm_storeu_ps(lh + k, _mm_mul_ps(half, _mm_add_ps(d0, d1)));
+    _mm_storeu_ps(hl + k, _mm_mul_ps(half, _mm_sub_ps(s0, s1)));
+    _mm_storeu_ps(hh + k, _mm_mul_ps(half, _mm_sub_ps(d0, d1)));
+  }
+#endif
+  for (; k < w; ++k) {
+    const float s0 = a[2 * k] + a[2 * k + 1], d0 = a[2 * k] - a[2 * k + 1];
+    const float s1 = b[2 * k] + b[2 * k + 1], d1 = b[2 * k] - b[2 * k + 1];
+    ll[k] = 0.5f * (s0 + s1);
+    lh[k] = 0.5f * (d0 + d1);
+    hl[k] = 0.5f * (s0 - s1);
+    hh[k] = 0.5f * (d0 - d1);
+  }
+}
+
+inline void inv_rowpair(const float* ll, const float* lh, const float* hl, const float* hh, int64_t w, float* a,
+                        float* b) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  const __m128 half = _mm_set1_ps(0.5f);
+  for (; k + 4 <= w; k += 4) {
+    const __m128 vll = _mm_loadu_ps(ll + k), vlh = _mm_loadu_ps(lh + k);
+    const __m128 vhl = _mm_loadu_ps(hl + k), vhh = _mm_loadu_ps(hh + k);
+    const __m128 s0 = _mm_add_ps(vll, vhl), s1 = _mm_sub_ps(vll, vhl);
+    const __m128 d0 = _mm_add_ps(vlh, vhh), d1 = _mm_sub_ps(vlh, vhh);
+    const __m128 ae = _mm_mul_ps(half, _mm_add_ps(s0, d0)), ao = _mm_mul_ps(half, _mm_sub_ps(s0, d0));
+    const __m128 be = _mm_mul_ps(half, _mm_add_ps(s1, d1)), bo = _mm_mul_ps(half, _mm_sub_ps(s1, d1));
+    _mm_storeu_ps(a + 2 * k, _mm_unpacklo_ps(ae, ao));
+    _mm_storeu_ps(a + 2 * k + 4, _mm_unpackhi_ps(ae, ao));
+    _mm_storeu_ps(b + 2 * k, _mm_unpacklo_ps(be, bo));
+    _mm_storeu_ps(b + 2 * k + 4, _mm_unpackhi_ps(be, bo));
+  }
+#endif
+  for (; k < w; ++k) {
+    const float s0 = ll[k] + hl[k], s1 = ll[k] - hl[k];
+    const float d0 = lh[k] + hh[k], d1 = lh[k] - hh[k];
+    a[2 * k] = 0.5f * (s0 + d0);
+    a[2 * k + 1] = 0.5f * (s0 - d0);
+    b[2 * k] = 0.5f * (s1 + d1);
+    b[2 * k + 1] = 0.5f * (s1 - d1);
+  }
+}
+
+// dst[0..n) = src[0..n) with non-temporal stores where dst is 16-byte aligned (results that are
+// not read again soon bypass the cache and skip the read-for-ownership).
+inline void stream_copy(float* dst, const float* src, int64_t n) {
+  int64_t j = 0;
+#if defined(__SSE2__)
+  while (j < n && (reinterpret_cast<uintptr_t>(dst + j) & 15)) {
+    dst[j] = src[j];
+    ++j;
+  }
+  for (; j + 4 <= n; j += 4) _mm_stream_ps(dst + j, _mm_loadu_ps(src + j));
+#endif
+  for (; j < n; ++j) dst[j] = src[j];
+}
+inline void stream_fence() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
+// The pass-through column of a row pair and the pass-through row (odd dimensions), and back.
+inline void fwd_pc(float a, float b, float& lo, float& hi) {
+  lo = (a + b) * kInvSqrt2;
+  hi = (a - b) * kInvSqrt2;
+}
+inline void inv_pc(float lo, float hi, float& a, float& b) {
+  a = (lo + hi) * kInvSqrt2;
+  b = (lo - hi) * kInvSqrt2;
+}
+// Last row (R odd): horizontal transform only; o[0..Cc).
+inline void fwd_pr(const float* last, int64_t Cc, float* o) {
+  const int64_t w = Cc / 2;
+  for (int64_t k = 0; k < w; ++k) {
+    o[k] = (last[2 * k] + last[2 * k + 1]) * kInvSqrt2;
+    o[w + k] = (last[2 * k] - last[2 * k + 1]) * kInvSqrt2;
+  }
+  if (Cc & 1) o[Cc - 1] = last[Cc - 1];
+}
+inline void inv_pr(const float* last, int64_t Cc, float* o) {
+  const int64_t w = Cc / 2;
+  for (int64_t k = 0; k < w; ++k) {
+    o[2 * k] = (last[k] + last[w + k]) * kInvSqrt2;
+    o[2 * k + 1] = (last[k] - last[w + k]) * kInvSqrt2;
+  }
+  if (Cc & 1) o[Cc - 1] = last[Cc - 1];
+}
 
 // One 2-D level: src [R, Cc] (leading dimension lds) → dst (ldd), layout of haar.hpp. No overlap.
 void fwd_level(const float* src, int64_t lds, int64_t R, int64_t Cc, float* dst, int64_t ldd) {
@@ -34,31 +153,11 @@ void fwd_level(const float* src, int64_t lds, int64_t R, int64_t Cc, float* dst,
     const float* a = src + 2 * i * lds;
     const float* b = a + lds;
     float* ll = dst + i * ldd;
-    float* lh = ll + w;
     float* hl = dst + (h + i) * ldd;
-    float* hh = hl + w;
-    for (int64_t k = 0; k < w; ++k) {
-      const float s0 = a[2 * k] + a[2 * k + 1], d0 = a[2 * k] - a[2 * k + 1];
-      const float s1 = b[2 * k] + b[2 * k + 1], d1 = b[2 * k] - b[2 * k + 1];
-      ll[k] = 0.5f * (s0 + s1);
-      lh[k] = 0.5f * (d0 + d1);
-      hl[k] = 0.5f * (s0 - s1);
-      hh[k] = 0.5f * (d0 - d1);
-    }
-    if (Cc & 1) {
-      dst[i * ldd + Cc - 1] = (a[Cc - 1] + b[Cc - 1]) * kInvSqrt2;
-      dst[(h + i) * ldd + Cc - 1] = (a[Cc - 1] - b[Cc - 1]) * kInvSqrt2;
-    }
+    fwd_rowpair(a, b, w, ll, ll + w, hl, hl + w);
+    if (Cc & 1) fwd_pc(a[Cc - 1], b[Cc - 1], ll[Cc - 1], hl[Cc - 1]);
   }
-  if (R & 1) {
-    const float* last = src + (R - 1) * lds;
-    float* o = dst + (R - 1) * ldd;
-    for (int64_t k = 0; k < w; ++k) {
-      o[k] = (last[2 * k] + last[2 * k + 1]) * kInvSqrt2;
-      o[w + k] = (last[2 * k] - last[2 * k + 1]) * kInvSqrt2;
-    }
-    if (Cc & 1) o[Cc - 1] = last[Cc - 1];
-  }
+  if (R & 1) fwd_pr(src + (R - 1) * lds, Cc, dst + (R - 1) * ldd);
 }
 
 // Inverse of one level: the LL quarter is read from ll (leading dimension ldl), everything else
@@ -68,35 +167,14 @@ void inv_level(const float* ll, int64_t ldl, const float* src, int64_t lds, int6
   const int64_t h = R / 2, w = Cc / 2;
 #pragma omp parallel for schedule(static) if (R * Cc >= kParallelMin)
   for (int64_t i = 0; i < h; ++i) {
-    const float* pll = ll + i * ldl;
-    const float* plh = src + i * lds + w;
-    const float* phl = src + (h + i) * lds;
-    const float* phh = phl + w;
     float* a = dst + 2 * i * ldd;
     float* b = a + ldd;
-    for (int64_t k = 0; k < w; ++k) {
-      const float s0 = pll[k] + phl[k], s1 = pll[k] - phl[k];
-      const float d0 = plh[k] + phh[k], d1 = plh[k] - phh[k];
-      a[2 * k] = 0.5f * (s0 + d0);
-      a[2 * k + 1] = 0.5f * (s0 - d0);
-      b[2 * k] = 0.5f * (s1 + d1);
-      b[2 * k + 1] = 0.5f * (s1 - d1);
-    }
-    if (Cc & 1) {
-      const float lo = src[i * lds + Cc - 1], hi = src[(h + i) * lds + Cc - 1];
-      a[Cc - 1] = (lo + hi) * kInvSqrt2;
-      b[Cc - 1] = (lo - hi) * kInvSqrt2;
-    }
+    const float* top = src + i * lds;
+    const float* bot = src + (h + i) * lds;
+    inv_rowpair(ll + i * ldl, top + w, bot, bot + w, w, a, b);
+    if (Cc & 1) inv_pc(top[Cc - 1], bot[Cc - 1], a[Cc - 1], b[Cc - 1]);
   }
-  if (R & 1) {
-    const float* last = src + (R - 1) * lds;
-    float* o = dst + (R - 1) * ldd;
-    for (int64_t k = 0; k < w; ++k) {
-      o[2 * k] = (last[k] + last[w + k]) * kInvSqrt2;
-      o[2 * k + 1] = (last[k] - last[w + k]) * kInvSqrt2;
-    }
-    if (Cc & 1) o[Cc - 1] = last[Cc - 1];
-  }
+  if (R & 1) inv_pr(src + (R - 1) * lds, Cc, dst + (R - 1) * ldd);
 }
 
 // Forward, `levels` levels: src [R, Cc] (lds) → dst (ldd), no overlap.
@@ -238,14 +316,36 @@ std::vector<HaarBand> haar_bands(int64_t rows, int64_t cols, int levels) {
   return b;
 }
 
-PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
-  using namespace prune_detail;
+namespace {
+
+using prune_detail::Cut;
+
+// Single-level matrices with at least this many LL coefficients take the fused path.
+constexpr int64_t kFusedMin = int64_t(1) << 14;
+
+void check_haar_input(const Tensor& w, const PruneSpec& s) {
   LB_INPUT_CHECK(w.shape.size() == 2, "haar: weight must be 2-D, got ", w.shape_str());
   const int64_t out = w.dim(0), in = w.dim(1);
   s.validate(in, "haar", "haar");
-  LB_INPUT_CHECK(s.haar_levels <= haar_max_levels(out, in), "haar: ", s.haar_levels,
-                 " Haar levels do not fit the ", out, "x", in, " weight (at most ", haar_max_levels(out, in), ")");
-  for (float v : w.data) LB_INPUT_CHECK(std::isfinite(v), "haar: weight has a non-finite value");
+  LB_INPUT_CHECK(s.haar_levels <= haar_max_levels(out, in), "haar: ", s.haar_levels, " Haar levels do not fit the ",
+                 out, "x", in, " weight (at most ", haar_max_levels(out, in), ")");
+  LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "haar: weight has a non-finite value");
+}
+
+SubbandStat band_stat(const HaarBand& b) {
+  SubbandStat st;
+  st.name = b.name;
+  st.rows = b.rows;
+  st.cols = b.cols;
+  st.total = b.size();
+  return st;
+}
+
+// The plain three-pass implementation: forward transform into C, one selection per group over C,
+// masking, inverse transform.
+PruneResult prune_haar_plain(const Tensor& w, const PruneSpec& s) {
+  using namespace prune_detail;
+  const int64_t out = w.dim(0), in = w.dim(1);
   const int L = s.haar_levels;
   PruneResult r;
   r.haar_levels = L;
@@ -254,35 +354,19 @@ PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
   haar_forward_2d(w.ptr(), r.coeffs.ptr(), out, in, L);
   float* C = r.coeffs.ptr();
   const std::vector<HaarBand> bands = haar_bands(out, in, L);
-
   Cut global;
   if (s.haar_global) global = select_cut(C, in, {Rect{0, 0, out, in}}, prune_count(s.sparsity, out * in));
   int64_t pruned_all = 0;
   for (const HaarBand& b : bands) {
-    SubbandStat st;
-    st.name = b.name;
-    st.rows = b.rows;
-    st.cols = b.cols;
-    st.total = b.size();
+    SubbandStat st = band_stat(b);
     const int64_t k = prune_count(s.sparsity, b.size());
     const Cut cut = s.haar_global ? global : select_cut(C, in, {Rect{b.r0, b.c0, b.rows, b.cols}}, k);
     double e0 = 0, e1 = 0;
     int64_t pruned = 0;
 #pragma omp parallel for schedule(static) if (b.size() >= kParallelMin) reduction(+ : e0, e1, pruned)
-    for (int64_t i = 0; i < b.rows; ++i) {
-      float* p = C + (b.r0 + i) * in + b.c0;
-      const int64_t base = s.haar_global ? (b.r0 + i) * in + b.c0 : i * b.cols;
-      for (int64_t j = 0; j < b.cols; ++j) {
-        const double v = p[j];
-        e0 += v * v;
-        if (cut.prunes(mag_key(p[j]), base + j)) {
-          p[j] = 0.f;
-          ++pruned;
-        } else {
-          e1 += v * v;
-        }
-      }
-    }
+    for (int64_t i = 0; i < b.rows; ++i)
+      pruned += apply_cut(C + (b.r0 + i) * in + b.c0, b.cols, s.haar_global ? (b.r0 + i) * in + b.c0 : i * b.cols,
+                          cut, &e0, &e1);
     if (!s.haar_global) LB_CHECK(pruned == k, "haar subband ", b.name, ": pruned ", pruned, ", expected ", k);
     st.pruned = pruned;
     st.energy = e0;
@@ -290,12 +374,198 @@ PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
     pruned_all += pruned;
     r.subbands.push_back(st);
   }
-  if (s.haar_global)
-    LB_CHECK(pruned_all == prune_count(s.sparsity, out * in), "haar global: pruned ", pruned_all);
+  if (s.haar_global) LB_CHECK(pruned_all == prune_count(s.sparsity, out * in), "haar global: pruned ", pruned_all);
   r.pruned = pruned_all;
   r.w_hat.resize({out, in});
   haar_inverse_2d(C, r.w_hat.ptr(), out, in, L);
   return r;
+}
+
+// The fused single-level path, two passes over W and none over a stored C:
+//   0. a stratified sample of the four main subbands' coefficients, computed from W directly, gives
+//      each group a bracket [lo, hi] around its k-th smallest |c| (prune_select.hpp);
+//   1. pass over W: the coefficients of each row pair are computed into a small buffer and scanned:
+//      keys below lo counted, keys inside the bracket collected;
+//   2. the exact cut of each group from its candidates (nth_element on ≈2% of the group);
+//   3. pass over W: the coefficients of each row pair are computed again (bit-identical: the same
+//      kernel), masked, stored into C and inverse-transformed into ŵ (non-temporal stores).
+// The pass-through column/row (odd dimensions) are O(m + n) and handled on the side. Returns false
+// (nothing to keep) when a bracket missed its k-th element; the caller then runs the plain path.
+bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
+  using namespace prune_detail;
+  const int64_t m = W.dim(0), n = W.dim(1), h = m / 2, w = n / 2, hw = h * w;
+  const bool glob = s.haar_global;
+  const float* src = W.ptr();
+  const std::vector<HaarBand> bands = haar_bands(m, n, 1);  // LL1, LH1, HL1, HH1, [PC1], [PR1]
+  const int64_t k_main = prune_count(s.sparsity, hw), k_glob = prune_count(s.sparsity, m * n);
+  // Index of main-band element (i, kk) inside its group.
+  auto idx0 = [&](int b, int64_t i) -> int64_t {
+    return glob ? (i + (b >= 2 ? h : 0)) * n + ((b & 1) ? w : 0) : i * w;
+  };
+
+  // 0. Sample and brackets.
+  // Chunks of 8 consecutive positions (two cache lines of each W row read per chunk), one chunk
+  // per stratum of the flat (i, kk) index: up to 32768 samples per subband.
+  const int64_t clen = std::min<int64_t>(8, w), nchunks = std::clamp<int64_t>(hw / 512, 256, 4096);
+  std::vector<uint32_t> samp[4];
+  for (auto& v : samp) v.reserve(size_t(nchunks * clen));
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const double x = double(c) * 0.6180339887498949;
+    const int64_t p = std::min(hw - 1, int64_t((double(c) + (x - std::floor(x))) * double(hw) / double(nchunks)));
+    const int64_t i = p / w, kk = std::min(p % w, w - clen);
+    float q[4][8];
+    fwd_rowpair(src + 2 * i * n + 2 * kk, src + (2 * i + 1) * n + 2 * kk, clen, q[0], q[1], q[2], q[3]);
+    for (int b = 0; b < 4; ++b)
+      for (int64_t t = 0; t < clen; ++t) samp[b].push_back(mag_key(q[b][t]));
+  }
+  Bracket br[4];
+  if (glob) {
+    for (int b = 1; b < 4; ++b) samp[0].insert(samp[0].end(), samp[b].begin(), samp[b].end());
+    br[0] = bracket_from_sample(samp[0], m * n, k_glob);
+  } else {
+    for (int b = 0; b < 4; ++b) br[b] = bracket_from_sample(samp[b], hw, k_main);
+  }
+  const int ngroups = glob ? 1 : 4;
+  TT("sample");
+
+  // The pass-through column (n odd: 2h values, PC index = row) and row (m odd: n values).
+  std::vector<float> pc(static_cast<size_t>((n & 1) ? 2 * h : 0)), pr(static_cast<size_t>((m & 1) ? n : 0));
+  for (int64_t i = 0; i < int64_t(pc.size()) / 2; ++i)
+    fwd_pc(src[2 * i * n + n - 1], src[(2 * i + 1) * n + n - 1], pc[size_t(i)], pc[size_t(h + i)]);
+  if (!pr.empty()) fwd_pr(src + (m - 1) * n, n, pr.data());
+  auto pc_idx = [&](int64_t row) { return glob ? row * n + n - 1 : row; };
+  const int64_t pr_idx0 = glob ? (m - 1) * n : 0;
+
+  // 1. Count pass.
+  int64_t below[4] = {0, 0, 0, 0};
+  std::vector<uint64_t> cand[4];
+#pragma omp parallel if (m * n >= kParallelMin)
+  {
+    std::vector<float> buf(static_cast<size_t>(4 * w));
+    int64_t my_below[4] = {0, 0, 0, 0};
+    std::vector<uint64_t> my_cand[4];
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < h; ++i) {
+      fwd_rowpair(src + 2 * i * n, src + (2 * i + 1) * n, w, &buf[0], &buf[size_t(w)], &buf[size_t(2 * w)],
+                  &buf[size_t(3 * w)]);
+      for (int b = 0; b < 4; ++b) {
+        const int g = glob ? 0 : b;
+        bracket_scan(&buf[size_t(b * w)], w, idx0(b, i), br[g], my_below[g], my_cand[g]);
+      }
+    }
+#pragma omp critical(lowbit_haar_count)
+    for (int g = 0; g < ngroups; ++g) {
+      below[g] += my_below[g];
+      cand[g].insert(cand[g].end(), my_cand[g].begin(), my_cand[g].end());
+    }
+  }
+  if (glob) {  // the pass-through column and row belong to the global group
+    for (int64_t row = 0; row < int64_t(pc.size()); ++row)
+      bracket_scan(&pc[size_t(row)], 1, pc_idx(row), br[0], below[0], cand[0]);
+    if (!pr.empty()) bracket_scan(pr.data(), n, pr_idx0, br[0], below[0], cand[0]);
+  }
+
+  TT("count");
+  // 2. Cuts.
+  Cut cut[4];
+  for (int g = 0; g < ngroups; ++g)
+    if (!cut_from_candidates(cand[g], below[g], glob ? k_glob : k_main, cut[g])) return false;
+  Cut cut_pc = cut[0], cut_pr = cut[0];
+  if (!glob) {
+    std::vector<uint32_t> keys;
+    std::vector<uint64_t> scratch;
+    for (float v : pc) keys.push_back(mag_key(v));
+    cut_pc = select_small(keys.data(), int64_t(keys.size()), prune_count(s.sparsity, int64_t(keys.size())), scratch);
+    keys.clear();
+    for (float v : pr) keys.push_back(mag_key(v));
+    cut_pr = select_small(keys.data(), int64_t(keys.size()), prune_count(s.sparsity, int64_t(keys.size())), scratch);
+  }
+  // Pass-through coefficients masked now (O(m + n)), with their statistics.
+  struct Acc {
+    int64_t pruned = 0;
+    double e0 = 0, e1 = 0;
+  };
+  Acc acc[6];  // LL, LH, HL, HH, PC, PR
+  for (int64_t row = 0; row < int64_t(pc.size()); ++row)
+    acc[4].pruned += apply_cut(&pc[size_t(row)], 1, pc_idx(row), cut_pc, &acc[4].e0, &acc[4].e1);
+  if (!pr.empty()) acc[5].pruned += apply_cut(pr.data(), n, pr_idx0, cut_pr, &acc[5].e0, &acc[5].e1);
+
+  TT("cuts");
+  // 3. Mask and inverse pass.
+  r.haar_levels = 1;
+  r.total = m * n;
+  r.coeffs.resize({m, n});
+  r.w_hat.resize({m, n});
+  float* C = r.coeffs.ptr();
+  float* Wh = r.w_hat.ptr();
+#pragma omp parallel if (m * n >= kParallelMin)
+  {
+    std::vector<float> buf(static_cast<size_t>(4 * w)), o(static_cast<size_t>(2 * n));
+    Acc my[4];
+#pragma omp for schedule(static) nowait
+    for (int64_t i = 0; i < h; ++i) {
+      float* q[4] = {&buf[0], &buf[size_t(w)], &buf[size_t(2 * w)], &buf[size_t(3 * w)]};
+      fwd_rowpair(src + 2 * i * n, src + (2 * i + 1) * n, w, q[0], q[1], q[2], q[3]);
+      for (int b = 0; b < 4; ++b) my[b].pruned += apply_cut(q[b], w, idx0(b, i), cut[glob ? 0 : b], &my[b].e0, &my[b].e1);
+      stream_copy(C + i * n, q[0], w);
+      stream_copy(C + i * n + w, q[1], w);
+      stream_copy(C + (h + i) * n, q[2], w);
+      stream_copy(C + (h + i) * n + w, q[3], w);
+      inv_rowpair(q[0], q[1], q[2], q[3], w, &o[0], &o[size_t(n)]);
+      if (n & 1) {
+        C[i * n + n - 1] = pc[size_t(i)];
+        C[(h + i) * n + n - 1] = pc[size_t(h + i)];
+        inv_pc(pc[size_t(i)], pc[size_t(h + i)], o[size_t(n - 1)], o[size_t(2 * n - 1)]);
+      }
+      stream_copy(Wh + 2 * i * n, &o[0], 2 * n);
+    }
+    stream_fence();
+#pragma omp critical(lowbit_haar_acc)
+    for (int b = 0; b < 4; ++b) {
+      acc[b].pruned += my[b].pruned;
+      acc[b].e0 += my[b].e0;
+      acc[b].e1 += my[b].e1;
+    }
+  }
+  TT("pass3");
+  if (!pr.empty()) {
+    std::copy(pr.begin(), pr.end(), C + (m - 1) * n);
+    inv_pr(pr.data(), n, Wh + (m - 1) * n);
+  }
+  int64_t pruned_all = 0;
+  for (const HaarBand& b : bands) {
+    SubbandStat st = band_stat(b);
+    const int a = b.name == "LL1" ? 0 : b.name == "LH1" ? 1 : b.name == "HL1" ? 2 : b.name == "HH1" ? 3
+                  : b.name == "PC1" ? 4 : 5;
+    st.pruned = acc[a].pruned;
+    st.energy = acc[a].e0;
+    st.energy_kept = acc[a].e1;
+    if (!glob) LB_CHECK(st.pruned == prune_count(s.sparsity, b.size()), "haar subband ", b.name, ": pruned ", st.pruned);
+    pruned_all += st.pruned;
+    r.subbands.push_back(st);
+  }
+  if (glob) LB_CHECK(pruned_all == k_glob, "haar global: pruned ", pruned_all, ", expected ", k_glob);
+  r.pruned = pruned_all;
+  return true;
+}
+
+}  // namespace
+
+PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
+  TT("enter");
+  check_haar_input(w, s);
+  TT("check");
+  if (s.haar_levels == 1 && (w.dim(0) / 2) * (w.dim(1) / 2) >= kFusedMin) {
+    PruneResult r;
+    if (prune_haar_fused(w, s, r)) return r;
+    log_debug("haar: sampled bracket missed; plain path");
+  }
+  return prune_haar_plain(w, s);
+}
+
+PruneResult prune_haar_unfused(const Tensor& w, const PruneSpec& s) {
+  check_haar_input(w, s);
+  return prune_haar_plain(w, s);
 }
 
 // ---- the sparse inference path ----

@@ -2,7 +2,7 @@
 // layout, and the sparse inference path of a Haar-pruned linear layer (docs/HAAR.md).
 // defines: lowbit::haar_forward_1d, haar_inverse_1d, haar_forward_2d, haar_inverse_2d,
 //          haar_max_levels, HaarBand, haar_bands, HaarSparseLinear, make_haar_sparse,
-//          haar_sparse_matvec
+//          haar_sparse_matvec, prune_haar_unfused
 //
 // 1-D, one level, length n (h = ⌊n/2⌋), orthonormal:
 //   y[k]     = (x[2k] + x[2k+1]) / √2      k < h   (low-pass, "L")
@@ -87,6 +87,10 @@ struct HaarSparseLinear {
   // see docs/HAAR.md for the bitmap alternative.
   int64_t coo_bytes(int index_bytes = 4, int value_bytes = 4) const;
 };
+
+// prune_haar without its fused single-level fast path (forward transform into C, selection over
+// C, masking, inverse): the reference the fast path is tested against, bit for bit.
+PruneResult prune_haar_unfused(const Tensor& w, const PruneSpec& s);
 
 // From prune_haar's result (its coeffs and haar_levels); zero coefficients are dropped.
 HaarSparseLinear make_haar_sparse(const PruneResult& r);

@@ -12,7 +12,7 @@ namespace lowbit {
 PruneResult prune_magnitude(const Tensor& w, const PruneSpec& s) {
   LB_INPUT_CHECK(w.shape.size() == 2, "magnitude: weight must be 2-D, got ", w.shape_str());
   s.validate(w.dim(1), "magnitude", "magnitude");
-  for (float v : w.data) LB_INPUT_CHECK(std::isfinite(v), "magnitude: weight has a non-finite value");
+  LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "magnitude: weight has a non-finite value");
   return prune_detail::prune_scored(w, nullptr, s);
 }
 

@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
@@ -59,19 +64,17 @@ Cut select_small(const uint32_t* keys, int64_t n, int64_t k, std::vector<uint64_
   return Cut{uint32_t(c >> 32), int64_t(c & 0xffffffffu)};
 }
 
-Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k) {
-  int64_t n = 0;
-  for (const Rect& r : rects) n += r.size();
-  if (k <= 0 || n <= 0) return {};
-  if (k >= n) return Cut{0x7fffffffu, n - 1};
-  LB_CHECK(n < (int64_t(1) << 32), "selection group too large: ", n);
-  constexpr int kShift = 16;                 // buckets: key bits 30..16 (sign cleared)
-  constexpr size_t kBuckets = size_t(1) << 15;
-  const bool par = n >= (int64_t(1) << 18);
-  std::vector<int64_t> base(rects.size(), 0);  // index of each rectangle's first element
-  for (size_t i = 1; i < rects.size(); ++i) base[i] = base[i - 1] + rects[i - 1].size();
+namespace {
 
-  // Pass 1: histogram of the top key bits.
+constexpr int64_t kParallelMin = int64_t(1) << 18;
+
+// Histogram selection (the fallback of select_cut): the bucket of the top 15 key bits holding the
+// k-th smallest, then std::nth_element on that bucket's elements.
+Cut select_cut_histogram(const float* a, int64_t ld, const std::vector<Rect>& rects, const std::vector<int64_t>& base,
+                         int64_t n, int64_t k) {
+  constexpr int kShift = 16;  // buckets: key bits 30..16 (sign cleared)
+  constexpr size_t kBuckets = size_t(1) << 15;
+  const bool par = n >= kParallelMin;
   std::vector<int64_t> hist(kBuckets, 0);
 #pragma omp parallel if (par)
   {
@@ -86,7 +89,6 @@ Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64
 #pragma omp critical(lowbit_select_hist)
     for (size_t b = 0; b < kBuckets; ++b) hist[b] += h[b];
   }
-  // The bucket holding the k-th smallest; `need` of its elements are pruned.
   uint32_t bucket = 0;
   int64_t below = 0;
   for (; bucket < kBuckets; ++bucket) {
@@ -94,33 +96,216 @@ Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64
     below += hist[bucket];
   }
   LB_CHECK(bucket < kBuckets, "selection histogram does not hold k = ", k, " of ", n);
-  const int64_t need = k - below;
-
-  // Pass 2: the candidates of that bucket, as (key, index) pairs; then select among them only.
+  Bracket b;
+  b.lo = bucket << kShift;
+  b.hi = b.lo | ((1u << kShift) - 1);
   std::vector<uint64_t> cand;
   cand.reserve(size_t(hist[bucket]));
-#pragma omp parallel if (par)
+  int64_t below2 = 0;
+#pragma omp parallel if (par) reduction(+ : below2)
   {
     std::vector<uint64_t> mine;
     for (size_t ri = 0; ri < rects.size(); ++ri) {
       const Rect& r = rects[ri];
 #pragma omp for schedule(static) nowait
-      for (int64_t i = 0; i < r.rows; ++i) {
-        const float* p = a + (r.r0 + i) * ld + r.c0;
-        const int64_t b0 = base[ri] + i * r.cols;
-        for (int64_t j = 0; j < r.cols; ++j) {
-          const uint32_t key = mag_key(p[j]);
-          if ((key >> kShift) == bucket) mine.push_back((uint64_t(key) << 32) | uint64_t(b0 + j));
-        }
-      }
+      for (int64_t i = 0; i < r.rows; ++i)
+        bracket_scan(a + (r.r0 + i) * ld + r.c0, r.cols, base[ri] + i * r.cols, b, below2, mine);
     }
 #pragma omp critical(lowbit_select_cand)
     cand.insert(cand.end(), mine.begin(), mine.end());
   }
-  LB_CHECK(int64_t(cand.size()) == hist[bucket], "selection candidates ", cand.size(), " vs ", hist[bucket]);
+  Cut c;
+  LB_CHECK(below2 == below && cut_from_candidates(cand, below2, k, c), "histogram selection of k = ", k, " of ", n);
+  return c;
+}
+
+// Deterministic jitter in [0, 1) for stratified sampling (golden-ratio sequence).
+inline double jitter(int64_t c) {
+  const double x = double(c) * 0.6180339887498949;
+  return x - std::floor(x);
+}
+
+}  // namespace
+
+Bracket bracket_from_sample(std::vector<uint32_t>& sample, int64_t n, int64_t k) {
+  Bracket b;
+  const int64_t S = int64_t(sample.size());
+  if (S == 0 || n <= 0) return b;
+  const double q = double(k) / double(n);
+  const double mean = q * double(S), delta = 4.0 * std::sqrt(double(S) * q * (1.0 - q)) + 2.0;
+  const int64_t rlo = int64_t(std::floor(mean - delta)), rhi = int64_t(std::ceil(mean + delta));
+  if (rlo >= 0 && rlo < S) {
+    std::nth_element(sample.begin(), sample.begin() + rlo, sample.end());
+    b.lo = sample[size_t(rlo)];
+  }
+  if (rhi >= 0 && rhi < S) {
+    const auto from = sample.begin() + std::max<int64_t>(rlo + 1, 0);
+    std::nth_element(rlo >= 0 && rlo < S ? from : sample.begin(), sample.begin() + rhi, sample.end());
+    b.hi = sample[size_t(rhi)];
+  }
+  if (b.hi < b.lo) b.hi = b.lo;
+  return b;
+}
+
+void bracket_scan(const float* v, int64_t len, int64_t idx0, const Bracket& b, int64_t& below,
+                  std::vector<uint64_t>& cand) {
+  int64_t j = 0, cnt = 0;
+#if defined(__SSE2__)
+  const __m128i absmask = _mm_set1_epi32(0x7fffffff);
+  const __m128i lo = _mm_set1_epi32(int32_t(b.lo)), hi = _mm_set1_epi32(int32_t(b.hi & 0x7fffffffu));
+  while (j + 4 <= len) {
+    const int64_t stop = std::min(len, j + (int64_t(1) << 28));  // int32 lane counters
+    __m128i acc = _mm_setzero_si128();
+    for (; j + 4 <= stop; j += 4) {
+      const __m128i key = _mm_and_si128(_mm_castps_si128(_mm_loadu_ps(v + j)), absmask);
+      const __m128i lt = _mm_cmplt_epi32(key, lo), gt = _mm_cmpgt_epi32(key, hi);
+      acc = _mm_sub_epi32(acc, lt);
+      const int out = _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(lt, gt)));
+      if (out != 0xf)
+        for (int l = 0; l < 4; ++l)
+          if (!((out >> l) & 1)) cand.push_back((uint64_t(mag_key(v[j + l])) << 32) | uint64_t(idx0 + j + l));
+    }
+    alignas(16) int32_t lanes[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), acc);
+    cnt += int64_t(lanes[0]) + lanes[1] + lanes[2] + lanes[3];
+  }
+#endif
+  for (; j < len; ++j) {
+    const uint32_t key = mag_key(v[j]);
+    if (key < b.lo)
+      ++cnt;
+    else if (key <= b.hi)
+      cand.push_back((uint64_t(key) << 32) | uint64_t(idx0 + j));
+  }
+  below += cnt;
+}
+
+bool cut_from_candidates(std::vector<uint64_t>& cand, int64_t below, int64_t k, Cut& out) {
+  if (k <= 0) {
+    out = Cut{};
+    return true;
+  }
+  if (!(below < k && k <= below + int64_t(cand.size()))) return false;
+  const int64_t need = k - below;
   std::nth_element(cand.begin(), cand.begin() + (need - 1), cand.end());
   const uint64_t c = cand[size_t(need - 1)];
-  return Cut{uint32_t(c >> 32), int64_t(c & 0xffffffffu)};
+  out = Cut{uint32_t(c >> 32), int64_t(c & 0xffffffffu)};
+  return true;
+}
+
+int64_t apply_cut(float* v, int64_t len, int64_t idx0, const Cut& c, double* e_all, double* e_kept) {
+  int64_t j = 0, pruned = 0;
+  double ea = 0, ek = 0;
+#if defined(__SSE2__)
+  static constexpr int8_t kPop[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+  const __m128i absmask = _mm_set1_epi32(0x7fffffff);
+  const __m128i ck = _mm_set1_epi32(int32_t(c.key & 0x7fffffffu));
+  // Energies: f32 partial sums over chunks of 64 elements (16 per lane), then double.
+  while (j + 4 <= len) {
+    const int64_t stop = std::min(len, j + 64);
+    __m128 va = _mm_setzero_ps(), vk = _mm_setzero_ps();
+    for (; j + 4 <= stop; j += 4) {
+      const __m128 x = _mm_loadu_ps(v + j);
+      const __m128i key = _mm_and_si128(_mm_castps_si128(x), absmask);
+      __m128i pm = _mm_cmplt_epi32(key, ck);
+      const int eq = _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(key, ck)));
+      if (eq) {  // ties with the cut key: decided by index
+        alignas(16) int32_t m[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(m), pm);
+        for (int l = 0; l < 4; ++l)
+          if (((eq >> l) & 1) && idx0 + j + l <= c.idx) m[l] = -1;
+        pm = _mm_load_si128(reinterpret_cast<const __m128i*>(m));
+      }
+      const __m128 kept = _mm_andnot_ps(_mm_castsi128_ps(pm), x);
+      _mm_storeu_ps(v + j, kept);
+      pruned += kPop[_mm_movemask_ps(_mm_castsi128_ps(pm))];
+      va = _mm_add_ps(va, _mm_mul_ps(x, x));
+      vk = _mm_add_ps(vk, _mm_mul_ps(kept, kept));
+    }
+    if (e_all) {
+      alignas(16) float a[4], k[4];
+      _mm_store_ps(a, va);
+      _mm_store_ps(k, vk);
+      ea += (double(a[0]) + a[1]) + (double(a[2]) + a[3]);
+      ek += (double(k[0]) + k[1]) + (double(k[2]) + k[3]);
+    }
+  }
+#endif
+  for (; j < len; ++j) {
+    const double x = v[j];
+    ea += x * x;
+    if (c.prunes(mag_key(v[j]), idx0 + j)) {
+      v[j] = 0.f;
+      ++pruned;
+    } else {
+      ek += x * x;
+    }
+  }
+  if (e_all) *e_all += ea;
+  if (e_kept) *e_kept += ek;
+  return pruned;
+}
+
+bool all_finite(const float* v, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, v + i, sizeof u);
+    bad |= uint32_t((u & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+
+Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k) {
+  int64_t n = 0;
+  for (const Rect& r : rects) n += r.size();
+  if (k <= 0 || n <= 0) return {};
+  if (k >= n) return Cut{0x7fffffffu, n - 1};
+  LB_CHECK(n < (int64_t(1) << 32), "selection group too large: ", n);
+  std::vector<int64_t> base(rects.size(), 0);  // index of each rectangle's first element
+  for (size_t i = 1; i < rects.size(); ++i) base[i] = base[i - 1] + rects[i - 1].size();
+  auto at = [&](int64_t p) {  // element of flat index p
+    size_t ri = 0;
+    while (ri + 1 < rects.size() && base[ri + 1] <= p) ++ri;
+    const Rect& r = rects[ri];
+    const int64_t q = p - base[ri];
+    return a[(r.r0 + q / r.cols) * ld + r.c0 + q % r.cols];
+  };
+  if (n <= 65536) {
+    std::vector<uint32_t> keys(static_cast<size_t>(n));
+    int64_t p = 0;
+    for (const Rect& r : rects)
+      for (int64_t i = 0; i < r.rows; ++i)
+        for (int64_t j = 0; j < r.cols; ++j) keys[size_t(p++)] = mag_key(a[(r.r0 + i) * ld + r.c0 + j]);
+    std::vector<uint64_t> scratch;
+    return select_small(keys.data(), n, k, scratch);
+  }
+  // Stratified sample: one element in each of S equal strata of the flat index.
+  const int64_t S = std::clamp<int64_t>(n / 64, 4096, 65536);
+  std::vector<uint32_t> sample(static_cast<size_t>(S));
+  for (int64_t c = 0; c < S; ++c) {
+    const int64_t p = std::min(n - 1, int64_t((double(c) + jitter(c)) * double(n) / double(S)));
+    sample[size_t(c)] = mag_key(at(p));
+  }
+  const Bracket b = bracket_from_sample(sample, n, k);
+  std::vector<uint64_t> cand;
+  int64_t below = 0;
+  const bool par = n >= kParallelMin;
+#pragma omp parallel if (par) reduction(+ : below)
+  {
+    std::vector<uint64_t> mine;
+    for (size_t ri = 0; ri < rects.size(); ++ri) {
+      const Rect& r = rects[ri];
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < r.rows; ++i)
+        bracket_scan(a + (r.r0 + i) * ld + r.c0, r.cols, base[ri] + i * r.cols, b, below, mine);
+    }
+#pragma omp critical(lowbit_select_cand)
+    cand.insert(cand.end(), mine.begin(), mine.end());
+  }
+  Cut c;
+  if (cut_from_candidates(cand, below, k, c)) return c;
+  return select_cut_histogram(a, ld, rects, base, n, k);
 }
 
 PruneResult prune_scored(const Tensor& w, const double* colnorm, const PruneSpec& s) {

@@ -1,7 +1,7 @@
 // lowbit/compress/prune_select.hpp — exact, linear-time "k smallest" selection shared by the pruning
 // methods (magnitude, Wanda, SparseGPT, Haar). Internal to src/lowbit/compress.
-// defines: lowbit::prune_detail::{prune_count, mag_key, Cut, Rect, select_small, select_cut,
-//          prune_scored}
+// defines: lowbit::prune_detail::{prune_count, mag_key, Cut, Rect, select_small, select_cut, Bracket,
+//          bracket_from_sample, bracket_scan, cut_from_candidates, apply_cut, all_finite, prune_scored}
 //
 // The rounding rule (one for every method and every comparison group):
 //   pruned elements in a group of n = k(s, n) = ⌊s·n⌋, the floor of the decimal product. It is
@@ -60,10 +60,36 @@ struct Rect {
 Cut select_small(const uint32_t* keys, int64_t n, int64_t k, std::vector<uint64_t>& scratch);
 
 // Cut for the k smallest |a| over the rectangles of the row-major matrix `a` (leading dimension
-// ld). Linear: one pass builds a histogram of the top 15 key bits, a second collects the elements of
-// the bucket that holds the k-th, and std::nth_element runs on those candidates only. OpenMP over
-// rows when the group is large.
+// ld). Linear time, never a sort of the group:
+//   small groups (≤ 65536): std::nth_element on all (key, index) pairs;
+//   otherwise a sampled bracket (Floyd–Rivest): a stratified sample of the keys gives an interval
+//   [lo, hi] that holds the k-th smallest with overwhelming probability; one pass counts the keys
+//   below lo and collects the few inside (≈2%), and std::nth_element runs on those only. If the
+//   interval missed (a bad sample: the result never depends on it), a histogram of the top 15 key
+//   bits finds the bucket of the k-th and a second pass collects that bucket.
+// OpenMP over rows when the group is large.
 Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k);
+
+// ---- the pieces of the sampled bracket, shared with Haar's fused single-level path ----
+struct Bracket {
+  uint32_t lo = 0, hi = 0x7fffffffu;  // candidate keys: lo ≤ key ≤ hi
+};
+// From a sample of the group's keys (reordered), the interval around rank k of n: the sample
+// quantile k/n ± 4 standard deviations (+2 ranks): a miss (probability ≈ 6e-5) only costs time.
+Bracket bracket_from_sample(std::vector<uint32_t>& sample, int64_t n, int64_t k);
+// A run v[0..len) with indices idx0, idx0+1, ...: adds the number of keys < lo to `below` and
+// appends (key << 32 | index) of the keys inside the bracket to `cand`. SSE2 where available.
+void bracket_scan(const float* v, int64_t len, int64_t idx0, const Bracket& b, int64_t& below,
+                  std::vector<uint64_t>& cand);
+// The cut, if the bracket held the k-th smallest (below < k ≤ below + |cand|); reorders cand.
+bool cut_from_candidates(std::vector<uint64_t>& cand, int64_t below, int64_t k, Cut& out);
+// Zero the elements of v[0..len) (indices idx0, ...) that c prunes; returns how many. When e_all /
+// e_kept are given, adds Σv² over the run before / after pruning (f32 partial sums over 64
+// elements, accumulated in double). SSE2 where available.
+int64_t apply_cut(float* v, int64_t len, int64_t idx0, const Cut& c, double* e_all = nullptr,
+                  double* e_kept = nullptr);
+// true iff no value is NaN or ±Inf (exponent-bit test; vectorizes).
+bool all_finite(const float* v, int64_t n);
 
 // Magnitude (colnorm == nullptr: score |W_ij|) and Wanda (score |W_ij|·colnorm[j], rounded to f32)
 // pruning without weight update, in the comparison groups of `s`: N:M blocks of a row when s.m > 0,

@@ -52,7 +52,7 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
   LB_INPUT_CHECK(std::isfinite(o.percdamp) && o.percdamp >= 0, "sparsegpt: percdamp ", o.percdamp,
                  " must be finite and >= 0");
   LB_INPUT_CHECK(in <= int64_t(1) << 30, "sparsegpt: input dimension ", in, " too large");
-  for (float v : w.data) LB_INPUT_CHECK(std::isfinite(v), "sparsegpt: weight has a non-finite value");
+  LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "sparsegpt: weight has a non-finite value");
   for (double v : H_in) LB_INPUT_CHECK(std::isfinite(v), "sparsegpt: Hessian has a non-finite value");
 
   const bool nm = s.m > 0;

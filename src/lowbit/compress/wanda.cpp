@@ -22,7 +22,7 @@ PruneResult prune_wanda(const Tensor& w, const LinearStats& st, const PruneSpec&
                  " inputs");
   LB_INPUT_CHECK(st.with_hessian && int64_t(st.xtx.size()) == in * in,
                  "wanda: calibration statistics lack Σxᵀx (collect them with the Hessian on; ‖X_j‖² is its diagonal)");
-  for (float v : w.data) LB_INPUT_CHECK(std::isfinite(v), "wanda: weight has a non-finite value");
+  LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "wanda: weight has a non-finite value");
   std::vector<double> norm(static_cast<size_t>(in));
   for (int64_t j = 0; j < in; ++j) {
     const double sq = st.col_sq_norm(j);
