@@ -29,6 +29,10 @@ static void TT(const char* w){double t=cpu_ms(); double d=t-T0; auto it=TTMIN.fi
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOWBIT_AVX2_KERNELS 1
+#include <immintrin.h>
+#endif
 
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
@@ -44,8 +48,71 @@ constexpr float kInvSqrt2 = 0.70710678118654752440f;
 // (LL, LH, HL, HH) of that pair, and back. SSE2 and scalar code do the same IEEE operations in the
 // same order, so results do not depend on the path (the fused and the plain prune_haar agree bit
 // for bit).
+#if defined(LOWBIT_AVX2_KERNELS)
+// AVX2 versions (8 lanes) of the row-pair kernels below: the same operations, so the same bits.
+// They handle the leading multiple of 8 and return where they stopped.
+__attribute__((target("avx2"))) int64_t fwd_rowpair_avx2(const float* a, const float* b, int64_t w, float* ll,
+                                                          float* lh, float* hl, float* hh) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  int64_t k = 0;
+  // Even/odd split of 16 consecutive values: in-lane shuffle, then the 64-bit chunks reordered.
+#define LOWBIT_SPLIT(p, ev, od)                                                                       \
+  do {                                                                                                \
+    const __m256 x0_ = _mm256_loadu_ps(p), x1_ = _mm256_loadu_ps((p) + 8);                            \
+    ev = _mm256_castpd_ps(_mm256_permute4x64_pd(                                                      \
+        _mm256_castps_pd(_mm256_shuffle_ps(x0_, x1_, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0))); \
+    od = _mm256_castpd_ps(_mm256_permute4x64_pd(                                                      \
+        _mm256_castps_pd(_mm256_shuffle_ps(x0_, x1_, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0))); \
+  } while (0)
+  for (; k + 8 <= w; k += 8) {
+    __m256 ae, ao, be, bo;
+    LOWBIT_SPLIT(a + 2 * k, ae, ao);
+    LOWBIT_SPLIT(b + 2 * k, be, bo);
+    const __m256 s0 = _mm256_add_ps(ae, ao), d0 = _mm256_sub_ps(ae, ao);
+    const __m256 s1 = _mm256_add_ps(be, bo), d1 = _mm256_sub_ps(be, bo);
+    _mm256_storeu_ps(ll + k, _mm256_mul_ps(half, _mm256_add_ps(s0, s1)));
+    _mm256_storeu_ps(lh + k, _mm256_mul_ps(half, _mm256_add_ps(d0, d1)));
+    _mm256_storeu_ps(hl + k, _mm256_mul_ps(half, _mm256_sub_ps(s0, s1)));
+    _mm256_storeu_ps(hh + k, _mm256_mul_ps(half, _mm256_sub_ps(d0, d1)));
+  }
+#undef LOWBIT_SPLIT
+  return k;
+}
+
+__attribute__((target("avx2"))) int64_t inv_rowpair_avx2(const float* ll, const float* lh, const float* hl,
+                                                          const float* hh, int64_t w, float* a, float* b) {
+  const __m256 half = _mm256_set1_ps(0.5f);
+  int64_t k = 0;
+#define LOWBIT_INTERLEAVE(p, ev, od)                                \
+  do {                                                              \
+    const __m256 e_ = (ev), o_ = (od);                              \
+    const __m256 lo_ = _mm256_unpacklo_ps(e_, o_), hi_ = _mm256_unpackhi_ps(e_, o_); \
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(lo_, hi_, 0x20));    \
+    _mm256_storeu_ps((p) + 8, _mm256_permute2f128_ps(lo_, hi_, 0x31)); \
+  } while (0)
+  for (; k + 8 <= w; k += 8) {
+    const __m256 vll = _mm256_loadu_ps(ll + k), vlh = _mm256_loadu_ps(lh + k);
+    const __m256 vhl = _mm256_loadu_ps(hl + k), vhh = _mm256_loadu_ps(hh + k);
+    const __m256 s0 = _mm256_add_ps(vll, vhl), s1 = _mm256_sub_ps(vll, vhl);
+    const __m256 d0 = _mm256_add_ps(vlh, vhh), d1 = _mm256_sub_ps(vlh, vhh);
+    LOWBIT_INTERLEAVE(a + 2 * k, _mm256_mul_ps(half, _mm256_add_ps(s0, d0)), _mm256_mul_ps(half, _mm256_sub_ps(s0, d0)));
+    LOWBIT_INTERLEAVE(b + 2 * k, _mm256_mul_ps(half, _mm256_add_ps(s1, d1)), _mm256_mul_ps(half, _mm256_sub_ps(s1, d1)));
+  }
+#undef LOWBIT_INTERLEAVE
+  return k;
+}
+
+bool have_avx2() {
+  static const bool v = __builtin_cpu_supports("avx2");
+  return v;
+}
+#endif
+
 inline void fwd_rowpair(const float* a, const float* b, int64_t w, float* ll, float* lh, float* hl, float* hh) {
   int64_t k = 0;
+#if defined(LOWBIT_AVX2_KERNELS)
+  if (w >= 8 && have_avx2()) k = fwd_rowpair_avx2(a, b, w, ll, lh, hl, hh);
+#endif
 #if defined(__SSE2__)
   const __m128 half = _mm_set1_ps(0.5f);
   for (; k + 4 <= w; k += 4) {
@@ -74,6 +141,9 @@ inline void fwd_rowpair(const float* a, const float* b, int64_t w, float* ll, fl
 inline void inv_rowpair(const float* ll, const float* lh, const float* hl, const float* hh, int64_t w, float* a,
                         float* b) {
   int64_t k = 0;
+#if defined(LOWBIT_AVX2_KERNELS)
+  if (w >= 8 && have_avx2()) k = inv_rowpair_avx2(ll, lh, hl, hh, w, a, b);
+#endif
 #if defined(__SSE2__)
   const __m128 half = _mm_set1_ps(0.5f);
   for (; k + 4 <= w; k += 4) {
@@ -323,13 +393,13 @@ using prune_detail::Cut;
 // Single-level matrices with at least this many LL coefficients take the fused path.
 constexpr int64_t kFusedMin = int64_t(1) << 14;
 
-void check_haar_input(const Tensor& w, const PruneSpec& s) {
+void check_haar_input(const Tensor& w, const PruneSpec& s, bool values = true) {
   LB_INPUT_CHECK(w.shape.size() == 2, "haar: weight must be 2-D, got ", w.shape_str());
   const int64_t out = w.dim(0), in = w.dim(1);
   s.validate(in, "haar", "haar");
   LB_INPUT_CHECK(s.haar_levels <= haar_max_levels(out, in), "haar: ", s.haar_levels, " Haar levels do not fit the ",
                  out, "x", in, " weight (at most ", haar_max_levels(out, in), ")");
-  LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "haar: weight has a non-finite value");
+  if (values) LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "haar: weight has a non-finite value");
 }
 
 SubbandStat band_stat(const HaarBand& b) {
@@ -423,6 +493,7 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     for (int b = 1; b < 4; ++b) samp[0].insert(samp[0].end(), samp[b].begin(), samp[b].end());
     br[0] = bracket_from_sample(samp[0], m * n, k_glob);
   } else {
+#pragma omp parallel for schedule(static) if (hw >= kParallelMin)
     for (int b = 0; b < 4; ++b) br[b] = bracket_from_sample(samp[b], hw, k_main);
   }
   const int ngroups = glob ? 1 : 4;
@@ -436,7 +507,8 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
   auto pc_idx = [&](int64_t row) { return glob ? row * n + n - 1 : row; };
   const int64_t pr_idx0 = glob ? (m - 1) * n : 0;
 
-  // 1. Count pass.
+  // 1. Count pass (it also checks that W is finite, on the rows it reads).
+  bool finite = (m & 1) ? all_finite(src + (m - 1) * n, n) : true;
   int64_t below[4] = {0, 0, 0, 0};
   std::vector<uint64_t> cand[4];
 #pragma omp parallel if (m * n >= kParallelMin)
@@ -444,10 +516,12 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     std::vector<float> buf(static_cast<size_t>(4 * w));
     int64_t my_below[4] = {0, 0, 0, 0};
     std::vector<uint64_t> my_cand[4];
+    bool my_finite = true;
 #pragma omp for schedule(static) nowait
     for (int64_t i = 0; i < h; ++i) {
       fwd_rowpair(src + 2 * i * n, src + (2 * i + 1) * n, w, &buf[0], &buf[size_t(w)], &buf[size_t(2 * w)],
                   &buf[size_t(3 * w)]);
+      my_finite &= all_finite(src + 2 * i * n, 2 * n);  // the rows just read (in cache)
       for (int b = 0; b < 4; ++b) {
         const int g = glob ? 0 : b;
         bracket_scan(&buf[size_t(b * w)], w, idx0(b, i), br[g], my_below[g], my_cand[g]);
@@ -455,6 +529,7 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     }
 #pragma omp critical(lowbit_haar_count)
     for (int g = 0; g < ngroups; ++g) {
+      finite &= my_finite;
       below[g] += my_below[g];
       cand[g].insert(cand[g].end(), my_cand[g].begin(), my_cand[g].end());
     }
@@ -466,10 +541,14 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
   }
 
   TT("count");
+  LB_INPUT_CHECK(finite, "haar: weight has a non-finite value");
   // 2. Cuts.
   Cut cut[4];
+  bool held[4] = {true, true, true, true};
+#pragma omp parallel for schedule(static) if (hw >= kParallelMin)
+  for (int g = 0; g < ngroups; ++g) held[g] = cut_from_candidates(cand[g], below[g], glob ? k_glob : k_main, cut[g]);
   for (int g = 0; g < ngroups; ++g)
-    if (!cut_from_candidates(cand[g], below[g], glob ? k_glob : k_main, cut[g])) return false;
+    if (!held[g]) return false;
   Cut cut_pc = cut[0], cut_pr = cut[0];
   if (!glob) {
     std::vector<uint32_t> keys;
@@ -553,9 +632,10 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
 
 PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
   TT("enter");
-  check_haar_input(w, s);
+  const bool fused = s.haar_levels == 1 && w.shape.size() == 2 && (w.dim(0) / 2) * (w.dim(1) / 2) >= kFusedMin;
+  check_haar_input(w, s, !fused);  // the fused path checks the values in its first pass
   TT("check");
-  if (s.haar_levels == 1 && (w.dim(0) / 2) * (w.dim(1) / 2) >= kFusedMin) {
+  if (fused) {
     PruneResult r;
     if (prune_haar_fused(w, s, r)) return r;
     log_debug("haar: sampled bracket missed; plain path");

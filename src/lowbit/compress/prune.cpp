@@ -10,6 +10,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOWBIT_AVX2_KERNELS 1
+#include <immintrin.h>
+#endif
 
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
@@ -147,9 +151,120 @@ Bracket bracket_from_sample(std::vector<uint32_t>& sample, int64_t n, int64_t k)
   return b;
 }
 
+bool cpu_has_avx2() {
+#if defined(LOWBIT_AVX2_KERNELS)
+  static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return v;
+#else
+  return false;
+#endif
+}
+
+#if defined(LOWBIT_AVX2_KERNELS)
+namespace {
+// AVX2 versions of the inner loops of bracket_scan / apply_cut: the same comparisons, 8 lanes.
+// They return how many leading elements they handled; the caller finishes the tail.
+// Lane indices of the set bits of every 8-bit mask, packed to the front (AVX2 has no compress).
+struct CompressLut {
+  uint64_t idx[256];
+  CompressLut() {
+    for (unsigned m = 0; m < 256; ++m) {
+      uint64_t v = 0;
+      int n = 0;
+      for (unsigned l = 0; l < 8; ++l)
+        if (m & (1u << l)) v |= uint64_t(l) << (8 * n++);
+      idx[m] = v;
+    }
+  }
+};
+const CompressLut kCompress;
+
+__attribute__((target("avx2,popcnt"))) int64_t bracket_scan_avx2(const float* v, int64_t len, int64_t idx0,
+                                                                  const Bracket& b, int64_t& below,
+                                                                  std::vector<uint64_t>& cand) {
+  // Candidates are written branch-free (a compress through kCompress) into a per-thread buffer
+  // with room for a whole run, then appended.
+  thread_local std::vector<uint64_t> tmp;
+  if (int64_t(tmp.size()) < len + 8) tmp.resize(size_t(len + 8));
+  uint64_t* out = tmp.data();
+  int64_t j = 0, cnt = 0, nc = 0;
+  const __m256i absmask = _mm256_set1_epi32(0x7fffffff);
+  const __m256i lo = _mm256_set1_epi32(int32_t(b.lo)), hi = _mm256_set1_epi32(int32_t(b.hi & 0x7fffffffu));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  while (j + 8 <= len) {
+    const int64_t stop = std::min(len, j + (int64_t(1) << 28));  // int32 lane counters
+    __m256i acc = _mm256_setzero_si256();
+    for (; j + 8 <= stop; j += 8) {
+      const __m256i key = _mm256_and_si256(_mm256_castps_si256(_mm256_loadu_ps(v + j)), absmask);
+      const __m256i lt = _mm256_cmpgt_epi32(lo, key), gt = _mm256_cmpgt_epi32(key, hi);
+      acc = _mm256_sub_epi32(acc, lt);
+      const unsigned in = ~unsigned(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(lt, gt)))) & 0xffu;
+      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(kCompress.idx[in])));
+      const __m256i k = _mm256_permutevar8x32_epi32(key, perm);
+      const __m256i ix = _mm256_set1_epi64x(idx0 + j);
+      const __m256i li = _mm256_permutevar8x32_epi32(lane, perm);
+      const __m256i k0 = _mm256_slli_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(k)), 32);
+      const __m256i k1 = _mm256_slli_epi64(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(k, 1)), 32);
+      const __m256i i0 = _mm256_add_epi64(ix, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(li)));
+      const __m256i i1 = _mm256_add_epi64(ix, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(li, 1)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + nc), _mm256_or_si256(k0, i0));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + nc + 4), _mm256_or_si256(k1, i1));
+      nc += __builtin_popcount(in);
+    }
+    alignas(32) int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+    for (int l = 0; l < 8; ++l) cnt += lanes[l];
+  }
+  cand.insert(cand.end(), out, out + nc);
+  below += cnt;
+  return j;
+}
+
+__attribute__((target("avx2,popcnt"))) int64_t apply_cut_avx2(float* v, int64_t len, int64_t idx0, const Cut& c,
+                                                               int64_t& pruned, double& ea, double& ek) {
+  int64_t j = 0;
+  const __m256i absmask = _mm256_set1_epi32(0x7fffffff);
+  const __m256i ck = _mm256_set1_epi32(int32_t(c.key & 0x7fffffffu));
+  while (j + 8 <= len) {
+    const int64_t stop = std::min(len, j + 128);  // f32 partial sums over 128 elements (16 per lane)
+    __m256 va = _mm256_setzero_ps(), vk = _mm256_setzero_ps();
+    for (; j + 8 <= stop; j += 8) {
+      const __m256 x = _mm256_loadu_ps(v + j);
+      const __m256i key = _mm256_and_si256(_mm256_castps_si256(x), absmask);
+      __m256i pm = _mm256_cmpgt_epi32(ck, key);
+      const int eq = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(key, ck)));
+      if (eq) {  // ties with the cut key: decided by index
+        alignas(32) int32_t m[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(m), pm);
+        for (int l = 0; l < 8; ++l)
+          if (((eq >> l) & 1) && idx0 + j + l <= c.idx) m[l] = -1;
+        pm = _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
+      }
+      const __m256 kept = _mm256_andnot_ps(_mm256_castsi256_ps(pm), x);
+      _mm256_storeu_ps(v + j, kept);
+      pruned += __builtin_popcount(unsigned(_mm256_movemask_ps(_mm256_castsi256_ps(pm))));
+      va = _mm256_add_ps(va, _mm256_mul_ps(x, x));
+      vk = _mm256_add_ps(vk, _mm256_mul_ps(kept, kept));
+    }
+    alignas(32) float a[8], k[8];
+    _mm256_store_ps(a, va);
+    _mm256_store_ps(k, vk);
+    for (int l = 0; l < 8; ++l) {
+      ea += a[l];
+      ek += k[l];
+    }
+  }
+  return j;
+}
+}  // namespace
+#endif
+
 void bracket_scan(const float* v, int64_t len, int64_t idx0, const Bracket& b, int64_t& below,
                   std::vector<uint64_t>& cand) {
   int64_t j = 0, cnt = 0;
+#if defined(LOWBIT_AVX2_KERNELS)
+  if (cpu_has_avx2()) j = bracket_scan_avx2(v, len, idx0, b, below, cand);
+#endif
 #if defined(__SSE2__)
   const __m128i absmask = _mm_set1_epi32(0x7fffffff);
   const __m128i lo = _mm_set1_epi32(int32_t(b.lo)), hi = _mm_set1_epi32(int32_t(b.hi & 0x7fffffffu));
@@ -160,10 +275,12 @@ void bracket_scan(const float* v, int64_t len, int64_t idx0, const Bracket& b, i
       const __m128i key = _mm_and_si128(_mm_castps_si128(_mm_loadu_ps(v + j)), absmask);
       const __m128i lt = _mm_cmplt_epi32(key, lo), gt = _mm_cmpgt_epi32(key, hi);
       acc = _mm_sub_epi32(acc, lt);
-      const int out = _mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(lt, gt)));
-      if (out != 0xf)
-        for (int l = 0; l < 4; ++l)
-          if (!((out >> l) & 1)) cand.push_back((uint64_t(mag_key(v[j + l])) << 32) | uint64_t(idx0 + j + l));
+      unsigned in = ~unsigned(_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(lt, gt)))) & 0xfu;
+      while (in) {  // the (few) lanes inside the bracket
+        const int l = __builtin_ctz(in);
+        in &= in - 1;
+        cand.push_back((uint64_t(mag_key(v[j + l])) << 32) | uint64_t(idx0 + j + l));
+      }
     }
     alignas(16) int32_t lanes[4];
     _mm_store_si128(reinterpret_cast<__m128i*>(lanes), acc);
@@ -196,6 +313,9 @@ bool cut_from_candidates(std::vector<uint64_t>& cand, int64_t below, int64_t k, 
 int64_t apply_cut(float* v, int64_t len, int64_t idx0, const Cut& c, double* e_all, double* e_kept) {
   int64_t j = 0, pruned = 0;
   double ea = 0, ek = 0;
+#if defined(LOWBIT_AVX2_KERNELS)
+  if (cpu_has_avx2()) j = apply_cut_avx2(v, len, idx0, c, pruned, ea, ek);
+#endif
 #if defined(__SSE2__)
   static constexpr int8_t kPop[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
   const __m128i absmask = _mm_set1_epi32(0x7fffffff);

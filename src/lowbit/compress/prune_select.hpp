@@ -1,7 +1,7 @@
 // lowbit/compress/prune_select.hpp — exact, linear-time "k smallest" selection shared by the pruning
 // methods (magnitude, Wanda, SparseGPT, Haar). Internal to src/lowbit/compress.
 // defines: lowbit::prune_detail::{prune_count, mag_key, Cut, Rect, select_small, select_cut, Bracket,
-//          bracket_from_sample, bracket_scan, cut_from_candidates, apply_cut, all_finite, prune_scored}
+//          bracket_from_sample, bracket_scan, cut_from_candidates, apply_cut, all_finite, cpu_has_avx2, prune_scored}
 //
 // The rounding rule (one for every method and every comparison group):
 //   pruned elements in a group of n = k(s, n) = ⌊s·n⌋, the floor of the decimal product. It is
@@ -88,6 +88,8 @@ bool cut_from_candidates(std::vector<uint64_t>& cand, int64_t below, int64_t k, 
 // elements, accumulated in double). SSE2 where available.
 int64_t apply_cut(float* v, int64_t len, int64_t idx0, const Cut& c, double* e_all = nullptr,
                   double* e_kept = nullptr);
+// Whether the AVX2 kernels (runtime dispatch; same results as SSE2/scalar) can run.
+bool cpu_has_avx2();
 // true iff no value is NaN or ±Inf (exponent-bit test; vectorizes).
 bool all_finite(const float* v, int64_t n);
 

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "lowbit/core/error.hpp"
@@ -34,7 +35,10 @@ struct ConfigReader {
   float get_float(const char* k, float def) const {
     if (!has(k)) return def;
     if (!j[k].is_number()) LB_THROW(ConfigError, file, ": key '", k, "' must be a number, got ", j[k].dump());
-    return j[k].get<float>();
+    const double v = j[k].get<double>();
+    if (!std::isfinite(v) || std::fabs(v) > 3.0e38)
+      LB_THROW(ConfigError, file, ": key '", k, "' = ", j[k].dump(), " is not a finite f32 value");
+    return float(v);
   }
   bool get_bool(const char* k, bool def) const {
     if (!has(k)) return def;
@@ -262,8 +266,6 @@ Tensor permute_rope_rows(const Tensor& w, int n_heads, bool to_half) {
 
 void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
   const DecoderConfig& c = m.cfg;
-  ::mkdir(dir.c_str(), 0755);
-  LB_INPUT_CHECK(is_directory(dir), dir, ": cannot create output folder");
   json cfg;
   const char* dt = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
   if (c.arch == Arch::Opt) {
@@ -328,7 +330,10 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
       add(block_weight_name(l, std::string(linear_name(id)) + ".bias"), bt);
     }
   }
-  // Weights first, config last: a folder with a config.json is a complete checkpoint.
+  // The folder appears only once every weight has been read (a bad source leaves nothing behind);
+  // weights first, config last: a folder with a config.json is a complete checkpoint.
+  ::mkdir(dir.c_str(), 0755);
+  LB_INPUT_CHECK(is_directory(dir), dir, ": cannot create output folder");
   w.write(dir + "/model.safetensors");
   write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
 }

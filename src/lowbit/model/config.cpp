@@ -68,8 +68,9 @@ void DecoderConfig::validate(const std::string& where) const {
     LB_THROW(ConfigError, where, ": n_heads ", n_heads, " is not a multiple of n_kv_heads ", n_kv_heads);
   if (rope != RopeStyle::None && head_dim % 2 != 0)
     LB_THROW(ConfigError, where, ": rotary embeddings need an even head_dim, got ", head_dim);
-  if (!(norm_eps > 0.f)) LB_THROW(ConfigError, where, ": norm eps must be positive");
-  if (rope != RopeStyle::None && !(rope_theta > 0.f)) LB_THROW(ConfigError, where, ": rope_theta must be positive");
+  if (!(norm_eps > 0.f && norm_eps < 1.f)) LB_THROW(ConfigError, where, ": norm eps ", norm_eps, " must be in (0, 1)");
+  if (rope != RopeStyle::None && !(rope_theta > 0.f && rope_theta <= 1e12f))
+    LB_THROW(ConfigError, where, ": rope_theta ", rope_theta, " must be in (0, 1e12]");
 }
 
 }  // namespace lowbit
