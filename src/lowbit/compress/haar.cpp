@@ -478,7 +478,8 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
   // per stratum of the flat (i, kk) index: up to 32768 samples per subband.
   const int64_t clen = std::min<int64_t>(8, w), nchunks = std::clamp<int64_t>(hw / 512, 256, 4096);
   std::vector<uint32_t> samp[4];
-  for (auto& v : samp) v.reserve(size_t(nchunks * clen));
+  for (auto& v : samp) v.resize(size_t(nchunks * clen));
+#pragma omp parallel for schedule(static) if (hw >= kParallelMin)
   for (int64_t c = 0; c < nchunks; ++c) {
     const double x = double(c) * 0.6180339887498949;
     const int64_t p = std::min(hw - 1, int64_t((double(c) + (x - std::floor(x))) * double(hw) / double(nchunks)));
@@ -486,7 +487,7 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     float q[4][8];
     fwd_rowpair(src + 2 * i * n + 2 * kk, src + (2 * i + 1) * n + 2 * kk, clen, q[0], q[1], q[2], q[3]);
     for (int b = 0; b < 4; ++b)
-      for (int64_t t = 0; t < clen; ++t) samp[b].push_back(mag_key(q[b][t]));
+      for (int64_t t = 0; t < clen; ++t) samp[b][size_t(c * clen + t)] = mag_key(q[b][t]);
   }
   Bracket br[4];
   if (glob) {
