@@ -24,10 +24,9 @@
 //                            is allocated by the call. With glibc's defaults a 64 MiB block is mmapped
 //                            fresh and unmapped on free, so every call page-faults its whole w_hat
 //                            (counter page_faults_per_call: 16385), which on this VM costs ~40 ms.
-//      rtn_reused_heap/<spec> the same with glibc malloc told to keep freed memory (mallopt
-//                            M_MMAP_THRESHOLD and M_TRIM_THRESHOLD 1 GiB during this benchmark only):
-//                            the result reuses the previous call's pages (0 faults), the steady state
-//                            of a process that quantizes layer after layer of one shape.
+//      rtn_into/<spec>       quantize_rtn_into(W, spec, result) with one result kept across calls:
+//                            each call writes into the previous call's pages (0 faults), the steady
+//                            state of the driver quantizing layer after layer of one shape.
 //      hessian/<N>x2048x4096 LinearStats::add on N chunks of 2048 tokens × 4096 features (default
 //                            N = 8 of the 128 chunks: the full Σxᵀx is ≈ 4.4 TFLOP of dsyrk); the time
 //                            for 128 chunks is extrapolated linearly (the cost per chunk is constant:
@@ -229,26 +228,29 @@ void bench_memcpy(benchmark::State& state, int threads) {
   g.gbps[threads == 1 ? "memcpy" : "memcpy_2threads"] = gb / s;
 }
 
-// reuse_heap: glibc malloc tuned (M_MMAP_THRESHOLD / M_TRIM_THRESHOLD 1 GiB, restored afterwards) so
-// the 80 MB result of each call comes from heap memory freed by the previous call instead of fresh
-// mmapped pages: the steady state of a process quantizing layer after layer of one shape. By default
-// glibc mmaps every block over 32 MiB and unmaps it on free, so each call first-touches (page-faults)
-// its whole result; on this VM that alone is ~60 ms for 64 MiB (1 GB/s).
-void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse_heap) {
-  if (reuse_heap) {
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  }
+// reuse: quantize_rtn_into with one result object kept across calls, so each call writes into the
+// previous call's pages: the steady state of the layer-wise driver quantizing layer after layer of
+// one shape. Without it (quantize_rtn returning a fresh result), glibc mmaps every block over 32 MiB
+// and unmaps it on free, so each call first-touches (page-faults) its whole 80 MB result; on this VM
+// that alone costs several times the whole memcpy.
+void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse) {
+  QuantResult keep;
   {
-    auto warm = quantize_rtn(g.W, s);
-    benchmark::DoNotOptimize(warm.w_hat.ptr());
+    quantize_rtn_into(g.W, s, keep);  // warm-up; allocates the reused buffers once
+    benchmark::DoNotOptimize(keep.w_hat.ptr());
   }
   const long faults0 = minor_faults();
   const auto t0 = Clock::now();
   for (auto _ : state) {
-    QuantResult r = quantize_rtn(g.W, s);
-    benchmark::DoNotOptimize(r.w_hat.ptr());
-    benchmark::DoNotOptimize(r.q.data());
+    if (reuse) {
+      quantize_rtn_into(g.W, s, keep);
+      benchmark::DoNotOptimize(keep.w_hat.ptr());
+      benchmark::DoNotOptimize(keep.q.data());
+    } else {
+      QuantResult r = quantize_rtn(g.W, s);
+      benchmark::DoNotOptimize(r.w_hat.ptr());
+      benchmark::DoNotOptimize(r.q.data());
+    }
     benchmark::ClobberMemory();
   }
   const double secs = secs_since(t0);
@@ -256,14 +258,9 @@ void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse_heap) {
   const double gb = double(kMatrixBytes) * double(state.iterations()) / 1e9;
   state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
   state.counters["GB_per_s"] = gb / secs;
-  g.faults[(reuse_heap ? "rtn_reused_heap/" : "rtn/") + s.str()] =
-      double(minor_faults() - faults0) / double(state.iterations());
-  g.gbps[(reuse_heap ? "rtn_reused_heap/" : "rtn/") + s.str()] = gb / secs;
+  g.faults[(reuse ? "rtn_into/" : "rtn/") + s.str()] = double(minor_faults() - faults0) / double(state.iterations());
+  g.gbps[(reuse ? "rtn_into/" : "rtn/") + s.str()] = gb / secs;
   if (g.gbps.count("memcpy")) state.counters["ratio_vs_memcpy"] = (gb / secs) / g.gbps["memcpy"];
-  if (reuse_heap) {  // glibc defaults
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-  }
 }
 
 void bench_hessian(benchmark::State& state) {
@@ -439,7 +436,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("memcpy_2threads/64MiB", bench_memcpy, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
   for (bool reuse : {false, true})
     for (const QuantSpec& s : g.rtn_specs)
-      benchmark::RegisterBenchmark(((reuse ? "rtn_reused_heap/" : "rtn/") + s.str()).c_str(), bench_rtn, s, reuse)
+      benchmark::RegisterBenchmark(((reuse ? "rtn_into/" : "rtn/") + s.str()).c_str(), bench_rtn, s, reuse)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("hessian/" + std::to_string(g.opt.hessian_chunks) + "x2048x4096").c_str(),

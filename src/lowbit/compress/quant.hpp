@@ -49,6 +49,9 @@ inline float dequant_code(int32_t q, float scale, int32_t zero) { return scale *
 
 // Round-to-nearest on the grid. Linear-time, one pass per group. OpenMP over rows.
 QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s);
+// The same into an existing result, reusing its buffers (no page faults when a caller quantizes
+// layer after layer of the same shape: the steady state of the layer-wise driver).
+void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r);
 
 // ‖W X − Ŵ X‖²_F summed over calibration rows, from H = Σ xᵀx (double, [in, in]): tr(ΔW H ΔWᵀ).
 double output_error(const Tensor& w, const Tensor& w_hat, const std::vector<double>& H);

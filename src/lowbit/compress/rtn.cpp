@@ -42,7 +42,7 @@ void fit_group_grid(const float* w, int64_t n, int64_t stride, const QuantSpec& 
   if (zero > maxq) zero = maxq;
 }
 
-QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
+void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
   // Bit-identical to fit_group_grid + quant_code + dequant_code per group, vectorised with GCC/Clang
   // vector extensions (4 lanes; the compiler does not vectorise the scalar form because of its
   // selects and the nearbyintf call, a libm call per element without SSE4.1):
@@ -62,7 +62,6 @@ QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
   const int64_t out = w.dim(0), in = w.dim(1);
   s.validate(in, "rtn");
   const int64_t gs = s.group_size(in), ng = in / gs;
-  QuantResult r;
   r.spec = s;
   r.n_groups = ng;
   r.w_hat.resize({out, in});
@@ -162,6 +161,11 @@ QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
       }
     }
   }
+}
+
+QuantResult quantize_rtn(const Tensor& w, const QuantSpec& s) {
+  QuantResult r;
+  quantize_rtn_into(w, s, r);
   return r;
 }
 
