@@ -13,7 +13,7 @@
 //   3. act_order: permute the columns of W and rows/columns of H by decreasing diag(H) (stable);
 //   4. damping λ = percdamp · mean(diag H); Hinv = the upper Cholesky factor of (H + λI)⁻¹ (the
 //      reference's Cholesky → inverse → upper Cholesky; computed here with one Cholesky and one
-//      triangular inverse, see cholesky_inverse_upper). A failed factorisation multiplies λ by 10
+//      triangular inverse, see hessian_inverse_upper in hessian.cpp). A failed factorisation multiplies λ by 10
 //      (logged, counted);
 //   5. sweep over blocks [i1, i2) of `blocksize` columns; inside a block, column by column:
 //      q = quant(w), err = (w − q) / Hinv[j, j], W1[:, j+1:i2] −= err · Hinv[j, j+1:i2] (error
@@ -42,15 +42,9 @@
 #include <cstddef>
 #include <numeric>
 
+#include "lowbit/compress/hessian.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
-
-extern "C" {
-// Fortran LAPACK (OpenBLAS). The trailing size_t is the hidden length of the character argument.
-void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
-void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info, size_t uplo_len,
-             size_t diag_len);
-}
 
 namespace lowbit {
 namespace {
@@ -61,63 +55,6 @@ using Clock = std::chrono::steady_clock;
 // there, and far more on a loaded machine, where its barrier waits for a descheduled thread.
 constexpr int64_t kParallelMin = int64_t(1) << 18;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// In-place transpose of a row-major n×n matrix, in tiles.
-void transpose_inplace(std::vector<double>& a, int64_t n) {
-  constexpr int64_t T = 64;
-  const int64_t nt = (n + T - 1) / T;
-#pragma omp parallel for schedule(dynamic, 1) if (n * n >= kParallelMin)
-  for (int64_t bi = 0; bi < nt; ++bi)
-    for (int64_t bj = bi; bj < nt; ++bj)
-      for (int64_t i = bi * T; i < std::min(n, (bi + 1) * T); ++i)
-        for (int64_t j = (bi == bj ? i + 1 : bj * T); j < std::min(n, (bj + 1) * T); ++j)
-          std::swap(a[size_t(i * n + j)], a[size_t(j * n + i)]);
-}
-
-// a (row-major n×n, symmetric A = H + λI) := Hinv, the upper Cholesky factor U of A⁻¹ (UᵀU = A⁻¹),
-// zero below the diagonal. Returns 0, or a nonzero code naming the step that failed.
-//
-// The reference computes it as cholesky(A) → cholesky_inverse → cholesky(·, upper) (4n³/3 flops).
-// The factor is unique, so it is computed here in 2n³/3: with J the exchange matrix (reversal of
-// rows and columns), Cholesky J A J = L Lᵀ gives A = V Vᵀ with V = J L J upper triangular, hence
-// A⁻¹ = V⁻ᵀ V⁻¹ and U = V⁻¹ = J L⁻¹ J (a triangular inverse with a positive diagonal).
-// LAPACK is column-major: reversing the flat row-major array gives J A J; after dpotrf/dtrtri the
-// column-major lower triangle holds L⁻¹, and reversing again puts U in column-major order, which a
-// transpose turns into row-major.
-int cholesky_inverse_upper(std::vector<double>& a, int64_t n64) {
-  const int n = int(n64);
-  int info = 0;
-  std::reverse(a.begin(), a.end());          // J A J
-  dpotrf_("L", &n, a.data(), &n, &info, 1);  // J A J = L Lᵀ
-  if (info != 0) return 1;
-  dtrtri_("L", "N", &n, a.data(), &n, &info, 1, 1);  // L⁻¹
-  if (info != 0) return 2;
-  std::reverse(a.begin(), a.end());  // column-major J L⁻¹ J = U
-  transpose_inplace(a, n64);         // row-major U
-#pragma omp parallel for schedule(static) if (n64 * n64 >= kParallelMin)
-  for (int64_t r = 0; r < n64; ++r)
-    for (int64_t c = 0; c < r; ++c) a[size_t(r * n64 + c)] = 0.0;
-  for (int64_t j = 0; j < n64; ++j) {
-    const double d = a[size_t(j * n64 + j)];
-    if (!(d > 0.0) || !std::isfinite(d)) return 3;
-  }
-  return 0;
-}
-
-const char* cholesky_step_name(int code) {
-  switch (code) {
-    case 1:
-      return "Cholesky of H";
-    case 2:
-      return "triangular inverse of H's Cholesky factor";
-    case 3:
-      return "non-finite Hinv";
-    case 4:
-      return "non-finite weights after the sweep";
-    default:
-      return "?";
-  }
-}
 
 }  // namespace
 
@@ -220,7 +157,7 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
       for (int64_t b = 0; b < in; ++b) dst[b] = src[perm[size_t(b)]];
       dst[a] = dg[size_t(perm[size_t(a)])] + damp;
     }
-    int fail = cholesky_inverse_upper(Hinv, in);
+    int fail = hessian_inverse_upper(Hinv, in);
     rep.seconds_cholesky += since(t0);
 
     if (fail == 0) {
@@ -293,9 +230,9 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
     }
 
     LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "gptq: the Hessian is not positive definite even with damping ", damp,
-                   " (", cholesky_step_name(fail), " failed); is it a Hessian of real inputs?");
+                   " (", hessian_step_name(fail), " failed); is it a Hessian of real inputs?");
     const double next = damp > 0 ? damp * 10 : 1e-8 * std::max(std::fabs(mean_diag), 1e-300);
-    log_warn("gptq: ", cholesky_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
+    log_warn("gptq: ", hessian_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
     damp = next;
     ++rep.damp_raises;
   }

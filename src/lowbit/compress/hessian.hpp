@@ -2,8 +2,7 @@
 // sweep with: Hinv = the upper Cholesky factor of (H + λI)⁻¹.
 // defines: lowbit::hessian_inverse_upper, lowbit::hessian_step_name
 //
-// Same method as gptq.cpp's (private) cholesky_inverse_upper, factored out for SparseGPT without
-// touching gptq.cpp: with J the exchange matrix, Cholesky J A J = L Lᵀ gives A = V Vᵀ with
+// Shared by GPTQ and SparseGPT. With J the exchange matrix, Cholesky J A J = L Lᵀ gives A = V Vᵀ with
 // V = J L J upper triangular, so A⁻¹ = V⁻ᵀ V⁻¹ and the upper factor of A⁻¹ is V⁻¹ = J L⁻¹ J: one
 // dpotrf and one dtrtri (2n³/3 flops) instead of the reference's Cholesky → inverse → Cholesky.
 #pragma once
