@@ -31,6 +31,12 @@ constexpr double kParsevalRel = 1e-6;
 // ‖y_sparse − ŵ·x‖ / ‖ŵ·x‖: the sparse path accumulates in f32 in another order and rounds through
 // two extra f32 transforms (the bound).
 constexpr double kSparsePathRel = 1e-5;
+// ‖W − Ŵ‖² / (pruned energy Σc²): equal in exact arithmetic (orthonormal transform); Ŵ is rounded to
+// f32 after an inverse transform, so each difference carries ~1e-7 of |w| on top of |w − ŵ| ~ |w|/√2.
+constexpr double kPrunedEnergyRel = 1e-4;
+// SubbandStat energies of the fused and the plain Haar paths: the same squares summed in different
+// orders (f32 partial sums over 64- or 128-element runs, then double): ~1e-7 relative.
+constexpr double kEnergyOrderRel = 1e-6;
 
 Tensor randn(int64_t rows, int64_t cols, uint64_t seed, float sd = 1.f) {
   std::mt19937_64 rng(seed);
@@ -426,7 +432,7 @@ TEST(HaarTransform, KnownValuesAndLayout) {
   EXPECT_FLOAT_EQ(y[4], 9.f);
   std::vector<float> back(5);
   haar_inverse_1d(y.data(), back.data(), 5, 2);
-  for (int i = 0; i < 5; ++i) EXPECT_NEAR(back[size_t(i)], x[size_t(i)], 1e-6);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(back[size_t(i)], x[size_t(i)], kHaarReconstruction);
 }
 
 TEST(HaarTransform, BandsTileTheMatrixAndMultiLevelRecursesOnLL) {
@@ -516,7 +522,7 @@ TEST(HaarTransform, ParsevalEnergyPreserved) {
         const double dd = double(w.data[size_t(e)]) - r.w_hat.data[size_t(e)];
         diff += dd * dd;
       }
-      EXPECT_NEAR(diff / (sb - kept), 1.0, 1e-4);
+      EXPECT_NEAR(diff / (sb - kept), 1.0, kPrunedEnergyRel);
     }
   }
 }
@@ -614,6 +620,130 @@ TEST(HaarPrune, GlobalVariantKeepsTheGlobalCountAndDiffers) {
     for (auto& b : rs.subbands) ks += b.energy_kept;
     for (auto& b : rg.subbands) kg += b.energy_kept;
     EXPECT_GE(kg, ks);
+  }
+}
+
+TEST(HaarPrune, FusedSingleLevelPathEqualsThePlainOneBitForBit) {
+  // Shapes with at least 2^14 LL coefficients take the fused path (two passes over W, sampled
+  // brackets); it must give exactly the plain path's coefficients, weights and counts.
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{256, 260}, {301, 300}, {300, 301}, {257, 515}}) {
+    Tensor w = randn(rows, cols, 130 + uint64_t(rows * cols), 0.05f);
+    for (int variant = 0; variant < 2; ++variant) {
+      if (variant == 1)  // many exact ties: a coarse grid of values (and zeros)
+        for (auto& v : w.data) v = std::round(v * 40.f) / 40.f;
+      for (bool global : {false, true}) {
+        for (double sp : {0.0, 0.3, 0.5, 0.9}) {
+          PruneSpec s = ratio(sp);
+          s.haar_global = global;
+          const PruneResult a = prune_haar(w, s), b = prune_haar_unfused(w, s);
+          const std::string what = std::to_string(rows) + "x" + std::to_string(cols) + (global ? " global" : "") +
+                                   " s" + std::to_string(sp) + (variant ? " ties" : "");
+          ASSERT_EQ(a.coeffs.data, b.coeffs.data) << what;
+          ASSERT_EQ(a.w_hat.data, b.w_hat.data) << what;
+          EXPECT_EQ(a.pruned, b.pruned) << what;
+          ASSERT_EQ(a.subbands.size(), b.subbands.size());
+          for (size_t i = 0; i < a.subbands.size(); ++i) {
+            EXPECT_EQ(a.subbands[i].name, b.subbands[i].name);
+            EXPECT_EQ(a.subbands[i].pruned, b.subbands[i].pruned) << what << " " << a.subbands[i].name;
+            EXPECT_NEAR(a.subbands[i].energy, b.subbands[i].energy, 1e-12 + kEnergyOrderRel * b.subbands[i].energy);
+            EXPECT_NEAR(a.subbands[i].energy_kept, b.subbands[i].energy_kept,
+                        1e-12 + kEnergyOrderRel * b.subbands[i].energy);
+          }
+          if (!global)
+            for (const SubbandStat& st : a.subbands)
+              EXPECT_EQ(st.pruned, int64_t(std::floor(sp * double(st.total) + 1e-6))) << what << " " << st.name;
+        }
+      }
+    }
+  }
+  Tensor bad = randn(256, 256, 1);
+  bad.row(100)[7] = NAN;
+  EXPECT_NE(input_error_of([&] { prune_haar(bad, ratio(0.5)); }).find("non-finite"), std::string::npos);
+  bad.row(100)[7] = 0.f;
+  bad.row(255)[255] = INFINITY;
+  EXPECT_NE(input_error_of([&] { prune_haar(bad, ratio(0.5)); }).find("non-finite"), std::string::npos);
+}
+
+TEST(HaarPrune, IntoReusesTheResultAndEqualsAFreshOne) {
+  PruneResult r;
+  const Tensor a = randn(300, 260, 160), b = randn(64, 48, 161);
+  for (int round = 0; round < 2; ++round) {
+    for (const Tensor* w : {&a, &b, &a}) {
+      for (int L : {1, 2}) {
+        for (bool global : {false, true}) {
+          PruneSpec s = ratio(0.4);
+          s.haar_levels = L;
+          s.haar_global = global;
+          prune_haar_into(*w, s, r);
+          const PruneResult f = prune_haar(*w, s);
+          ASSERT_EQ(r.w_hat.shape, f.w_hat.shape);
+          ASSERT_EQ(r.w_hat.data, f.w_hat.data);
+          ASSERT_EQ(r.coeffs.data, f.coeffs.data);
+          ASSERT_EQ(r.pruned, f.pruned);
+          ASSERT_EQ(r.total, f.total);
+          ASSERT_EQ(r.haar_levels, L);
+          ASSERT_EQ(r.subbands.size(), f.subbands.size());
+        }
+      }
+    }
+  }
+}
+
+TEST(PruneSelect, SampledBracketSelectionIsExact) {
+  using namespace prune_detail;
+  // Groups larger than the small-group cutoff go through the sampled bracket (and, for a
+  // degenerate distribution, the histogram fallback): the cut must prune exactly k, the smallest.
+  for (int dist = 0; dist < 3; ++dist) {
+    Tensor a = randn(300, 700, 140 + uint64_t(dist));
+    if (dist == 1)
+      for (auto& v : a.data) v = std::round(v * 4.f);  // few distinct values: ties everywhere
+    if (dist == 2)
+      for (size_t i = 0; i < a.data.size(); ++i) a.data[i] = (i % 97 == 0) ? 1e30f : 1e-30f;  // two far modes
+    for (double q : {0.001, 0.25, 0.5, 0.99}) {
+      const std::vector<Rect> rects = {Rect{10, 20, 250, 600}, Rect{0, 0, 5, 700}};
+      int64_t n = 0;
+      for (auto& r : rects) n += r.size();
+      const int64_t k = prune_count(q, n);
+      const Cut c = select_cut(a.ptr(), 700, rects, k);
+      int64_t cnt = 0, idx = 0;
+      std::vector<double> sc;
+      std::vector<bool> pr;
+      for (auto& r : rects)
+        for (int64_t i = 0; i < r.rows; ++i)
+          for (int64_t j = 0; j < r.cols; ++j, ++idx) {
+            const float v = a.row(r.r0 + i)[r.c0 + j];
+            const bool p = c.prunes(mag_key(v), idx);
+            cnt += p;
+            sc.push_back(std::fabs(double(v)));
+            pr.push_back(p);
+          }
+      EXPECT_EQ(cnt, k) << "dist " << dist << " q " << q;
+      EXPECT_TRUE(smallest_pruned(sc, pr)) << "dist " << dist << " q " << q;
+      // The histogram fallback and the small-group path find the same cut.
+      const Cut h = select_cut_histogram(a.ptr(), 700, rects, k);
+      EXPECT_EQ(h.key, c.key);
+      EXPECT_EQ(h.idx, c.idx);
+    }
+  }
+}
+
+TEST(PruneSelect, Avx2AndSse2KernelsAgreeBitForBit) {
+  if (!prune_detail::cpu_has_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  const Tensor w = randn(301, 517, 150, 0.05f);
+  for (int L : {1, 2}) {
+    for (bool global : {false, true}) {
+      PruneSpec s = ratio(0.5);
+      s.haar_levels = L;
+      s.haar_global = global;
+      const PruneResult a = prune_haar(w, s);
+      prune_detail::disable_avx2(true);
+      const PruneResult b = prune_haar(w, s);
+      const PruneResult m = prune_magnitude(w, ratio(0.4, false));
+      prune_detail::disable_avx2(false);
+      EXPECT_EQ(a.coeffs.data, b.coeffs.data);
+      EXPECT_EQ(a.w_hat.data, b.w_hat.data);
+      EXPECT_EQ(m.w_hat.data, prune_magnitude(w, ratio(0.4, false)).w_hat.data);
+    }
   }
 }
 

@@ -89,7 +89,8 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
   if (n > 0) embed_tokens(m, flat.data(), n, L, 0, x);
   if (o.fp_inputs) x_fp = x;
   // Hessians: for GPTQ/AWQ/SparseGPT, and to record ‖WX−ŴX‖² whenever there is calibration data.
-  const bool need_h = n > 0 && (o.method == "gptq" || o.method == "awq" || o.method == "sparsegpt" || o.record_errors);
+  const bool need_h = n > 0 && (o.method == "gptq" || o.method == "awq" || o.method == "sparsegpt" ||
+                                 o.method == "wanda" || o.record_errors);  // Wanda: ‖X_j‖² = diag(Σxᵀx)
   const std::string what = quant ? o.spec.str() : o.prune.str();
   Progress prog(o.method + " " + what, c.n_layers, "blocks");
   for (int l = 0; l < c.n_layers; ++l) {

@@ -8,23 +8,21 @@
 //     subband — so each subband keeps exactly |b| − k_b of its coefficients;
 //   global (haar_global, the ablation): one group, all of C; exactly ⌊s·m·n⌋ smallest |c| zeroed,
 //     ties by row-major index in C; subbands keep whatever falls in them (recorded).
-//   ŵ = inverse transform of the sparse C (no weight update). Selection is the linear-time
-//   histogram select of prune_select.hpp. PruneResult::coeffs is the sparse C; pruned/total count
-//   coefficients; subbands holds one SubbandStat per subband (size, pruned, Σc² before/after).
+//   ŵ = inverse transform of the sparse C (no weight update). Selection is linear-time, never a
+//   sort (prune_select.hpp: a sampled bracket, nth_element on the ≈2% of candidates inside it, a
+//   histogram fallback). PruneResult::coeffs is the sparse C; pruned/total count coefficients;
+//   subbands holds one SubbandStat per subband (size, pruned, Σc² before/after).
+// Two implementations, equal bit for bit (tested): the plain one (forward transform into C,
+// selection over C, masking, inverse; any number of levels) and, for one level on matrices with at
+// least 2^14 LL coefficients, a fused one that reads W twice and never re-reads C
+// (prune_haar_fused below). The row-pair kernels have SSE2 and AVX2 (runtime dispatch) versions
+// doing the same IEEE operations.
 #include "lowbit/compress/haar.hpp"
+#include "lowbit/compress/prune_select.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <chrono>
-#include <cstdio>
-#include <time.h>
-static double cpu_ms(){timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID,&t); return t.tv_sec*1e3+t.tv_nsec*1e-6;}
-#include <map>
-#include <string>
-std::map<std::string,double> TTMIN;
-static double T0=cpu_ms();
-static void TT(const char* w){double t=cpu_ms(); double d=t-T0; auto it=TTMIN.find(w); if(it==TTMIN.end()||it->second>d) TTMIN[w]=d; T0=t;}
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -34,7 +32,6 @@ static void TT(const char* w){double t=cpu_ms(); double d=t-T0; auto it=TTMIN.fi
 #include <immintrin.h>
 #endif
 
-#include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 
@@ -102,10 +99,7 @@ __attribute__((target("avx2"))) int64_t inv_rowpair_avx2(const float* ll, const 
   return k;
 }
 
-bool have_avx2() {
-  static const bool v = __builtin_cpu_supports("avx2");
-  return v;
-}
+bool have_avx2() { return prune_detail::cpu_has_avx2(); }
 #endif
 
 inline void fwd_rowpair(const float* a, const float* b, int64_t w, float* ll, float* lh, float* hl, float* hh) {
@@ -413,11 +407,11 @@ SubbandStat band_stat(const HaarBand& b) {
 
 // The plain three-pass implementation: forward transform into C, one selection per group over C,
 // masking, inverse transform.
-PruneResult prune_haar_plain(const Tensor& w, const PruneSpec& s) {
+void prune_haar_plain(const Tensor& w, const PruneSpec& s, PruneResult& r) {
   using namespace prune_detail;
   const int64_t out = w.dim(0), in = w.dim(1);
   const int L = s.haar_levels;
-  PruneResult r;
+  r.subbands.clear();
   r.haar_levels = L;
   r.total = out * in;
   r.coeffs.resize({out, in});
@@ -448,7 +442,6 @@ PruneResult prune_haar_plain(const Tensor& w, const PruneSpec& s) {
   r.pruned = pruned_all;
   r.w_hat.resize({out, in});
   haar_inverse_2d(C, r.w_hat.ptr(), out, in, L);
-  return r;
 }
 
 // The fused single-level path, two passes over W and none over a stored C:
@@ -479,7 +472,6 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
   const int64_t clen = std::min<int64_t>(8, w), nchunks = std::clamp<int64_t>(hw / 512, 256, 4096);
   std::vector<uint32_t> samp[4];
   for (auto& v : samp) v.resize(size_t(nchunks * clen));
-#pragma omp parallel for schedule(static) if (hw >= kParallelMin)
   for (int64_t c = 0; c < nchunks; ++c) {
     const double x = double(c) * 0.6180339887498949;
     const int64_t p = std::min(hw - 1, int64_t((double(c) + (x - std::floor(x))) * double(hw) / double(nchunks)));
@@ -498,7 +490,6 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     for (int b = 0; b < 4; ++b) br[b] = bracket_from_sample(samp[b], hw, k_main);
   }
   const int ngroups = glob ? 1 : 4;
-  TT("sample");
 
   // The pass-through column (n odd: 2h values, PC index = row) and row (m odd: n values).
   std::vector<float> pc(static_cast<size_t>((n & 1) ? 2 * h : 0)), pr(static_cast<size_t>((m & 1) ? n : 0));
@@ -541,7 +532,6 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     if (!pr.empty()) bracket_scan(pr.data(), n, pr_idx0, br[0], below[0], cand[0]);
   }
 
-  TT("count");
   LB_INPUT_CHECK(finite, "haar: weight has a non-finite value");
   // 2. Cuts.
   Cut cut[4];
@@ -553,7 +543,7 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
   Cut cut_pc = cut[0], cut_pr = cut[0];
   if (!glob) {
     std::vector<uint32_t> keys;
-    std::vector<uint64_t> scratch;
+    SelectScratch scratch;
     for (float v : pc) keys.push_back(mag_key(v));
     cut_pc = select_small(keys.data(), int64_t(keys.size()), prune_count(s.sparsity, int64_t(keys.size())), scratch);
     keys.clear();
@@ -570,7 +560,6 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
     acc[4].pruned += apply_cut(&pc[size_t(row)], 1, pc_idx(row), cut_pc, &acc[4].e0, &acc[4].e1);
   if (!pr.empty()) acc[5].pruned += apply_cut(pr.data(), n, pr_idx0, cut_pr, &acc[5].e0, &acc[5].e1);
 
-  TT("cuts");
   // 3. Mask and inverse pass.
   r.haar_levels = 1;
   r.total = m * n;
@@ -607,7 +596,6 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
       acc[b].e1 += my[b].e1;
     }
   }
-  TT("pass3");
   if (!pr.empty()) {
     std::copy(pr.begin(), pr.end(), C + (m - 1) * n);
     inv_pr(pr.data(), n, Wh + (m - 1) * n);
@@ -631,22 +619,30 @@ bool prune_haar_fused(const Tensor& W, const PruneSpec& s, PruneResult& r) {
 
 }  // namespace
 
-PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
-  TT("enter");
+void prune_haar_into(const Tensor& w, const PruneSpec& s, PruneResult& r) {
   const bool fused = s.haar_levels == 1 && w.shape.size() == 2 && (w.dim(0) / 2) * (w.dim(1) / 2) >= kFusedMin;
   check_haar_input(w, s, !fused);  // the fused path checks the values in its first pass
-  TT("check");
+  r.total = r.pruned = 0;
+  r.subbands.clear();
   if (fused) {
-    PruneResult r;
-    if (prune_haar_fused(w, s, r)) return r;
+    if (prune_haar_fused(w, s, r)) return;
     log_debug("haar: sampled bracket missed; plain path");
+    r.subbands.clear();
   }
-  return prune_haar_plain(w, s);
+  prune_haar_plain(w, s, r);
+}
+
+PruneResult prune_haar(const Tensor& w, const PruneSpec& s) {
+  PruneResult r;
+  prune_haar_into(w, s, r);
+  return r;
 }
 
 PruneResult prune_haar_unfused(const Tensor& w, const PruneSpec& s) {
   check_haar_input(w, s);
-  return prune_haar_plain(w, s);
+  PruneResult r;
+  prune_haar_plain(w, s, r);
+  return r;
 }
 
 // ---- the sparse inference path ----

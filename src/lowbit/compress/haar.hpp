@@ -2,7 +2,7 @@
 // layout, and the sparse inference path of a Haar-pruned linear layer (docs/HAAR.md).
 // defines: lowbit::haar_forward_1d, haar_inverse_1d, haar_forward_2d, haar_inverse_2d,
 //          haar_max_levels, HaarBand, haar_bands, HaarSparseLinear, make_haar_sparse,
-//          haar_sparse_matvec, prune_haar_unfused
+//          haar_sparse_matvec, prune_haar_into, prune_haar_unfused
 //
 // 1-D, one level, length n (h = ⌊n/2⌋), orthonormal:
 //   y[k]     = (x[2k] + x[2k+1]) / √2      k < h   (low-pass, "L")
@@ -87,6 +87,10 @@ struct HaarSparseLinear {
   // see docs/HAAR.md for the bitmap alternative.
   int64_t coo_bytes(int index_bytes = 4, int value_bytes = 4) const;
 };
+
+// prune_haar into an existing result, reusing its buffers (w_hat and coeffs: no page faults when a
+// caller prunes layer after layer of the same shape, the steady state of the layer-wise driver).
+void prune_haar_into(const Tensor& w, const PruneSpec& s, PruneResult& r);
 
 // prune_haar without its fused single-level fast path (forward transform into C, selection over
 // C, masking, inverse): the reference the fast path is tested against, bit for bit.

@@ -3,6 +3,7 @@
 // defines: see prune.hpp (PruneSpec::validate, PruneSpec::str, is_prune_method,
 //          prune_needs_calibration) and prune_select.hpp
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -57,14 +58,35 @@ std::string PruneSpec::str() const {
 
 namespace prune_detail {
 
-Cut select_small(const uint32_t* keys, int64_t n, int64_t k, std::vector<uint64_t>& scratch) {
+Cut select_small(const uint32_t* keys, int64_t n, int64_t k, SelectScratch& scratch) {
   if (k <= 0 || n <= 0) return {};
-  LB_CHECK(n < (int64_t(1) << 32), "selection group too large: ", n);
-  scratch.resize(size_t(n));
-  for (int64_t i = 0; i < n; ++i) scratch[size_t(i)] = (uint64_t(keys[i]) << 32) | uint64_t(i);
   if (k > n) k = n;
-  std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end());
-  const uint64_t c = scratch[size_t(k - 1)];
+  if (n <= 16) {
+    // Tiny groups (N:M blocks): the rank of every element in the (key, index) order, O(n²)
+    // branch-free comparisons; the element of rank k − 1 is the cut.
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t rank = 0;
+      for (int64_t j = 0; j < n; ++j) rank += (keys[j] < keys[i]) | ((keys[j] == keys[i]) & (j < i));
+      if (rank == k - 1) return Cut{keys[i], i};
+    }
+    LB_FAIL_INTERNAL("select_small: no element of rank ", k - 1);
+  }
+  // Radix step on the top key bits (bits 30..20: exponent and 3 mantissa bits, 2048 buckets), then
+  // std::nth_element on the (key, index) pairs of the bucket holding the k-th smallest.
+  constexpr int kShift = 20;
+  auto& hist = scratch.hist;
+  hist.assign(size_t(1) << (31 - kShift), 0);
+  for (int64_t i = 0; i < n; ++i) ++hist[keys[i] >> kShift];
+  uint32_t bucket = 0;
+  int64_t below = 0;
+  while (below + hist[bucket] < k) below += hist[bucket++];
+  auto& cand = scratch.cand;
+  cand.clear();
+  for (int64_t i = 0; i < n; ++i)
+    if ((keys[i] >> kShift) == bucket) cand.push_back((uint64_t(keys[i]) << 32) | uint64_t(i));
+  const int64_t need = k - below;
+  std::nth_element(cand.begin(), cand.begin() + (need - 1), cand.end());
+  const uint64_t c = cand[size_t(need - 1)];
   return Cut{uint32_t(c >> 32), int64_t(c & 0xffffffffu)};
 }
 
@@ -151,10 +173,15 @@ Bracket bracket_from_sample(std::vector<uint32_t>& sample, int64_t n, int64_t k)
   return b;
 }
 
+namespace {
+std::atomic<bool> g_avx2_disabled{false};
+}
+void disable_avx2(bool off) { g_avx2_disabled = off; }
+
 bool cpu_has_avx2() {
 #if defined(LOWBIT_AVX2_KERNELS)
   static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-  return v;
+  return v && !g_avx2_disabled.load(std::memory_order_relaxed);
 #else
   return false;
 #endif
@@ -376,6 +403,17 @@ bool all_finite(const float* v, int64_t n) {
   return bad == 0;
 }
 
+Cut select_cut_histogram(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k) {
+  int64_t n = 0;
+  for (const Rect& r : rects) n += r.size();
+  if (k <= 0 || n <= 0) return {};
+  if (k >= n) return Cut{0x7fffffffu, n - 1};
+  LB_CHECK(n < (int64_t(1) << 32), "selection group too large: ", n);
+  std::vector<int64_t> base(rects.size(), 0);
+  for (size_t i = 1; i < rects.size(); ++i) base[i] = base[i - 1] + rects[i - 1].size();
+  return select_cut_histogram(a, ld, rects, base, n, k);
+}
+
 Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k) {
   int64_t n = 0;
   for (const Rect& r : rects) n += r.size();
@@ -397,7 +435,7 @@ Cut select_cut(const float* a, int64_t ld, const std::vector<Rect>& rects, int64
     for (const Rect& r : rects)
       for (int64_t i = 0; i < r.rows; ++i)
         for (int64_t j = 0; j < r.cols; ++j) keys[size_t(p++)] = mag_key(a[(r.r0 + i) * ld + r.c0 + j]);
-    std::vector<uint64_t> scratch;
+    SelectScratch scratch;
     return select_small(keys.data(), n, k, scratch);
   }
   // Stratified sample: one element in each of S equal strata of the flat index.
@@ -445,19 +483,30 @@ PruneResult prune_scored(const Tensor& w, const double* colnorm, const PruneSpec
 #pragma omp parallel if (par) reduction(+ : pruned)
     {
       std::vector<uint32_t> keys(static_cast<size_t>(gsize));
-      std::vector<uint64_t> scratch;
+      SelectScratch scratch;
 #pragma omp for schedule(static)
       for (int64_t row = 0; row < out; ++row) {
         float* wr = r.w_hat.row(row);
         for (int64_t g = 0; g < ngroups; ++g) {
           float* p = wr + g * gsize;
+          const uint32_t* kk = keys.data();
           for (int64_t j = 0; j < gsize; ++j) keys[size_t(j)] = score(g * gsize + j, p[j]);
-          const Cut cut = select_small(keys.data(), gsize, k, scratch);
-          for (int64_t j = 0; j < gsize; ++j)
-            if (cut.prunes(keys[size_t(j)], j)) {
-              p[j] = 0.f;
-              ++pruned;
+          if (gsize <= 16) {  // N:M: prune the elements of rank < N in the (key, index) order
+            for (int64_t i = 0; i < gsize; ++i) {
+              int64_t rank = 0;
+              for (int64_t j = 0; j < gsize; ++j) rank += (kk[j] < kk[i]) | ((kk[j] == kk[i]) & (j < i));
+              const bool pr = rank < k;
+              p[i] = pr ? 0.f : p[i];
+              pruned += pr;
             }
+            continue;
+          }
+          const Cut cut = select_small(kk, gsize, k, scratch);
+          for (int64_t j = 0; j < gsize; ++j) {  // branch-free: half the elements go, at random
+            const bool pr = cut.prunes(kk[j], j);
+            p[j] = pr ? 0.f : p[j];
+            pruned += pr;
+          }
         }
       }
     }
@@ -480,11 +529,11 @@ PruneResult prune_scored(const Tensor& w, const double* colnorm, const PruneSpec
     for (int64_t row = 0; row < out; ++row) {
       float* wr = r.w_hat.row(row);
       const float* sr = src + row * in;
-      for (int64_t j = 0; j < in; ++j)
-        if (cut.prunes(mag_key(sr[j]), row * in + j)) {
-          wr[j] = 0.f;
-          ++pruned;
-        }
+      for (int64_t j = 0; j < in; ++j) {
+        const bool pr = cut.prunes(mag_key(sr[j]), row * in + j);
+        wr[j] = pr ? 0.f : wr[j];
+        pruned += pr;
+      }
     }
     LB_CHECK(pruned == k, "pruned ", pruned, " elements, expected ", k);
   }

@@ -1,7 +1,8 @@
 // lowbit/compress/prune_select.hpp — exact, linear-time "k smallest" selection shared by the pruning
 // methods (magnitude, Wanda, SparseGPT, Haar). Internal to src/lowbit/compress.
-// defines: lowbit::prune_detail::{prune_count, mag_key, Cut, Rect, select_small, select_cut, Bracket,
-//          bracket_from_sample, bracket_scan, cut_from_candidates, apply_cut, all_finite, cpu_has_avx2, prune_scored}
+// defines: lowbit::prune_detail::{prune_count, mag_key, Cut, Rect, SelectScratch, select_small, select_cut, Bracket,
+//          bracket_from_sample, bracket_scan, cut_from_candidates, apply_cut, all_finite, cpu_has_avx2,
+//          disable_avx2, select_cut_histogram, prune_scored}
 //
 // The rounding rule (one for every method and every comparison group):
 //   pruned elements in a group of n = k(s, n) = ⌊s·n⌋, the floor of the decimal product. It is
@@ -55,9 +56,14 @@ struct Rect {
   int64_t size() const { return rows * cols; }
 };
 
-// Cut for the k smallest of keys[0..n) (index = position). Average O(n) (std::nth_element on
-// (key, index) pairs); `scratch` is reused across calls.
-Cut select_small(const uint32_t* keys, int64_t n, int64_t k, std::vector<uint64_t>& scratch);
+// Cut for the k smallest of keys[0..n) (index = position), linear time: n ≤ 16 (N:M blocks) by
+// ranks; otherwise a 2048-bucket histogram of the top key bits, then std::nth_element on the
+// bucket holding the k-th. `scratch` is reused across calls.
+struct SelectScratch {
+  std::vector<uint32_t> hist;
+  std::vector<uint64_t> cand;
+};
+Cut select_small(const uint32_t* keys, int64_t n, int64_t k, SelectScratch& scratch);
 
 // Cut for the k smallest |a| over the rectangles of the row-major matrix `a` (leading dimension
 // ld). Linear time, never a sort of the group:
@@ -88,8 +94,12 @@ bool cut_from_candidates(std::vector<uint64_t>& cand, int64_t below, int64_t k, 
 // elements, accumulated in double). SSE2 where available.
 int64_t apply_cut(float* v, int64_t len, int64_t idx0, const Cut& c, double* e_all = nullptr,
                   double* e_kept = nullptr);
-// Whether the AVX2 kernels (runtime dispatch; same results as SSE2/scalar) can run.
+// Whether the AVX2 kernels (runtime dispatch; same results as SSE2/scalar) run: the CPU has AVX2
+// and they are not disabled (disable_avx2(true): tests compare the two paths).
 bool cpu_has_avx2();
+void disable_avx2(bool off);
+// select_cut's fallback on its own (tests).
+Cut select_cut_histogram(const float* a, int64_t ld, const std::vector<Rect>& rects, int64_t k);
 // true iff no value is NaN or ±Inf (exponent-bit test; vectorizes).
 bool all_finite(const float* v, int64_t n);
 

@@ -115,7 +115,7 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
 #pragma omp parallel if (out * count * count >= 16 * kParallelMin) reduction(+ : pruned)
         {
           std::vector<uint32_t> keys(static_cast<size_t>(gsize));
-          std::vector<uint64_t> scratch;
+          prune_detail::SelectScratch scratch;
 #pragma omp for schedule(static)
           for (int64_t row = 0; row < out; ++row) {
             double* W1 = &W[size_t(row * in)];  // indexed by column
