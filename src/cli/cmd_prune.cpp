@@ -34,7 +34,8 @@ int cmd_prune(const std::vector<std::string>& args) {
   if (!parse_or_help("prune", "--method M --sparsity S --out DIR [--calib FILE] [options]",
                      "Layer-wise pruning. Magnitude and Haar need no calibration data; Wanda and SparseGPT do\n"
                      "(--calib). Writes DIR/model (pruned HF checkpoint) and DIR/report.json (exact sparsity per\n"
-                     "layer and, for Haar, per subband; output errors when calibration data is given).\n"
+                     "layer and, for Haar, per subband; output errors when calibration data is given). Haar also\n"
+                     "writes DIR/haar_coeffs.safetensors: the sparse coefficients + shape (bitmap + f32 values).\n"
                      "Example: lowbit prune --method haar --sparsity 0.5 --out haar50",
                      desc, args, vm, common))
     return 0;
@@ -73,6 +74,11 @@ int cmd_prune(const std::vector<std::string>& args) {
   report["seconds"] = r.seconds;
   cc.eval_into(report, "pruned", calib);
   write_hf_model(m, cc.out + "/model", DType::F32);
+  if (o.method == "haar") {
+    // The compact form of a Haar-pruned model: sparse coefficients + shape per linear (docs/HAAR.md).
+    write_haar_coeffs(r.haar, cc.out + "/haar_coeffs.safetensors");
+    report["haar"]["coeff_store"] = "haar_coeffs.safetensors";
+  }
   write_file_atomic(cc.out + "/report.json", report.dump(2) + "\n");
   log_info("prune: wrote ", cc.out, " in ", r.seconds, " s");
   if (common.json) {

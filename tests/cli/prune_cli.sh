@@ -40,7 +40,7 @@ for l in r["layers"]:
 PY
 }
 "$LB" prune --method haar --sparsity 0.5 --out "$T/haar" --eval-data jobs/data/tinystories_sample.txt --json --quiet > "$T/haar.json"
-if [ $? -eq 0 ] && [ -s "$T/haar/model/model.safetensors" ] && check_sparsity "$T/haar/report.json" 0.5; then
+if [ $? -eq 0 ] && [ -s "$T/haar/model/model.safetensors" ] && [ -s "$T/haar/haar_coeffs.safetensors" ] && check_sparsity "$T/haar/report.json" 0.5; then
   ok "haar 50% without calibration: exact per layer and per subband"; else bad "haar run"; fi
 for m in magnitude wanda sparsegpt; do
   "$LB" prune --method $m --sparsity 0.5 --calib "$CAL" --doc-sep-none --nsamples 4 --seqlen 64 --holdout-windows 2 \

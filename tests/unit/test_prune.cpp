@@ -784,3 +784,49 @@ TEST(HaarSparse, InferencePathEqualsDenseReconstruction) {
 }
 
 }  // namespace
+
+// The on-disk form: sparse coefficients + shape; reading it back and inverting the transform gives
+// the pruned weights exactly, and the file holds ⌈N/8⌉ + 4·nnz bytes of payload per layer.
+#include "lowbit/compress/haar.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/haar_store.hpp"
+#include "paths.hpp"
+
+namespace {
+TEST(HaarStore, RoundTripReconstructsThePrunedWeights) {
+  std::mt19937_64 rng(77);
+  std::normal_distribution<float> nd;
+  std::map<std::string, lowbit::HaarLayer> layers;
+  std::map<std::string, lowbit::Tensor> w_hat;
+  for (auto [name, rows, cols, levels] : {std::tuple<const char*, int64_t, int64_t, int>{"a", 33, 64, 1}, {"b", 40, 27, 2}}) {
+    lowbit::Tensor w({rows, cols});
+    for (auto& v : w.data) v = nd(rng);
+    lowbit::PruneSpec s;
+    s.sparsity = 0.6;
+    s.haar_levels = levels;
+    lowbit::PruneResult r = lowbit::prune_haar(w, s);
+    layers[name] = lowbit::HaarLayer{r.coeffs, levels};
+    w_hat[name] = r.w_hat;
+  }
+  const std::string path = lowbit::test::tmpdir("haar_store") + "/c.safetensors";
+  lowbit::write_haar_coeffs(layers, path);
+  auto back = lowbit::read_haar_coeffs(path);
+  ASSERT_EQ(back.size(), 2u);
+  size_t payload = 0;
+  for (const auto& [name, l] : back) {
+    EXPECT_EQ(l.coeffs.data, layers[name].coeffs.data);
+    lowbit::Tensor w(l.coeffs.shape);
+    lowbit::haar_inverse_2d(l.coeffs.ptr(), w.ptr(), l.coeffs.dim(0), l.coeffs.dim(1), l.levels);
+    float md = 0;
+    for (size_t i = 0; i < w.data.size(); ++i) md = std::max(md, std::fabs(w.data[i] - w_hat[name].data[i]));
+    EXPECT_LT(md, 1e-6f) << name;
+    int64_t nnz = 0;
+    for (float v : l.coeffs.data) nnz += v != 0.f;
+    EXPECT_GT(nnz, 0);
+    payload += size_t((l.coeffs.numel() + 7) / 8 + 4 * nnz + 24);
+  }
+  const size_t file = lowbit::read_file(path).size();
+  EXPECT_GE(file, payload);
+  EXPECT_LT(file, payload + 1024);  // + the JSON header
+}
+}  // namespace

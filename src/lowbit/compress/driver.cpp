@@ -160,6 +160,8 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
         rec.pruned = p.pruned;
         rec.total = p.total;
         rec.subbands = p.subbands;
+        if (o.method == "haar")
+          res.haar[block_weight_name(l, linear_name(id))] = HaarLayer{std::move(p.coeffs), p.haar_levels};
         w_hat = std::move(p.w_hat);
       }
       rec.seconds = since(tl);

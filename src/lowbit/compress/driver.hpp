@@ -15,6 +15,7 @@
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/io/gptq_pack.hpp"
+#include "lowbit/io/haar_store.hpp"
 #include "lowbit/model/model.hpp"
 
 namespace lowbit {
@@ -49,6 +50,7 @@ struct CompressResult {
   std::vector<BlockQuant> quant;       // per block, per LinearId
   std::vector<LayerRecord> records;
   std::vector<std::vector<AwqGroupReport>> awq;  // per block (AWQ only)
+  std::map<std::string, HaarLayer> haar;         // Haar only: sparse coefficients per linear
   long long calib_tokens = 0;
   double seconds = 0;
 };
