@@ -23,6 +23,7 @@
 #include "lowbit/model/model.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"
+#include "test_configs.hpp"
 
 using namespace lowbit;
 namespace fs = std::filesystem;
@@ -131,38 +132,7 @@ std::vector<uint32_t> autogptq_pack3(const std::vector<uint32_t>& v) {
   return q;
 }
 
-DecoderConfig small_config(Arch arch) {
-  DecoderConfig c;
-  c.arch = arch;
-  c.dim = 64;
-  c.hidden_dim = 128;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = arch == Arch::Opt ? 4 : 2;
-  c.head_dim = 16;
-  c.vocab_size = 97;
-  c.max_seq_len = 64;
-  c.rope = arch == Arch::Opt ? RopeStyle::None : RopeStyle::Half;
-  c.norm_eps = 1e-6f;
-  c.source_format = "synthetic";
-  if (arch == Arch::Qwen2) {
-    c.qkv_bias = true;
-    c.tie_embeddings = true;
-    c.rope_theta = 1e6f;
-  } else if (arch == Arch::Llama) {
-    c.tie_embeddings = false;
-  } else {
-    c.norm = NormKind::LayerNorm;
-    c.norm_eps = 1e-5f;
-    c.act = Activation::ReLU;
-    c.gated_mlp = false;
-    c.qkv_bias = c.o_bias = c.mlp_bias = true;
-    c.learned_pos = true;
-    c.pos_offset = 2;
-    c.tie_embeddings = true;
-  }
-  return c;
-}
+DecoderConfig small_config(Arch arch) { return test::small_config(arch, 64, 128, 16); }
 
 // RTN-quantize every linear of m with spec(id), put the fake-quantized weights into m.
 std::vector<BlockQuant> quantize_model(Model& m, const std::function<QuantSpec(LinearId)>& spec) {

@@ -18,43 +18,14 @@
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"
+#include "test_configs.hpp"
 #include "tolerances.hpp"
 
 using namespace lowbit;
 
 namespace {
 
-DecoderConfig small_config(Arch arch) {
-  DecoderConfig c;
-  c.arch = arch;
-  c.dim = 48;
-  c.hidden_dim = 80;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = arch == Arch::Opt ? 4 : 2;  // GQA for LLaMA/Qwen2
-  c.head_dim = 12;
-  c.vocab_size = 97;
-  c.max_seq_len = 64;
-  c.rope = arch == Arch::Opt ? RopeStyle::None : RopeStyle::Half;
-  c.rope_theta = arch == Arch::Qwen2 ? 1e6f : 10000.f;
-  c.norm_eps = 1e-6f;
-  if (arch == Arch::Qwen2) {
-    c.qkv_bias = true;
-    c.tie_embeddings = true;
-  } else if (arch == Arch::Llama) {
-    c.tie_embeddings = false;
-  } else {
-    c.norm = NormKind::LayerNorm;
-    c.norm_eps = 1e-5f;
-    c.act = Activation::ReLU;
-    c.gated_mlp = false;
-    c.qkv_bias = c.o_bias = c.mlp_bias = true;
-    c.learned_pos = true;
-    c.pos_offset = 2;
-    c.tie_embeddings = true;
-  }
-  return c;
-}
+DecoderConfig small_config(Arch arch) { return test::small_config(arch, 48, 80, 12); }
 
 // Runs the numpy reference on `dir` for sequences `seqs`, returns logits [B*T*V] in double.
 std::vector<double> numpy_logits(const std::string& dir, const std::vector<std::vector<int>>& seqs,
