@@ -6,10 +6,13 @@
 // never written to disk).
 //
 // Order of work:
-//   1. Correctness: on each subject, and on small synthetic OPT-like / Qwen2-like / GQA models that
-//      exercise the other code paths, forward_logits and the naive forward (bench/naive_forward.hpp)
-//      must agree on a short batch of 2 sequences: max |Δlogit| <= 1e-3 * max(1, max |logit|)
-//      (the bound and its reason are in naive_forward.hpp). Any disagreement aborts, exit code 1.
+//   1. Correctness: forward_logits and the naive forward (bench/naive_forward.hpp) must agree on a
+//      short batch of 2 sequences, max |Δlogit| <= 1e-3 * max(1, max |logit|) (the bound and its
+//      reason are in naive_forward.hpp): first on small synthetic Qwen2-like (GQA, q/k/v bias, half
+//      RoPE), OPT-like (LayerNorm, learned positions, ReLU, biases) and GELU models that exercise the
+//      paths the subjects do not, and on stories260K; the ~100M model is built and checked just
+//      before its first benchmark (so stories260K's RSS is its own). Any disagreement exits with
+//      code 1 before that model is timed. Results: stderr, JSON context, counters check_*.
 //   2. Benchmarks, each warmed up by one untimed call, timed on wall-clock (UseRealTime):
 //        <model>/naive  naive_forward_logits, one thread. stories260K: 8 x 512 tokens.
 //                       ~100M: 1 x 64 tokens (8 x 512 would take minutes), see "Extrapolation".
@@ -118,8 +121,9 @@ struct Subject {
   int check_T = 8;  // tokens per sequence of the 2-sequence agreement check
   int naive_B = kBatch, naive_T = kSeqLen;
   std::unique_ptr<Model> model;
+  bench::LogitDiff check;  // result of the agreement check on this model
 };
-bool check_agreement(const std::string& name, const Model& m, int B, int T);
+bool check_agreement(const std::string& name, const Model& m, int B, int T, bench::LogitDiff* out = nullptr);
 // Build the subject's model if needed and check forward_logits against the naive forward on it;
 // exit(1) before any timing when they disagree.
 Model& ready(Subject& s) {
@@ -132,7 +136,7 @@ Model& ready(Subject& s) {
       std::fprintf(stderr, "%s: %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, %lld params, ready in %.1f s\n",
                    s.name.c_str(), s.model->path.c_str(), c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
                    c.vocab_size, c.total_params(), std::chrono::duration<double>(Clock::now() - t0).count());
-      if (check_agreement(s.name, *s.model, 2, s.check_T)) return *s.model;
+      if (check_agreement(s.name, *s.model, 2, s.check_T, &s.check)) return *s.model;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bench_forward: %s: %s\n", s.name.c_str(), e.what());
       std::exit(1);
@@ -150,6 +154,11 @@ struct Measured {
   double naive_rss = 0, fast_rss = 0;  // per-benchmark VmHWM (or ru_maxrss when unavailable), MiB
 };
 std::map<std::string, Measured> g_results;
+
+void set_check_counters(benchmark::State& state, const Subject& s) {
+  state.counters["check_max_dlogit"] = s.check.max_abs_diff;
+  state.counters["check_bound"] = s.check.bound;
+}
 
 void set_rss_counters(benchmark::State& state, bool hwm_reset, double& out) {
   const double hwm = hwm_reset ? vmhwm_mib() : 0.0;
@@ -181,6 +190,7 @@ void bench_naive(benchmark::State& state, Subject* s) {
   m.naive_B = B;
   m.naive_T = T;
   set_rss_counters(state, hwm, m.naive_rss);
+  set_check_counters(state, *s);
 }
 
 void bench_fast(benchmark::State& state, Subject* s) {
@@ -204,10 +214,11 @@ void bench_fast(benchmark::State& state, Subject* s) {
   m.fast_tps = toks / secs;
   if (m.naive_tps > 0) state.counters["speedup_vs_naive"] = m.fast_tps / m.naive_tps;
   set_rss_counters(state, hwm, m.fast_rss);
+  set_check_counters(state, *s);
 }
 
 // ---- correctness ----
-bool check_agreement(const std::string& name, const Model& m, int B, int T) {
+bool check_agreement(const std::string& name, const Model& m, int B, int T, bench::LogitDiff* out) {
   const auto tokens = random_tokens(m.cfg.vocab_size, int64_t(B) * T, kTokenSeed + 1);
   Tensor fast;
   forward_logits(m, tokens.data(), B, T, fast);
@@ -219,6 +230,7 @@ bool check_agreement(const std::string& name, const Model& m, int B, int T) {
     return false;
   }
   const auto d = bench::compare_logits(fast.ptr(), naive);
+  if (out) *out = d;
   std::fprintf(stderr, "check %-22s B=%d T=%-3d max|dlogit| = %.3g (max|logit| %.3g, bound %.3g = %.0e * max(1, max|logit|)) %s\n",
                name.c_str(), B, T, d.max_abs_diff, d.max_abs_logit, d.bound, bench::kNaiveLogitTolerance,
                d.ok() ? "ok" : "FAIL");
@@ -446,11 +458,18 @@ int main(int argc, char** argv) {
     auto it = g_results.find(up->name);
     if (it == g_results.end()) continue;
     const Measured& m = it->second;
-    char nt[64];
-    std::snprintf(nt, sizeof nt, "%.1f (%dx%d)", m.naive_tps, m.naive_B, m.naive_T);
-    std::fprintf(stderr, "%-24s %14.1f %22s %9.1f %14.0f %14.0f\n", up->name.c_str(), m.fast_tps, nt,
-                 m.naive_tps > 0 ? m.fast_tps / m.naive_tps : 0.0, m.fast_rss, m.naive_rss);
-    if (m.naive_tps > 0 && m.naive_T != kSeqLen) {
+    char ft[32] = "-", nt[64] = "-", ratio[32] = "-", frss[32] = "-", nrss[32] = "-";
+    if (m.fast_tps > 0) {
+      std::snprintf(ft, sizeof ft, "%.1f", m.fast_tps);
+      std::snprintf(frss, sizeof frss, "%.0f", m.fast_rss);
+    }
+    if (m.naive_tps > 0) {
+      std::snprintf(nt, sizeof nt, "%.1f (%dx%d)", m.naive_tps, m.naive_B, m.naive_T);
+      std::snprintf(nrss, sizeof nrss, "%.0f", m.naive_rss);
+    }
+    if (m.fast_tps > 0 && m.naive_tps > 0) std::snprintf(ratio, sizeof ratio, "%.1f", m.fast_tps / m.naive_tps);
+    std::fprintf(stderr, "%-24s %14s %22s %9s %14s %14s\n", up->name.c_str(), ft, nt, ratio, frss, nrss);
+    if (m.fast_tps > 0 && m.naive_tps > 0 && m.naive_T != kSeqLen) {
       const DecoderConfig& c = up->model->cfg;
       const double per_tok_meas = bench::naive_forward_macs(c, m.naive_T) / m.naive_T;
       const double per_tok_512 = bench::naive_forward_macs(c, kSeqLen) / kSeqLen;
