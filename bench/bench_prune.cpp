@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "lowbit/compress/haar.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/stats.hpp"
@@ -60,30 +61,20 @@
 namespace {
 
 using namespace lowbit;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 constexpr int64_t kDim = 4096;
 constexpr int64_t kCalibRows = 2048;
 constexpr size_t kMatrixBytes = size_t(kDim) * size_t(kDim) * sizeof(float);  // 64 MiB
 
-double secs_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-long minor_faults() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_minflt;
-}
+using bench::minor_faults;
+using bench::random_weights;
+using bench::secs_since;
 void keep_freed_memory(bool on) {  // glibc: reuse freed 64 MiB blocks instead of unmapping them
   mallopt(M_MMAP_THRESHOLD, on ? 1 << 30 : 128 * 1024);
   mallopt(M_TRIM_THRESHOLD, on ? 1 << 30 : 128 * 1024);
 }
 
-Tensor random_weights(int64_t rows, int64_t cols, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> n(0.f, 0.02f);
-  Tensor t({rows, cols});
-  for (auto& v : t.data) v = n(rng);
-  return t;
-}
 
 // Synthetic activations [rows, cols] (as bench_quant): a rank-64 shared part plus noise, times
 // log-normal column scales.

@@ -57,6 +57,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "lowbit/compress/gptq.hpp"
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/compress/stats.hpp"
@@ -65,7 +66,7 @@
 namespace {
 
 using namespace lowbit;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 constexpr int64_t kDim = 4096;
 constexpr int64_t kTokensPerChunk = 2048;
@@ -77,20 +78,10 @@ struct Options {
   bool act_order = true;  // also time act_order + static groups
 };
 
-double secs_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-long minor_faults() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_minflt;
-}
+using bench::minor_faults;
+using bench::random_weights;
+using bench::secs_since;
 
-Tensor random_weights(int64_t rows, int64_t cols, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> n(0.f, 0.02f);
-  Tensor t({rows, cols});
-  for (auto& v : t.data) v = n(rng);
-  return t;
-}
 
 // Synthetic activations [rows, cols]: a rank-64 shared part plus noise, times log-normal column
 // scales (a few large "outlier" features, as in LLM activations). Same generator for every chunk.
