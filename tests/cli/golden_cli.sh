@@ -6,10 +6,7 @@ set -uo pipefail
 LB=$1
 SHARED=$2
 T=$(mktemp -d /tmp/lowbit_cli_golden.XXXX)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$(dirname "$0")/lib/common.bash"
 json() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 SAMPLE=jobs/data/tinystories_sample.txt
@@ -48,6 +45,4 @@ done
 "$LB" --help > /dev/null
 check "lowbit --help exits 0" "[ \$? -eq 0 ]"
 
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,19 +7,11 @@ LB=$1
 SHARED=$2
 T=$(mktemp -d /tmp/lowbit_cli_prune.XXXX)
 CAL="$SHARED/data/wikitext2_raw/wiki.test.raw"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+source "$(dirname "$0")/lib/common.bash"
 refused() {  # name, expected text, args...
   local name=$1 want=$2
   shift 2
-  "$LB" prune --out "$T/never" "$@" > "$T/out" 2> "$T/err"
-  local rc=$?
-  if [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "$want" "$T/err" && [ ! -e "$T/never" ]; then
-    ok "$name"
-  else
-    bad "$name (rc=$rc: $(cat "$T/err"))"
-  fi
+  expect_refused "$name" "$want" prune "$@"
 }
 refused "wanda without calibration refused" "needs calibration data" --method wanda
 refused "sparsegpt without calibration refused" "needs calibration data" --method sparsegpt
@@ -50,6 +42,4 @@ done
 "$LB" ppl --model "$T/haar/model" --tokenizer models/stories260K/tok512.bin --data jobs/data/tinystories_sample.txt --json --quiet > "$T/p.json"
 if /usr/bin/python3 -c "import json; a=json.load(open('$T/p.json')); b=json.load(open('$T/haar.json')); assert abs(a['nll_per_token']-b['pruned']['eval']['nll_per_token'])<1e-6"; then
   ok "the pruned export reloads to the same perplexity"; else bad "pruned export reload"; fi
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

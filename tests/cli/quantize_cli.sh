@@ -7,19 +7,11 @@ LB=$1
 SHARED=$2
 T=$(mktemp -d /tmp/lowbit_cli_quant.XXXX)
 CAL="$SHARED/data/wikitext2_raw/wiki.test.raw"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+source "$(dirname "$0")/lib/common.bash"
 refused() {  # name, expected text, args...
   local name=$1 want=$2
   shift 2
-  "$LB" quantize --calib "${CALARG:-$CAL}" --doc-sep-none --out "$T/never" "$@" > "$T/out" 2> "$T/err"
-  local rc=$?
-  if [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "$want" "$T/err" && [ ! -e "$T/never" ]; then
-    ok "$name"
-  else
-    bad "$name (rc=$rc: $(cat "$T/err"))"
-  fi
+  expect_refused "$name" "$want" quantize --calib "${CALARG:-$CAL}" --doc-sep-none "$@"
 }
 refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
 refused "bits 1 refused" "bits 1 is outside 2..8" --bits 1
@@ -45,6 +37,4 @@ then ok "8-bit is nearly lossless, report has 35 layers with GPTQ <= RTN"; else 
 "$LB" ppl --model "$T/q8/fake" --tokenizer models/stories260K/tok512.bin --data jobs/data/tinystories_sample.txt --json --quiet > "$T/p.json"
 if /usr/bin/python3 -c "import json; a=json.load(open('$T/p.json')); b=json.load(open('$T/q8.json')); assert abs(a['nll_per_token']-b['quantized']['eval']['nll_per_token'])<1e-6"; then
   ok "the fake-quantized export reloads to the same perplexity"; else bad "fake export reload"; fi
-rm -rf "$T"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
