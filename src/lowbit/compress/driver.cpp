@@ -2,10 +2,13 @@
 #include "lowbit/compress/driver.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "lowbit/compress/stats.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
+#include "lowbit/dist/comm.hpp"
+#include "lowbit/dist/tree_reduce.hpp"
 #include "lowbit/model/forward.hpp"
 
 namespace lowbit {
@@ -70,6 +73,150 @@ void validate_compress_options(const Model& m, const CompressOptions& o) {
   LB_INPUT_CHECK(o.micro_batch >= 1, "micro batch must be positive");
 }
 
+namespace {
+
+using StatsSet = std::vector<LinearStats>;  // indexed by LinearId; only input owners are initialised
+
+void merge_sets(StatsSet& a, const StatsSet& b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].in) a[i].merge(b[i]);
+}
+void pack_sets(const StatsSet& s, dist::ByteWriter& w) {
+  for (const auto& st : s) {
+    w.put<int64_t>(st.in);
+    if (!st.in) continue;
+    w.put<int64_t>(st.rows);
+    w.put<uint8_t>(st.with_hessian);
+    w.put_vec(st.xtx);
+    w.put_vec(st.sum_abs);
+    w.put_vec(st.max_abs);
+    w.put_vec(st.sum);
+  }
+}
+StatsSet unpack_sets(dist::ByteReader& r) {
+  StatsSet s(kLinearIds.size());
+  for (auto& st : s) {
+    st.in = r.get<int64_t>();
+    if (!st.in) continue;
+    st.rows = r.get<int64_t>();
+    st.with_hessian = r.get<uint8_t>() != 0;
+    st.xtx = r.get_vec<double>();
+    st.sum_abs = r.get_vec<double>();
+    st.max_abs = r.get_vec<double>();
+    st.sum = r.get_vec<double>();
+  }
+  return s;
+}
+
+void put_tensor(dist::ByteWriter& w, const Tensor& t) {
+  w.put_vec(t.shape);
+  w.put_vec(t.data);
+}
+Tensor get_tensor(dist::ByteReader& r) {
+  Tensor t;
+  t.shape = r.get_vec<int64_t>();
+  t.data = r.get_vec<float>();
+  return t;
+}
+
+// What one linear's solve produces: the weights, the method's outputs and its record.
+struct LinearOutcome {
+  Tensor w_hat;
+  QuantResult q;
+  std::optional<HaarLayer> haar;
+  LayerRecord rec;
+};
+
+void pack_outcome(const LinearOutcome& o, dist::ByteWriter& w) {
+  put_tensor(w, o.w_hat);
+  put_tensor(w, o.q.scales);
+  w.put_vec(o.q.zeros);
+  w.put_vec(o.q.q);
+  w.put_vec(o.q.g_idx);
+  w.put<int64_t>(o.q.n_groups);
+  w.put<uint8_t>(o.haar.has_value());
+  if (o.haar) {
+    put_tensor(w, o.haar->coeffs);
+    w.put<int32_t>(o.haar->levels);
+  }
+  const LayerRecord& r = o.rec;
+  w.put<double>(r.out_error);
+  w.put<double>(r.rtn_error);
+  w.put<double>(r.rel_error);
+  w.put<double>(r.seconds);
+  w.put<int32_t>(r.damp_raises);
+  w.put<int32_t>(r.dead_columns);
+  w.put<int64_t>(r.pruned);
+  w.put<int64_t>(r.total);
+  w.put<uint64_t>(r.subbands.size());
+  for (const auto& sb : r.subbands) {
+    w.put_str(sb.name);
+    w.put<int64_t>(sb.rows);
+    w.put<int64_t>(sb.cols);
+    w.put<int64_t>(sb.total);
+    w.put<int64_t>(sb.pruned);
+    w.put<double>(sb.energy);
+    w.put<double>(sb.energy_kept);
+  }
+}
+void unpack_outcome(dist::ByteReader& rd, LinearOutcome& o) {
+  o.w_hat = get_tensor(rd);
+  o.q.w_hat = Tensor();
+  o.q.scales = get_tensor(rd);
+  o.q.zeros = rd.get_vec<int32_t>();
+  o.q.q = rd.get_vec<uint8_t>();
+  o.q.g_idx = rd.get_vec<int32_t>();
+  o.q.n_groups = rd.get<int64_t>();
+  if (rd.get<uint8_t>()) {
+    HaarLayer h;
+    h.coeffs = get_tensor(rd);
+    h.levels = rd.get<int32_t>();
+    o.haar = std::move(h);
+  }
+  LayerRecord& r = o.rec;
+  r.out_error = rd.get<double>();
+  r.rtn_error = rd.get<double>();
+  r.rel_error = rd.get<double>();
+  r.seconds = rd.get<double>();
+  r.damp_raises = rd.get<int32_t>();
+  r.dead_columns = rd.get<int32_t>();
+  r.pruned = rd.get<int64_t>();
+  r.total = rd.get<int64_t>();
+  r.subbands.resize(size_t(rd.get<uint64_t>()));
+  for (auto& sb : r.subbands) {
+    sb.name = rd.get_str();
+    sb.rows = rd.get<int64_t>();
+    sb.cols = rd.get<int64_t>();
+    sb.total = rd.get<int64_t>();
+    sb.pruned = rd.get<int64_t>();
+    sb.energy = rd.get<double>();
+    sb.energy_kept = rd.get<double>();
+  }
+}
+
+int tree_levels(int leaves) {
+  int l = 1;
+  while ((1 << (l - 1)) < leaves) ++l;
+  return l;
+}
+
+}  // namespace
+
+long long compress_memory_model(const Model& m, int n_local, int seqlen, const CompressOptions& o, int levels) {
+  const DecoderConfig& c = m.cfg;
+  const long long D = c.dim, F = c.hidden_dim, L = seqlen;
+  const long long block = (long long)m.load_block(0).bytes();
+  const long long acts = (long long)n_local * L * D * 4 * (o.fp_inputs ? 2 : 1);
+  // One micro-batch in flight: its residual copy plus the widest intermediates of block_forward
+  // (q,k,v,attention output, gate/up/hidden) — bounded by (4·D + 3·F)·tokens floats.
+  const long long mb = std::min<long long>(o.micro_batch, std::max(n_local, 1)) * L;
+  const long long work = mb * (5 * D + 3 * F) * 4 + mb * c.n_heads * L * 4;
+  // Statistics: every distinct linear input's Σxᵀx (double), per tree level held by the recursion.
+  const long long qd = c.q_dim();
+  const long long stats = (D * D + qd * qd + D * D * 0 + F * F + D * D) * 8;
+  return 2 * block + acts + work + stats * levels;
+}
+
 CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOptions& o) {
   validate_compress_options(m, o);
   const DecoderConfig& c = m.cfg;
@@ -79,78 +226,94 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
   LB_INPUT_CHECK(n > 0 || !needs_calib, "method ", o.method, " needs calibration data (--calib)");
   LB_INPUT_CHECK(n == 0 || !c.learned_pos || L <= c.max_seq_len, "calibration seqlen ", L, " exceeds the model's ",
                  c.max_seq_len, " learned positions");
+  auto serial = dist::make_serial();
+  dist::Comm& comm = o.comm ? *o.comm : *serial;
+  const int R = comm.size(), me = comm.rank();
   const auto t0 = Clock::now();
   CompressResult res;
   res.calib_tokens = calib.tokens();
   res.quant.resize(size_t(c.n_layers));
+  // Data parallel: the calibration set is cut into leaves of micro_batch samples (the unit of every
+  // forward and of the statistics tree); this rank owns leaves [la, lb) = samples [s0, s1).
+  const int mb = o.micro_batch;
+  const int leaves = (n + mb - 1) / mb;
+  const auto [la, lb] = dist::leaf_range(leaves, R, me);
+  const int s0 = std::min(n, la * mb), s1 = std::min(n, lb * mb), nl = s1 - s0;
+  res.local_samples = nl;
   std::vector<int> flat;
-  for (const auto& s : calib.samples) flat.insert(flat.end(), s.begin(), s.end());
+  for (int i = s0; i < s1; ++i) flat.insert(flat.end(), calib.samples[size_t(i)].begin(), calib.samples[size_t(i)].end());
   Tensor x, x_fp;
-  if (n > 0) embed_tokens(m, flat.data(), n, L, 0, x);
+  if (nl > 0) embed_tokens(m, flat.data(), nl, L, 0, x);
   if (o.fp_inputs) x_fp = x;
+  res.peak_model_bytes = compress_memory_model(m, nl, L, o, tree_levels(std::max(leaves, 1)));
   // Hessians: for GPTQ/AWQ/SparseGPT, and to record ‖WX−ŴX‖² whenever there is calibration data.
   const bool need_h = n > 0 && (o.method == "gptq" || o.method == "awq" || o.method == "sparsegpt" ||
                                  o.method == "wanda" || o.record_errors);  // Wanda: ‖X_j‖² = diag(Σxᵀx)
   const std::string what = quant ? o.spec.str() : o.prune.str();
   Progress prog(o.method + " " + what, c.n_layers, "blocks");
-  for (int l = 0; l < c.n_layers; ++l) {
-    BlockWeights fp = m.load_block(l);
-    // 1. Statistics of every linear's input, on this block's calibration inputs.
-    std::vector<LinearStats> stats(kLinearIds.size());
-    for (auto id : kLinearIds) {
-      if (input_owner(id) != id || !block_has(c, id)) continue;
-      stats[size_t(id)].init(fp.linear(id).in(), need_h);
-    }
-    if (n > 0) {
+  // Statistics of every linear input of block `w` over all calibration samples: leaf k runs the
+  // block on micro-batch k of `src` (a copy; `src` is not modified) and accumulates; the leaves are
+  // summed along the canonical tree across the ranks.
+  auto block_stats = [&](const BlockWeights& w, int l, const Tensor& src) {
+    auto leaf = [&](int k) {
+      StatsSet set(kLinearIds.size());
+      for (auto id : kLinearIds)
+        if (input_owner(id) == id && block_has(c, id)) set[size_t(id)].init(w.linear(id).in(), need_h);
+      const int a = k * mb - s0, B = std::min(mb, n - k * mb);
+      Tensor chunk({int64_t(B) * L, c.dim});
+      std::copy(src.row(int64_t(a) * L), src.row(int64_t(a) * L) + chunk.numel(), chunk.ptr());
       ForwardHooks hooks;
       hooks.linear_input = [&](int, LinearId id, const Tensor& xin) {
-        if (input_owner(id) == id) stats[size_t(id)].add(xin);
+        if (input_owner(id) == id) set[size_t(id)].add(xin);
       };
-      Tensor probe = o.fp_inputs ? x_fp : x;  // the statistics pass must not disturb x
-      run_block(c, fp, l, probe, n, L, o.micro_batch, &hooks);
-    }
+      block_forward(c, w, l, chunk, B, L, 0, &hooks);
+      return set;
+    };
+    StatsSet empty(kLinearIds.size());
+    for (auto id : kLinearIds)
+      if (input_owner(id) == id && block_has(c, id)) empty[size_t(id)].init(w.linear(id).in(), need_h);
+    return dist::tree_reduce<StatsSet>(comm, leaves, leaf, merge_sets, pack_sets, unpack_sets, empty);
+  };
+  for (int l = 0; l < c.n_layers; ++l) {
+    BlockWeights fp = m.load_block(l);
+    // 1. Statistics of every linear's input, on this block's calibration inputs (all ranks).
+    StatsSet stats = block_stats(fp, l, o.fp_inputs ? x_fp : x);
     std::vector<const LinearStats*> st(kLinearIds.size());
     for (auto id : kLinearIds) st[size_t(id)] = &stats[size_t(input_owner(id))];
     // 2. Method-specific transform, then compress every linear.
     BlockWeights qb = fp;
-    std::vector<LinearStats> scaled_stats;  // AWQ: statistics of the scaled layers' inputs
+    StatsSet scaled_stats;  // AWQ: statistics of the scaled layers' inputs
     std::vector<const LinearStats*> qst = st;
     if (o.method == "awq") {
+      // The scale search reads only the (identical) statistics: every rank runs it.
       res.awq.push_back(awq_scale_block(c, qb, st, o.spec, o.awq));
       // The folded scales change each linear's input (x/s); measure errors in those coordinates.
-      scaled_stats.resize(kLinearIds.size());
-      for (auto id : kLinearIds)
-        if (input_owner(id) == id && block_has(c, id)) scaled_stats[size_t(id)].init(qb.linear(id).in(), true);
-      ForwardHooks sh;
-      sh.linear_input = [&](int, LinearId id, const Tensor& xin) {
-        if (input_owner(id) == id) scaled_stats[size_t(id)].add(xin);
-      };
-      Tensor probe2 = o.fp_inputs ? x_fp : x;
-      run_block(c, qb, l, probe2, n, L, o.micro_batch, &sh);
+      scaled_stats = block_stats(qb, l, o.fp_inputs ? x_fp : x);
       for (auto id : kLinearIds) qst[size_t(id)] = &scaled_stats[size_t(input_owner(id))];
     }
-    for (auto id : kLinearIds) {
-      if (!block_has(c, id)) continue;
+    // Work split: linear i of the block is solved by rank i % R; the outcomes are exchanged.
+    std::vector<LinearId> ids;
+    for (auto id : kLinearIds)
+      if (block_has(c, id)) ids.push_back(id);
+    std::vector<LinearOutcome> out(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (int(i % size_t(R)) != me) continue;
+      const LinearId id = ids[i];
       const auto tl = Clock::now();
-      Linear& lin = qb.linear(id);
-      LayerRecord rec;
-      rec.layer = l;
-      rec.linear = linear_name(id);
-      rec.out = lin.out();
-      rec.in = lin.in();
-      Tensor w_hat;
+      const Linear& lin = qb.linear(id);
+      LinearOutcome& oc = out[i];
+      LayerRecord& rec = oc.rec;
       if (quant) {
-        QuantResult q;
         if (o.method == "gptq") {
           GptqReport gr;
-          q = quantize_gptq(lin.w, st[size_t(id)]->xtx, o.spec, o.gptq, &gr);
+          oc.q = quantize_gptq(lin.w, st[size_t(id)]->xtx, o.spec, o.gptq, &gr);
           rec.damp_raises = gr.damp_raises;
           rec.dead_columns = gr.dead_columns;
         } else {
-          q = quantize_rtn(lin.w, o.spec);  // AWQ: RTN of the scaled weights
+          oc.q = quantize_rtn(lin.w, o.spec);  // AWQ: RTN of the scaled weights
         }
-        w_hat = q.w_hat;
-        res.quant[size_t(l)][size_t(id)] = std::move(q);
+        oc.w_hat = std::move(oc.q.w_hat);
+        oc.q.w_hat = Tensor();
       } else {
         PruneResult p;
         if (o.method == "magnitude") p = prune_magnitude(lin.w, o.prune);
@@ -160,9 +323,8 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
         rec.pruned = p.pruned;
         rec.total = p.total;
         rec.subbands = p.subbands;
-        if (o.method == "haar")
-          res.haar[block_weight_name(l, linear_name(id))] = HaarLayer{std::move(p.coeffs), p.haar_levels};
-        w_hat = std::move(p.w_hat);
+        if (o.method == "haar") oc.haar = HaarLayer{std::move(p.coeffs), p.haar_levels};
+        oc.w_hat = std::move(p.w_hat);
       }
       rec.seconds = since(tl);
       if (need_h) {
@@ -170,7 +332,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
         // (AWQ: scaled weights on scaled inputs, which is the same product WX), next to plain
         // RTN of the original weights on the original inputs (quantization only).
         const auto& H = qst[size_t(id)]->xtx;
-        rec.out_error = output_error(lin.w, w_hat, H);
+        rec.out_error = output_error(lin.w, oc.w_hat, H);
         if (quant) {
           const Linear& orig = fp.linear(id);
           rec.rtn_error = output_error(orig.w, quantize_rtn(orig.w, o.spec).w_hat, st[size_t(id)]->xtx);
@@ -178,16 +340,41 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
         const double ref = output_norm_sq(lin.w, H);
         rec.rel_error = ref > 0 ? rec.out_error / ref : 0;
       }
-      lin.w = std::move(w_hat);
-      res.records.push_back(rec);
     }
-    // 3. Install the compressed block and propagate the calibration inputs through it.
-    if (n > 0) {
-      run_block(c, qb, l, x, n, L, o.micro_batch, nullptr);
-      if (o.fp_inputs) run_block(c, fp, l, x_fp, n, L, o.micro_batch, nullptr);
+    if (R > 1) {
+      dist::ByteWriter w;
+      for (size_t i = 0; i < ids.size(); ++i)
+        if (int(i % size_t(R)) == me) pack_outcome(out[i], w);
+      const auto all = comm.allgather(w.buf);
+      for (int r = 0; r < R; ++r) {
+        if (r == me) continue;
+        dist::ByteReader rd(all[size_t(r)]);
+        for (size_t i = size_t(r); i < ids.size(); i += size_t(R)) unpack_outcome(rd, out[i]);
+      }
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const LinearId id = ids[i];
+      LinearOutcome& oc = out[i];
+      oc.rec.layer = l;
+      oc.rec.linear = linear_name(id);
+      oc.rec.out = qb.linear(id).out();
+      oc.rec.in = qb.linear(id).in();
+      if (quant) {
+        oc.q.spec = o.spec;
+        oc.q.w_hat = oc.w_hat;  // exports read the dequantized weights from the result
+        res.quant[size_t(l)][size_t(id)] = std::move(oc.q);
+      }
+      if (oc.haar) res.haar[block_weight_name(l, linear_name(id))] = std::move(*oc.haar);
+      qb.linear(id).w = std::move(oc.w_hat);
+      res.records.push_back(std::move(oc.rec));
+    }
+    // 3. Install the compressed block and propagate this rank's calibration inputs through it.
+    if (nl > 0) {
+      run_block(c, qb, l, x, nl, L, mb, nullptr);
+      if (o.fp_inputs) run_block(c, fp, l, x_fp, nl, L, mb, nullptr);
     }
     m.set_block(l, std::move(qb));
-    prog.step(1, (long long)n * L);
+    prog.step(1, (long long)nl * L);
   }
   prog.finish();
   res.seconds = since(t0);

@@ -19,6 +19,7 @@
 #include "lowbit/model/model.hpp"
 
 namespace lowbit {
+namespace dist { class Comm; }
 
 struct CompressOptions {
   std::string method = "rtn";  // rtn | gptq | awq | magnitude | wanda | sparsegpt | haar
@@ -29,7 +30,11 @@ struct CompressOptions {
   SparseGptOptions sparsegpt;
   bool fp_inputs = false;       // calibrate block i on full-precision inputs instead
   bool record_errors = true;    // accumulate H also for RTN, to record ‖WX−ŴX‖² per linear
-  int micro_batch = 8;          // calibration samples per block forward
+  int micro_batch = 8;          // calibration samples per block forward (and per reduction leaf)
+  // Ranks that share this configuration (nullptr = one process). Calibration micro-batches are
+  // split over them (data parallel), statistics are tree-reduced (rank-count independent), and the
+  // linears of each block are solved on different ranks and exchanged.
+  dist::Comm* comm = nullptr;
 };
 
 struct LayerRecord {
@@ -53,6 +58,11 @@ struct CompressResult {
   std::map<std::string, HaarLayer> haar;         // Haar only: sparse coefficients per linear
   long long calib_tokens = 0;
   double seconds = 0;
+  // Peak memory model of this rank (bytes): one FP block + its compressed copy + the activations of
+  // the local calibration shard (×2 with fp_inputs) + one micro-batch's work space + the statistics
+  // partials (one per tree level). See docs/ARCHITECTURE.md "Memory".
+  long long peak_model_bytes = 0;
+  int local_samples = 0;
 };
 
 bool is_quant_method(const std::string& m);
@@ -60,6 +70,8 @@ bool is_compress_method(const std::string& m);
 // Check everything that can be checked before work starts (method, bits, group vs every linear's
 // input dimension). Throws InputError naming the option and the offending layer.
 void validate_compress_options(const Model& m, const CompressOptions& o);
+// Bytes predicted by the memory model for compressing `m` with `n_local` local calibration samples.
+long long compress_memory_model(const Model& m, int n_local, int seqlen, const CompressOptions& o, int tree_levels);
 // Compress `m` in place (its blocks are replaced by the compressed ones). `calib` may be empty for
 // calibration-free methods (rtn without error records, magnitude, haar): blocks are then
 // transformed without any forward pass and no output errors are recorded.
