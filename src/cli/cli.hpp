@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/io/tokenizer.hpp"
+
 namespace lowbit::cli {
 
 namespace po = boost::program_options;
@@ -36,8 +38,8 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
 void emit_json(const nlohmann::json& j);
 // The embedded default model shipped in models/ (stories260K).
 std::string default_model_path();
-// A tokenizer beside the model: tokenizer.json, tokenizer.model, tokenizer.bin, tok*.bin.
-std::string find_tokenizer_for(const std::string& model_path);
+// A tokenizer beside the model (lowbit::find_tokenizer_for, io/tokenizer.hpp).
+using lowbit::find_tokenizer_for;
 
 int cmd_ppl(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
@@ -45,5 +47,7 @@ int cmd_convert(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_prune(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

@@ -43,23 +43,5 @@ void emit_json(const nlohmann::json& j) {
 
 std::string default_model_path() { return std::string(LOWBIT_DEFAULT_MODEL); }
 
-std::string find_tokenizer_for(const std::string& model_path) {
-  std::string dir = is_directory(model_path) ? model_path : model_path.substr(0, model_path.find_last_of('/') == std::string::npos ? 0 : model_path.find_last_of('/'));
-  if (dir.empty()) dir = ".";
-  for (const char* n : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
-    if (file_exists(dir + "/" + n)) return dir + "/" + n;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    std::string best;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.rfind("tok", 0) == 0 && n.size() > 4 && n.substr(n.size() - 4) == ".bin" && (best.empty() || n < best))
-        best = n;
-    }
-    ::closedir(d);
-    if (!best.empty()) return dir + "/" + best;
-  }
-  LB_FAIL_INPUT(model_path, ": no tokenizer found beside the model (tokenizer.json, tokenizer.model, tokenizer.bin or "
-                "tok*.bin in ", dir, "); pass --tokenizer PATH");
-}
 
 }  // namespace lowbit::cli

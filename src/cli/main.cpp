@@ -24,6 +24,8 @@ const std::vector<Command>& commands() {
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
+      {"run", "run an experiment manifest into an HDF5 archive (serial, or under mpirun/srun)", cmd_run},
+      {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
   };
   return c;
 }

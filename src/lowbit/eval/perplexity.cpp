@@ -50,6 +50,16 @@ double log_softmax_at(const float* lg, int V, int target) {
   return double(lg[target]) - mx - std::log(s);
 }
 
+void PplResult::finish_from_windows() {
+  nll_sum = 0;
+  tokens = 0;
+  for (size_t i = 0; i < window_nll.size(); ++i) {
+    nll_sum += window_nll[i];
+    tokens += window_tokens[i];
+  }
+  windows = (long long)window_nll.size();
+}
+
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o) {
   PplResult r;
   r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
@@ -79,28 +89,42 @@ PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, 
   }
   LB_INPUT_CHECK(n_windows > 0, "no window of at least 2 tokens: the evaluation text is empty");
   const auto t0 = std::chrono::steady_clock::now();
-  Progress prog("perplexity", n_windows, "windows");
+  LB_INPUT_CHECK(o.nshards >= 1 && o.shard >= 0 && o.shard < o.nshards, "perplexity shard ", o.shard, " of ",
+                 o.nshards);
+  Progress prog("perplexity", (n_windows + o.nshards - 1) / o.nshards, "windows");
+  r.window_nll.assign(size_t(n_windows), 0.0);
+  r.window_tokens.assign(size_t(n_windows), 0);
   std::vector<int> batch_tokens;
   Tensor logits;
+  long long w0 = 0, batch_index = 0;
   for (auto& entry : by_len) {
     const int T = entry.first;  // a plain variable: OpenMP regions cannot capture bindings in clang
     const auto& starts = entry.second;
-    for (size_t i = 0; i < starts.size(); i += size_t(o.batch)) {
+    for (size_t i = 0; i < starts.size(); i += size_t(o.batch), ++batch_index) {
       const int B = int(std::min(starts.size() - i, size_t(o.batch)));
+      const long long wi = w0 + (long long)i;
+      for (int b = 0; b < B; ++b) r.window_tokens[size_t(wi + b)] = T;
+      if (batch_index % o.nshards != o.shard) continue;
       batch_tokens.assign(size_t(B) * T, 0);
       for (int b = 0; b < B; ++b) std::copy(starts[i + b], starts[i + b] + T, batch_tokens.begin() + b * T);
       forward_logits(m, batch_tokens.data(), B, T, logits);
       const int V = m.cfg.vocab_size;
-      double nll = 0;
-#pragma omp parallel for reduction(+ : nll) collapse(2)
-      for (int b = 0; b < B; ++b)
-        for (int t = 0; t < T; ++t) nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, starts[i + b][t + 1]);
-      r.nll_sum += nll;
-      r.tokens += (long long)B * T;
+      double* wn = r.window_nll.data() + wi;
+      const auto& st = starts;
+#pragma omp parallel for
+      for (int b = 0; b < B; ++b) {
+        double nll = 0;  // in position order: the same sum whatever the thread or shard
+        for (int t = 0; t < T; ++t) nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, st[i + b][t + 1]);
+        wn[b] = nll;
+      }
       r.windows += B;
       prog.step(B, (long long)B * T);
     }
+    w0 += (long long)starts.size();
   }
+  // One shard: the totals. Several: only the vectors are meaningful until the caller has summed
+  // them across shards (entrywise) and called finish_from_windows().
+  if (o.nshards == 1) r.finish_from_windows();
   prog.finish();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

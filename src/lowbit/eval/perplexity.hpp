@@ -24,6 +24,9 @@ struct PplOptions {
   bool add_bos = true;
   std::string doc_sep = "<|endoftext|>";  // "" = the whole file is one document
   long long max_windows = 0;             // 0 = all
+  // Data parallel evaluation: the batches (fixed by ctx and batch, not by the rank count) are dealt
+  // round-robin; this process computes batches b with b % nshards == shard.
+  int shard = 0, nshards = 1;
 };
 
 struct PplResult {
@@ -33,6 +36,12 @@ struct PplResult {
   int documents = 0;
   int ctx = 0;
   double seconds = 0;
+  // Negative log-likelihood of every window (in a fixed order), 0 for windows of other shards;
+  // each window's sum runs over its positions in order. Summing shards' vectors entrywise is exact,
+  // and nll_sum is the ordered sum of this vector, so sharded results are bit-identical.
+  std::vector<double> window_nll;
+  std::vector<long long> window_tokens;
+  void finish_from_windows();  // nll_sum, tokens from window_nll / window_tokens
   double nll_per_token() const { return tokens ? nll_sum / double(tokens) : 0.0; }
   double ppl() const;
 };

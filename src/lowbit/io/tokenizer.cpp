@@ -2,6 +2,11 @@
 // defines: lowbit::load_tokenizer, lowbit::Tokenizer::decode (default)
 #include "lowbit/io/tokenizer.hpp"
 
+#include <dirent.h>
+
+#include "lowbit/core/mapped_file.hpp"
+
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -75,6 +80,25 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_str) {
       return parse_llama2c_tokenizer(bytes, path_str);
   }
   LB_FAIL_INTERNAL("unreachable tokenizer format for ", path_str);
+}
+
+std::string find_tokenizer_for(const std::string& model_path) {
+  std::string dir = is_directory(model_path) ? model_path : model_path.substr(0, model_path.find_last_of('/') == std::string::npos ? 0 : model_path.find_last_of('/'));
+  if (dir.empty()) dir = ".";
+  for (const char* n : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
+    if (file_exists(dir + "/" + n)) return dir + "/" + n;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    std::string best;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind("tok", 0) == 0 && n.size() > 4 && n.substr(n.size() - 4) == ".bin" && (best.empty() || n < best))
+        best = n;
+    }
+    ::closedir(d);
+    if (!best.empty()) return dir + "/" + best;
+  }
+  LB_FAIL_INPUT(model_path, ": no tokenizer found beside the model (tokenizer.json, tokenizer.model, tokenizer.bin or "
+                "tok*.bin in ", dir, "); pass --tokenizer PATH");
 }
 
 }  // namespace lowbit

@@ -39,5 +39,8 @@ class Tokenizer {
 // missing, truncated or malformed file. `path` may also be a directory holding tokenizer.json,
 // tokenizer.model or tokenizer.bin (HF checkpoint folders).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+// A tokenizer beside the model: tokenizer.json, tokenizer.model, tokenizer.bin, tok*.bin (the first
+// in that order). Throws InputError naming the model and folder when there is none.
+std::string find_tokenizer_for(const std::string& model_path);
 
 }  // namespace lowbit

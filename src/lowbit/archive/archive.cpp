@@ -1,0 +1,493 @@
+// lowbit/archive/archive.cpp — HDF5 reading and writing of Group trees, and the run archive's
+// staging/commit protocol. defines: see archive.hpp
+#include "lowbit/archive/archive.hpp"
+
+#include <hdf5.h>
+#include <mpi.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/dist/comm.hpp"
+#include "lowbit/dist/tree_reduce.hpp"
+
+namespace fs = std::filesystem;
+
+namespace lowbit::archive {
+
+namespace {
+
+// ---- small RAII for hid_t ----
+struct H {
+  hid_t id = -1;
+  herr_t (*close)(hid_t) = nullptr;
+  H(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
+  H(const H&) = delete;
+  H& operator=(const H&) = delete;
+  ~H() {
+    if (id >= 0 && close) close(id);
+  }
+  operator hid_t() const { return id; }
+};
+
+void quiet_hdf5() {
+  static bool done = false;
+  if (!done) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    done = true;
+  }
+}
+
+#define H5_OK(expr, ...)                                          \
+  do {                                                            \
+    if ((expr) < 0) LB_THROW(IoError, __VA_ARGS__);               \
+  } while (0)
+
+hid_t vl_string_type() {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+struct WriteCtx {
+  std::string file;
+  bool collective = false;
+  int rank = 0, size = 1;
+  long long counter = 0;  // dataset counter: owner = counter % size
+};
+
+void write_attr(hid_t loc, const std::string& name, const Attr& v, const WriteCtx& w) {
+  if (std::holds_alternative<int64_t>(v)) {
+    H sp(H5Screate(H5S_SCALAR), H5Sclose);
+    H a(H5Acreate2(loc, name.c_str(), H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    H5_OK(a.id, w.file, ": cannot create attribute ", name);
+    const int64_t x = std::get<int64_t>(v);
+    H5_OK(H5Awrite(a, H5T_NATIVE_INT64, &x), w.file, ": cannot write attribute ", name);
+  } else if (std::holds_alternative<double>(v)) {
+    H sp(H5Screate(H5S_SCALAR), H5Sclose);
+    H a(H5Acreate2(loc, name.c_str(), H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    H5_OK(a.id, w.file, ": cannot create attribute ", name);
+    const double x = std::get<double>(v);
+    H5_OK(H5Awrite(a, H5T_NATIVE_DOUBLE, &x), w.file, ": cannot write attribute ", name);
+  } else if (std::holds_alternative<std::string>(v)) {
+    H t(vl_string_type(), H5Tclose);
+    H sp(H5Screate(H5S_SCALAR), H5Sclose);
+    H a(H5Acreate2(loc, name.c_str(), t, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    H5_OK(a.id, w.file, ": cannot create attribute ", name);
+    const char* s = std::get<std::string>(v).c_str();
+    H5_OK(H5Awrite(a, t, &s), w.file, ": cannot write attribute ", name);
+  } else {
+    const auto& vec = std::get<std::vector<double>>(v);
+    hsize_t n = vec.size();
+    H sp(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    H a(H5Acreate2(loc, name.c_str(), H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    H5_OK(a.id, w.file, ": cannot create attribute ", name);
+    H5_OK(H5Awrite(a, H5T_NATIVE_DOUBLE, vec.data()), w.file, ": cannot write attribute ", name);
+  }
+}
+
+void write_string_list(hid_t loc, const std::string& name, const std::vector<std::string>& v, const WriteCtx& w) {
+  std::vector<const char*> p;
+  for (const auto& s : v) p.push_back(s.c_str());
+  hsize_t n = p.size();
+  H t(vl_string_type(), H5Tclose);
+  H sp(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  H a(H5Acreate2(loc, name.c_str(), t, sp, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  H5_OK(a.id, w.file, ": cannot create attribute ", name);
+  if (n) H5_OK(H5Awrite(a, t, p.data()), w.file, ": cannot write attribute ", name);
+}
+
+void write_table(hid_t loc, const std::string& name, const Table& t, WriteCtx& w) {
+  LB_CHECK(t.units.size() == t.columns.size(), "table ", name, ": ", t.units.size(), " units for ",
+           t.columns.size(), " columns");
+  LB_CHECK(t.columns.empty() ? t.data.empty() : t.data.size() % t.columns.size() == 0, "table ", name,
+           ": data is not a whole number of rows");
+  hsize_t dims[2] = {hsize_t(t.nrows()), hsize_t(t.ncols())};
+  H sp(H5Screate_simple(2, dims, nullptr), H5Sclose);
+  H d(H5Dcreate2(loc, name.c_str(), H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  H5_OK(d.id, w.file, ": cannot create dataset ", name);
+  const bool mine = (w.counter++ % w.size) == w.rank;
+  if (dims[0] * dims[1] > 0) {
+    H xfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+    if (w.collective) H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
+    H fsp(H5Dget_space(d), H5Sclose);
+    H msp(H5Screate_simple(2, dims, nullptr), H5Sclose);
+    if (!mine) {  // collective transfer: every rank takes part, only the owner selects data
+      H5Sselect_none(fsp);
+      H5Sselect_none(msp);
+    }
+    H5_OK(H5Dwrite(d, H5T_NATIVE_DOUBLE, msp, fsp, xfer, t.data.data()), w.file, ": cannot write dataset ", name);
+  }
+  write_string_list(d, "columns", t.columns, w);
+  write_string_list(d, "units", t.units, w);
+  if (!t.rows.empty()) write_string_list(d, "rows", t.rows, w);
+  if (!t.description.empty()) write_attr(d, "description", t.description, w);
+}
+
+// Sub-groups first, then tables, then attributes: a "complete" attribute is written last.
+void write_tree(hid_t loc, const Group& g, WriteCtx& w) {
+  for (const auto& [name, sub] : g.groups) {
+    H gid(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    H5_OK(gid.id, w.file, ": cannot create group ", name);
+    write_tree(gid, sub, w);
+  }
+  for (const auto& [name, t] : g.tables) write_table(loc, name, t, w);
+  for (const auto& [name, v] : g.attrs)
+    if (name != "complete") write_attr(loc, name, v, w);
+  if (auto it = g.attrs.find("complete"); it != g.attrs.end()) write_attr(loc, "complete", it->second, w);
+}
+
+// ---- reading ----
+std::vector<std::string> read_string_list(hid_t a) {
+  H sp(H5Aget_space(a), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(sp);
+  std::vector<std::string> out;
+  if (n <= 0) return out;
+  H t(vl_string_type(), H5Tclose);
+  std::vector<char*> p(static_cast<size_t>(n), nullptr);
+  if (H5Aread(a, t, p.data()) < 0) return out;
+  for (auto* s : p) out.emplace_back(s ? s : "");
+  H5Dvlen_reclaim(t, sp, H5P_DEFAULT, p.data());
+  return out;
+}
+
+Attr read_attr(hid_t a, const std::string& file, const std::string& name) {
+  H t(H5Aget_type(a), H5Tclose);
+  H sp(H5Aget_space(a), H5Sclose);
+  const H5T_class_t cls = H5Tget_class(t);
+  const int nd = H5Sget_simple_extent_ndims(sp);
+  const hssize_t n = H5Sget_simple_extent_npoints(sp);
+  if (cls == H5T_INTEGER && nd == 0) {
+    int64_t x = 0;
+    H5_OK(H5Aread(a, H5T_NATIVE_INT64, &x), file, ": cannot read attribute ", name);
+    return x;
+  }
+  if (cls == H5T_FLOAT && nd == 0) {
+    double x = 0;
+    H5_OK(H5Aread(a, H5T_NATIVE_DOUBLE, &x), file, ": cannot read attribute ", name);
+    return x;
+  }
+  if (cls == H5T_FLOAT && nd == 1) {
+    std::vector<double> v(static_cast<size_t>(n));
+    if (n) H5_OK(H5Aread(a, H5T_NATIVE_DOUBLE, v.data()), file, ": cannot read attribute ", name);
+    return v;
+  }
+  if (cls == H5T_STRING && nd == 0) {
+    if (H5Tis_variable_str(t) > 0) {
+      H mt(vl_string_type(), H5Tclose);
+      char* s = nullptr;
+      H5_OK(H5Aread(a, mt, &s), file, ": cannot read attribute ", name);
+      std::string out(s ? s : "");
+      H5free_memory(s);
+      return out;
+    }
+    std::string out(H5Tget_size(t), '\0');
+    H5_OK(H5Aread(a, t, out.data()), file, ": cannot read attribute ", name);
+    return std::string(out.c_str());
+  }
+  LB_THROW(InputError, file, ": attribute ", name, " has a type lowbit does not read");
+}
+
+Group read_tree(hid_t loc, const std::string& file, const std::string& where) {
+  Group g;
+  // attributes
+  const int na = H5Aget_num_attrs(loc);
+  for (int i = 0; i < na; ++i) {
+    H a(H5Aopen_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    char name[512];
+    H5Aget_name(a, sizeof name, name);
+    g.attrs[name] = read_attr(a, file, where + "@" + name);
+  }
+  // children
+  H5G_info_t info;
+  H5_OK(H5Gget_info(loc, &info), file, ": cannot list ", where);
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char name[1024];
+    H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+    H obj(H5Oopen(loc, name, H5P_DEFAULT), H5Oclose);
+    H5_OK(obj.id, file, ": cannot open ", where, "/", name);
+    const std::string path = (where == "/" ? "" : where) + "/" + name;
+    if (H5Iget_type(obj) == H5I_GROUP) {
+      g.groups[name] = read_tree(obj, file, path);
+    } else if (H5Iget_type(obj) == H5I_DATASET) {
+      Table t;
+      H sp(H5Dget_space(obj), H5Sclose);
+      hsize_t dims[2] = {0, 0};
+      const int nd = H5Sget_simple_extent_ndims(sp);
+      LB_INPUT_CHECK(nd == 2, file, ": dataset ", path, " is not a 2-D table");
+      H5Sget_simple_extent_dims(sp, dims, nullptr);
+      t.data.resize(size_t(dims[0] * dims[1]));
+      if (!t.data.empty())
+        H5_OK(H5Dread(obj, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()), file,
+              ": cannot read dataset ", path);
+      if (H5Aexists(obj, "columns") > 0) {
+        H a(H5Aopen(obj, "columns", H5P_DEFAULT), H5Aclose);
+        t.columns = read_string_list(a);
+      }
+      if (H5Aexists(obj, "units") > 0) {
+        H a(H5Aopen(obj, "units", H5P_DEFAULT), H5Aclose);
+        t.units = read_string_list(a);
+      }
+      if (H5Aexists(obj, "rows") > 0) {
+        H a(H5Aopen(obj, "rows", H5P_DEFAULT), H5Aclose);
+        t.rows = read_string_list(a);
+      }
+      if (H5Aexists(obj, "description") > 0) {
+        H a(H5Aopen(obj, "description", H5P_DEFAULT), H5Aclose);
+        auto v = read_attr(a, file, path + "@description");
+        if (auto* s = std::get_if<std::string>(&v)) t.description = *s;
+      }
+      LB_INPUT_CHECK(t.columns.size() == size_t(dims[1]), file, ": dataset ", path, " has ", dims[1],
+                     " columns but names ", t.columns.size());
+      t.units.resize(t.columns.size());
+      g.tables[name] = std::move(t);
+    }
+  }
+  return g;
+}
+
+void fsync_path(const std::string& p, bool dir) {
+  const int fd = ::open(p.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+std::string parent_dir(const std::string& p) {
+  const auto d = fs::path(p).parent_path();
+  return d.empty() ? "." : d.string();
+}
+
+// Write `root` to `path` through a temporary file; collective when `comm` is MPI with > 1 rank.
+void write_file_atomic(const std::string& path, const Group& root, dist::Comm* comm) {
+  quiet_hdf5();
+  const std::string tmp = path + ".tmp";
+  WriteCtx w;
+  w.file = path;
+  H fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (comm && comm->mpi_handle()) {
+    w.collective = true;
+    w.rank = comm->rank();
+    w.size = comm->size();
+    H5Pset_fapl_mpio(fapl, *static_cast<MPI_Comm*>(comm->mpi_handle()), MPI_INFO_NULL);
+    H5Pset_all_coll_metadata_ops(fapl, true);
+    H5Pset_coll_metadata_write(fapl, true);
+  }
+  {
+    H f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
+    if (f.id < 0) LB_THROW(IoError, path, ": cannot create ", tmp, " (is the folder writable?)");
+    write_tree(f, root, w);
+    H5_OK(H5Fflush(f, H5F_SCOPE_GLOBAL), path, ": cannot flush");
+  }
+  if (comm) comm->barrier();
+  if (!comm || comm->is_root()) {
+    fsync_path(tmp, false);
+    LB_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+    fsync_path(parent_dir(path), true);
+  }
+  if (comm) comm->barrier();
+}
+
+void ser(dist::ByteWriter& w, const Group& g) {
+  w.put<uint64_t>(g.attrs.size());
+  for (const auto& [k, v] : g.attrs) {
+    w.put_str(k);
+    w.put<uint8_t>(uint8_t(v.index()));
+    if (auto* i = std::get_if<int64_t>(&v)) w.put(*i);
+    else if (auto* d = std::get_if<double>(&v)) w.put(*d);
+    else if (auto* s = std::get_if<std::string>(&v)) w.put_str(*s);
+    else w.put_vec(std::get<std::vector<double>>(v));
+  }
+  auto put_strs = [&](const std::vector<std::string>& v) {
+    w.put<uint64_t>(v.size());
+    for (const auto& s : v) w.put_str(s);
+  };
+  w.put<uint64_t>(g.tables.size());
+  for (const auto& [k, t] : g.tables) {
+    w.put_str(k);
+    put_strs(t.columns);
+    put_strs(t.units);
+    put_strs(t.rows);
+    w.put_vec(t.data);
+    w.put_str(t.description);
+  }
+  w.put<uint64_t>(g.groups.size());
+  for (const auto& [k, sub] : g.groups) {
+    w.put_str(k);
+    ser(w, sub);
+  }
+}
+
+Group deser(dist::ByteReader& r) {
+  Group g;
+  for (auto n = r.get<uint64_t>(); n--;) {
+    std::string k = r.get_str();
+    switch (r.get<uint8_t>()) {
+      case 0: g.attrs[k] = r.get<int64_t>(); break;
+      case 1: g.attrs[k] = r.get<double>(); break;
+      case 2: g.attrs[k] = r.get_str(); break;
+      default: g.attrs[k] = r.get_vec<double>(); break;
+    }
+  }
+  auto get_strs = [&] {
+    std::vector<std::string> v(size_t(r.get<uint64_t>()));
+    for (auto& s : v) s = r.get_str();
+    return v;
+  };
+  for (auto n = r.get<uint64_t>(); n--;) {
+    std::string k = r.get_str();
+    Table t;
+    t.columns = get_strs();
+    t.units = get_strs();
+    t.rows = get_strs();
+    t.data = r.get_vec<double>();
+    t.description = r.get_str();
+    g.tables[k] = std::move(t);
+  }
+  for (auto n = r.get<uint64_t>(); n--;) {
+    std::string k = r.get_str();
+    g.groups[k] = deser(r);
+  }
+  return g;
+}
+
+}  // namespace
+
+std::vector<char> serialize(const Group& g) {
+  dist::ByteWriter w;
+  ser(w, g);
+  return std::move(w.buf);
+}
+Group deserialize(const std::vector<char>& bytes) {
+  dist::ByteReader r(bytes);
+  return deser(r);
+}
+
+void write_group_file(const std::string& path, const Group& root) { write_file_atomic(path, root, nullptr); }
+
+Group read_group_file(const std::string& path, const std::string& group) {
+  quiet_hdf5();
+  LB_INPUT_CHECK(file_exists(path), path, ": no such file");
+  LB_INPUT_CHECK(H5Fis_hdf5(path.c_str()) > 0, path, ": not an HDF5 file (truncated or another format)");
+  H f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  LB_INPUT_CHECK(f.id >= 0, path, ": HDF5 cannot open it (truncated or damaged)");
+  H g(H5Gopen2(f, group.c_str(), H5P_DEFAULT), H5Gclose);
+  LB_INPUT_CHECK(g.id >= 0, path, ": has no group ", group);
+  return read_tree(g, path, group);
+}
+
+std::string safe_name(const std::string& id) {
+  std::string s = id;
+  for (char& ch : s)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' || ch == '+' || ch == '='))
+      ch = '_';
+  return s;
+}
+
+RunArchive::RunArchive(std::string path) : path_(std::move(path)) {}
+
+bool RunArchive::exists() const { return file_exists(path_); }
+
+void RunArchive::check_writable() const {
+  std::error_code ec;
+  const std::string dir = parent_dir(path_);
+  LB_INPUT_CHECK(fs::is_directory(dir, ec), "--output ", path_, ": folder ", dir, " does not exist");
+  fs::create_directories(staging_dir(), ec);
+  LB_INPUT_CHECK(!ec, "--output ", path_, ": cannot create ", staging_dir(), " (", ec.message(), ")");
+  const std::string probe = staging_dir() + "/.write-probe";
+  FILE* f = std::fopen(probe.c_str(), "w");
+  LB_INPUT_CHECK(f != nullptr, "--output ", path_, ": folder ", dir, " is not writable");
+  std::fclose(f);
+  std::remove(probe.c_str());
+  if (exists()) {
+    FILE* g = std::fopen(path_.c_str(), "r+");
+    LB_INPUT_CHECK(g != nullptr, "--output ", path_, ": the archive is not writable");
+    std::fclose(g);
+  }
+}
+
+Group RunArchive::read_run() const {
+  Group root = read_group_file(path_);
+  auto it = root.attrs.find("lowbit_schema_version");
+  LB_INPUT_CHECK(it != root.attrs.end() && std::holds_alternative<int64_t>(it->second), path_,
+                 ": not a lowbit archive (no lowbit_schema_version attribute)");
+  const int64_t v = std::get<int64_t>(it->second);
+  LB_INPUT_CHECK(v <= kSchemaVersion, path_, ": written with archive schema ", v,
+                 " by a newer lowbit; this lowbit reads schema <= ", kSchemaVersion);
+  LB_INPUT_CHECK(root.groups.count("run"), path_, ": has no /run group");
+  return root.groups.at("run");
+}
+
+std::set<std::string> RunArchive::staged_configs() const {
+  std::set<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(staging_dir(), ec)) return out;
+  for (const auto& e : fs::directory_iterator(staging_dir(), ec)) {
+    const auto name = e.path().filename().string();
+    if (name.size() > 3 && name.ends_with(".h5")) out.insert(name.substr(0, name.size() - 3));
+  }
+  return out;
+}
+
+std::set<std::string> RunArchive::complete_configs() const {
+  std::set<std::string> out = staged_configs();
+  if (!exists()) return out;
+  Group root = read_group_file(path_);
+  if (auto it = root.groups.find("configs"); it != root.groups.end())
+    for (const auto& [name, g] : it->second.groups) {
+      auto c = g.attrs.find("complete");
+      if (c != g.attrs.end() && std::holds_alternative<int64_t>(c->second) && std::get<int64_t>(c->second) == 1)
+        out.insert(name);
+    }
+  return out;
+}
+
+void RunArchive::stage(const std::string& id, const Group& config) const {
+  const std::string name = safe_name(id);
+  Group root;
+  root.groups[name] = config;
+  root.groups[name].attrs["complete"] = int64_t(1);
+  write_group_file(staging_dir() + "/" + name + ".h5", root);
+}
+
+Group RunArchive::read_all() const {
+  Group root;
+  if (exists()) root = read_group_file(path_);
+  for (const auto& name : staged_configs()) {
+    Group s = read_group_file(staging_dir() + "/" + name + ".h5");
+    if (s.groups.count(name)) root.groups["configs"].groups[name] = std::move(s.groups[name]);
+  }
+  return root;
+}
+
+void RunArchive::commit(dist::Comm& world, const Group& run, const std::map<std::string, Group>& extra) const {
+  std::vector<char> bytes;
+  std::set<std::string> merged;
+  if (world.is_root()) {
+    merged = staged_configs();
+    Group root = read_all();
+    root.attrs["lowbit_schema_version"] = kSchemaVersion;
+    root.attrs["lowbit_version"] = std::string(LOWBIT_VERSION);
+    root.groups["run"] = run;
+    root.groups["configs"];  // always present
+    for (const auto& [k, g] : extra) root.groups[k] = g;
+    bytes = serialize(root);
+  }
+  world.broadcast_vector(bytes, 0);
+  const Group root = deserialize(bytes);
+  write_file_atomic(path_, root, &world);
+  if (world.is_root()) {
+    for (const auto& name : merged) std::remove((staging_dir() + "/" + name + ".h5").c_str());
+    fsync_path(staging_dir(), true);
+  }
+  world.barrier();
+}
+
+}  // namespace lowbit::archive

@@ -1,0 +1,389 @@
+// lowbit/run/runner.cpp — the sweep scheduler and one configuration's pipeline.
+// defines: see runner.hpp
+#include "lowbit/run/runner.hpp"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "lowbit/archive/archive.hpp"
+#include "lowbit/compress/calib.hpp"
+#include "lowbit/compress/driver.hpp"
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/dist/comm.hpp"
+#include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/tokenizer.hpp"
+#include "lowbit/model/model.hpp"
+
+#ifndef LOWBIT_GIT_REVISION
+#define LOWBIT_GIT_REVISION "unknown"
+#endif
+
+namespace lowbit::run {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// FNV-1a over the bits of every block weight: equal digests = bit-identical compressed models.
+std::string weights_digest(const Model& m) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](const Tensor& t) {
+    const auto* p = reinterpret_cast<const unsigned char*>(t.data.data());
+    for (size_t i = 0; i < t.data.size() * sizeof(float); ++i) h = (h ^ p[i]) * 1099511628211ull;
+  };
+  for (int l = 0; l < m.cfg.n_layers; ++l) {
+    const BlockWeights& b = m.block(l);
+    for (auto id : kLinearIds)
+      if (id != LinearId::Gate || m.cfg.gated_mlp) mix(b.linear(id).w);
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+  return buf;
+}
+
+std::string sha256_hex_of(const std::string& s) {
+  // A content hash for the manifest check on resume (FNV-1a 64 twice with different seeds: not a
+  // security hash, a change detector).
+  uint64_t a = 1469598103934665603ull, b = 0x9e3779b97f4a7c15ull;
+  for (unsigned char ch : s) {
+    a = (a ^ ch) * 1099511628211ull;
+    b = (b ^ ch) * 0x100000001b3ull + 0x7f4a7c15ull;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
+  return buf;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+archive::Table layer_table(const CompressResult& r) {
+  archive::Table t;
+  t.description = "one row per linear layer, in block order";
+  for (auto [c, u] : std::vector<std::pair<const char*, const char*>>{
+           {"layer", ""}, {"out_features", ""}, {"in_features", ""}, {"out_error", "sum of squares"},
+           {"rtn_error", "sum of squares"}, {"rel_error", ""}, {"pruned", "elements"}, {"total", "elements"},
+           {"damp_raises", ""}, {"dead_columns", ""}})
+    t.add_column(c, u);
+  for (const auto& rec : r.records)
+    t.add_row({double(rec.layer), double(rec.out), double(rec.in), rec.out_error, rec.rtn_error, rec.rel_error,
+               double(rec.pruned), double(rec.total), double(rec.damp_raises), double(rec.dead_columns)},
+              block_weight_name(rec.layer, rec.linear));
+  return t;
+}
+
+}  // namespace
+
+CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig& c) {
+  CompressOptions o;
+  o.method = c.method;
+  o.spec.bits = c.bits;
+  o.spec.group = c.group > 0 ? c.group : 0;
+  o.spec.sym = c.sym != 0;
+  o.prune.sparsity = c.sparsity;
+  if (!c.nm.empty()) {
+    const auto colon = c.nm.find(':');
+    LB_INPUT_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < c.nm.size(), c.id, ": nm '", c.nm,
+                   "' is not N:M");
+    try {
+      o.prune.n = std::stoi(c.nm.substr(0, colon));
+      o.prune.m = std::stoi(c.nm.substr(colon + 1));
+    } catch (const std::exception&) {
+      LB_FAIL_INPUT(c.id, ": nm '", c.nm, "' is not N:M");
+    }
+  }
+  o.micro_batch = m.micro_batch;
+  return o;
+}
+
+void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig>& all) {
+  std::vector<std::string> errs;
+  for (int mi = 0; mi < int(m.models.size()); ++mi) {
+    std::unique_ptr<Model> model;
+    try {
+      model = load_model(m.models[size_t(mi)].path);
+      auto tok = load_tokenizer(m.models[size_t(mi)].tokenizer);
+      if (tok->vocab_size() > model->cfg.vocab_size)
+        errs.push_back(cat("models[", mi, "]: tokenizer ", m.models[size_t(mi)].tokenizer, " has ", tok->vocab_size(),
+                           " tokens, the model ", model->cfg.vocab_size));
+    } catch (const Error& e) {
+      errs.push_back(cat("models[", mi, "]: ", e.what()));
+      continue;
+    }
+    for (const auto& c : all) {
+      if (c.model != mi || c.method == "fp") continue;
+      try {
+        validate_compress_options(*model, compress_options(m, c));
+        LB_INPUT_CHECK(!model->cfg.learned_pos || c.nsamples == 0 || c.seqlen <= model->cfg.max_seq_len,
+                       "calibration.seqlen ", c.seqlen, " exceeds the model's ", model->cfg.max_seq_len, " positions");
+      } catch (const Error& e) {
+        errs.push_back(cat("configuration ", c.id, ": ", e.what()));
+      }
+    }
+  }
+  if (errs.empty()) return;
+  std::string msg = cat(errs.size(), " configuration problem", errs.size() > 1 ? "s" : "", " in ", m.path, ":");
+  for (size_t i = 0; i < errs.size() && i < 20; ++i) msg += "\n  " + errs[i];
+  if (errs.size() > 20) msg += cat("\n  ... and ", errs.size() - 20, " more");
+  LB_THROW(ConfigError, msg);
+}
+
+// ---------------------------------------------------------------- work queue
+struct WorkQueue::Impl {
+  dist::Comm& world;
+  MPI_Win win = MPI_WIN_NULL;
+  long long* base = nullptr;
+  long long local = 0;
+  explicit Impl(dist::Comm& w) : world(w) {}
+};
+
+WorkQueue::WorkQueue(dist::Comm& world) : p_(std::make_unique<Impl>(world)) {
+  if (!world.mpi_handle()) return;
+  MPI_Comm c = *static_cast<MPI_Comm*>(world.mpi_handle());
+  const MPI_Aint sz = world.is_root() ? MPI_Aint(sizeof(long long)) : 0;
+  MPI_Win_allocate(sz, sizeof(long long), MPI_INFO_NULL, c, &p_->base, &p_->win);
+  if (world.is_root()) {
+    MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, p_->win);
+    *p_->base = 0;
+    MPI_Win_unlock(0, p_->win);
+  }
+  world.barrier();
+}
+
+WorkQueue::~WorkQueue() {
+  if (p_->win != MPI_WIN_NULL) {
+    p_->world.barrier();
+    MPI_Win_free(&p_->win);
+  }
+}
+
+long long WorkQueue::next() {
+  if (p_->win == MPI_WIN_NULL) return p_->local++;
+  const long long one = 1;
+  long long got = 0;
+  MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, p_->win);
+  MPI_Fetch_and_op(&one, &got, MPI_LONG_LONG, 0, 0, MPI_SUM, p_->win);
+  MPI_Win_unlock(0, p_->win);
+  return got;
+}
+
+// ---------------------------------------------------------------- one configuration
+archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group) {
+  const auto t0 = Clock::now();
+  const double coll0 = group.collective_seconds();
+  const auto& me = m.models[size_t(c.model)];
+  auto model = load_model(me.path);
+  auto tok = load_tokenizer(me.tokenizer);
+  archive::Group g = plan::config_params(m, c);
+  CalibSet calib;
+  CalibSpec cs;
+  cs.path = m.calib_path;
+  cs.nsamples = c.nsamples;
+  cs.seqlen = c.seqlen;
+  cs.seed = c.seed;
+  if (c.nsamples > 0) calib = make_calibration(*tok, cs);
+  double t_compress = 0;
+  if (c.method != "fp") {
+    CompressOptions o = compress_options(m, c);
+    o.comm = &group;
+    const auto tc = Clock::now();
+    CompressResult res = compress_model(*model, calib, o);
+    t_compress = since(tc);
+    g.tables["layers"] = layer_table(res);
+    g.set("peak_model_bytes", int64_t(res.peak_model_bytes));
+  }
+  g.set("weights_digest", weights_digest(*model));
+  // Perplexity, data parallel over the group (batches dealt round-robin; exact assembly).
+  const auto te = Clock::now();
+  std::vector<std::vector<int>> docs;
+  PplOptions po;
+  po.ctx = m.eval_ctx;
+  po.max_windows = m.eval_max_windows;
+  if (!m.eval_path.empty()) docs = tokenize_documents(*tok, read_file(m.eval_path), po);
+  else if (!calib.holdout.empty()) docs.push_back(calib.holdout);
+  else if (!m.calib_path.empty()) {
+    CalibSpec hs = cs;
+    hs.nsamples = 1;
+    hs.seqlen = 2;
+    docs.push_back(make_calibration(*tok, hs).holdout);
+  }
+  archive::Table ev;
+  for (auto [cn, u] : std::vector<std::pair<const char*, const char*>>{
+           {"nll_per_token", "nats"}, {"ppl", ""}, {"tokens", "tokens"}, {"windows", ""}})
+    ev.add_column(cn, u);
+  if (!docs.empty()) {
+    po.shard = group.rank();
+    po.nshards = group.size();
+    PplResult pr = perplexity(*model, docs, po);
+    group.allreduce_sum(pr.window_nll.data(), pr.window_nll.size());  // one owner per entry: exact
+    pr.finish_from_windows();
+    ev.add_row({pr.nll_per_token(), pr.ppl(), double(pr.tokens), double(pr.windows)}, "perplexity");
+  }
+  ev.description = m.eval_path.empty() ? "held-out part of the calibration corpus" : m.eval_path;
+  g.tables["eval"] = ev;
+  const double t_eval = since(te);
+  archive::Group& tm = g.group("timings");
+  tm.set("compress_s", t_compress);
+  tm.set("eval_s", t_eval);
+  tm.set("total_s", since(t0));
+  tm.set("collective_s", group.collective_seconds() - coll0);
+  tm.set("ranks", int64_t(group.size()));
+  tm.set("finished", utc_now());
+  return g;
+}
+
+// ---------------------------------------------------------------- the run
+RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
+  const auto t0 = Clock::now();
+  set_log_rank(world.rank(), world.size());
+  plan::Manifest m = plan::load_manifest(opt.manifest);
+  if (!opt.output.empty()) m.output = opt.output;
+  if (opt.group_size > 0) m.group_size = opt.group_size;
+  std::vector<plan::RunConfig> all = plan::expand(m);
+  LB_INPUT_CHECK(!all.empty(), opt.manifest, ": the manifest expands to no configuration");
+  LB_INPUT_CHECK(world.size() % m.group_size == 0, "execution.group_size ", m.group_size, " does not divide the ",
+                 world.size(), " ranks");
+  validate_configs(m, all);  // every rank: the same files, the same verdict
+  archive::RunArchive ar(m.output);
+  const std::string msha = sha256_hex_of(m.text);
+  // Checks before any work, decided on rank 0 and shared, so every rank fails the same way.
+  std::string err;
+  std::vector<std::string> done_list;
+  bool fresh = true;
+  if (world.is_root()) {
+    try {
+      ar.check_writable();
+      if (ar.exists()) {
+        LB_INPUT_CHECK(opt.resume, m.output, ": the archive exists; pass --resume to continue it (nothing was changed)");
+        archive::Group run = ar.read_run();
+        auto it = run.attrs.find("manifest_sha");
+        LB_INPUT_CHECK(it != run.attrs.end() && std::get<std::string>(it->second) == msha, m.output,
+                       ": was written from a different manifest; resuming it with ", opt.manifest,
+                       " would mix experiments (use another --output)");
+        fresh = false;
+      }
+      for (const auto& id : ar.complete_configs()) done_list.push_back(id);
+    } catch (const Error& e) {
+      err = std::string(1, char('0' + int(e.kind()))) + e.what();
+    }
+  }
+  world.broadcast_string(err, 0);
+  if (!err.empty()) {
+    const auto kind = ErrorKind(err[0] - '0');
+    if (kind == ErrorKind::Io) LB_THROW(IoError, err.substr(1));
+    LB_THROW(InputError, err.substr(1));
+  }
+  uint8_t fr = fresh;
+  world.broadcast(&fr, 1, 0);
+  fresh = fr;
+  std::string joined;
+  for (const auto& s : done_list) joined += s + "\n";
+  world.broadcast_string(joined, 0);
+  std::set<std::string> done;
+  for (size_t a = 0, b; (b = joined.find('\n', a)) != std::string::npos; a = b + 1) done.insert(joined.substr(a, b - a));
+  std::vector<plan::RunConfig> todo;
+  for (const auto& c : all)
+    if (!done.count(archive::safe_name(c.id)) && (opt.only.empty() || c.id.find(opt.only) != std::string::npos))
+      todo.push_back(c);
+  if (opt.limit > 0 && (long long)todo.size() > opt.limit) todo.resize(size_t(opt.limit));
+  // Run metadata.
+  std::string hosts;
+  {
+    const std::string me = hostname();
+    const auto names = world.allgather(std::vector<char>(me.begin(), me.end()));
+    std::set<std::string> uniq;
+    for (const auto& n : names) uniq.insert(std::string(n.begin(), n.end()));
+    for (const auto& h : uniq) hosts += (hosts.empty() ? "" : ",") + h;
+  }
+  archive::Group run;
+  if (!fresh && world.is_root()) run = ar.read_run();
+  world.barrier();
+  run.set("manifest", m.text);
+  run.set("manifest_path", m.path);
+  run.set("manifest_sha", msha);
+  run.set("name", m.name);
+  run.set("lowbit_version", std::string(LOWBIT_VERSION));
+  run.set("git_revision", std::string(LOWBIT_GIT_REVISION));
+  run.set("hosts", hosts);
+  run.set("ranks", int64_t(world.size()));
+  run.set("group_size", int64_t(m.group_size));
+  run.set("configs_total", int64_t(all.size()));
+  if (fresh) run.set("started", utc_now());
+  run.set("complete", int64_t(0));
+  if (fresh) ar.commit(world, run);  // the archive exists (and opens) before the first result
+  log_info("run ", m.name, ": ", all.size(), " configurations, ", done.size(), " already complete, ", todo.size(),
+           " to run on ", world.size(), " rank", world.size() > 1 ? "s" : "", " in groups of ", m.group_size);
+  // Rank groups and the dynamic queue.
+  const int gsz = m.group_size, gid = world.rank() / gsz;
+  auto group = world.split(gid, world.rank());
+  RunSummary s;
+  s.archive = m.output;
+  s.total = int(all.size());
+  s.already = int(done.size());
+  s.groups = world.size() / gsz;
+  s.ranks = world.size();
+  try {
+    WorkQueue q(world);
+    Progress prog("run " + m.name, (long long)todo.size(), "configs");
+    int mine = 0;
+    double compute = 0;
+    while (true) {
+      long long k = 0;
+      if (group->is_root()) k = q.next();
+      group->broadcast(&k, sizeof k, 0);
+      if (k >= (long long)todo.size()) break;
+      const auto& c = todo[size_t(k)];
+      const auto tc = Clock::now();
+      archive::Group g = run_config(m, c, *group);
+      if (group->is_root()) ar.stage(c.id, g);
+      compute += since(tc);
+      ++mine;
+      prog.step(1);
+      if (group->is_root())
+        log_info("config ", c.id, " done in ", since(tc), " s (group ", gid, ")");
+    }
+    prog.finish();
+    double tot[2] = {group->is_root() ? double(mine) : 0.0, group->is_root() ? compute : 0.0};
+    world.allreduce_sum(tot, 2);
+    s.done = int(tot[0]);
+    s.compute_seconds = tot[1];
+  } catch (const Error& e) {
+    // Work has started: other ranks may be inside a collective, so one failing rank ends the job
+    // (what completed is staged and kept; --resume continues from there).
+    if (world.size() == 1) throw;
+    std::fprintf(stderr, "lowbit run: error on rank %d: %s\n", world.rank(), e.what());
+    MPI_Abort(MPI_COMM_WORLD, e.exit_code());
+  }
+  // Final commit: every staged configuration merged, collectively.
+  const bool all_done = s.already + s.done >= s.total || [&] {
+    return world.is_root() && ar.complete_configs().size() >= all.size();
+  }();
+  uint8_t ad = all_done;
+  world.broadcast(&ad, 1, 0);
+  run.set("complete", int64_t(ad));
+  run.set("finished", utc_now());
+  ar.commit(world, run);
+  s.seconds = since(t0);
+  s.collective_seconds = world.allreduce_max(world.collective_seconds() + group->collective_seconds());
+  return s;
+}
+
+}  // namespace lowbit::run
