@@ -22,11 +22,12 @@ namespace {
 
 struct Errors {
   std::string file;
-  std::vector<std::string> list;
+  std::vector<std::pair<std::pair<int, int>, std::string>> list;  // (line, column) → message
   void add(const YAML::Node& n, const std::string& key, const std::string& msg) {
     const auto mk = n.Mark();
-    if (mk.line >= 0) list.push_back(cat(file, ":", mk.line + 1, ":", mk.column + 1, ": ", key, ": ", msg));
-    else list.push_back(cat(file, ": ", key, ": ", msg));
+    if (mk.line >= 0)
+      list.push_back({{mk.line, mk.column}, cat(file, ":", mk.line + 1, ":", mk.column + 1, ": ", key, ": ", msg)});
+    else list.push_back({{-1, 0}, cat(file, ": ", key, ": ", msg)});
   }
 };
 
@@ -294,8 +295,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
         break;
       }
   if (!e.list.empty()) {
+    std::stable_sort(e.list.begin(), e.list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::string msg = cat(e.list.size(), " problem", e.list.size() > 1 ? "s" : "", " in ", path, ":");
-    for (const auto& s : e.list) msg += "\n  " + s;
+    for (const auto& s : e.list) msg += "\n  " + s.second;
     LB_THROW(ConfigError, msg);
   }
   return m;

@@ -208,7 +208,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     CompressResult res = compress_model(*model, calib, o);
     t_compress = since(tc);
     g.tables["layers"] = layer_table(res);
-    g.set("peak_model_bytes", int64_t(res.peak_model_bytes));
+    g.group("timings").set("peak_model_bytes", int64_t(res.peak_model_bytes));  // per rank: run-dependent
   }
   g.set("weights_digest", weights_digest(*model));
   // Perplexity, data parallel over the group (batches dealt round-robin; exact assembly).
