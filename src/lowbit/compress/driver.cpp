@@ -276,6 +276,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
   };
   for (int l = 0; l < c.n_layers; ++l) {
     BlockWeights fp = m.load_block(l);
+    m.drop_source_pages(l);  // streaming: the f32 copy is all this block needs from the mapping
     // 1. Statistics of every linear's input, on this block's calibration inputs (all ranks).
     StatsSet stats = block_stats(fp, l, o.fp_inputs ? x_fp : x);
     std::vector<const LinearStats*> st(kLinearIds.size());
@@ -359,12 +360,12 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
       oc.rec.linear = linear_name(id);
       oc.rec.out = qb.linear(id).out();
       oc.rec.in = qb.linear(id).in();
-      if (quant) {
+      if (quant && o.keep_results) {
         oc.q.spec = o.spec;
         oc.q.w_hat = oc.w_hat;  // exports read the dequantized weights from the result
         res.quant[size_t(l)][size_t(id)] = std::move(oc.q);
       }
-      if (oc.haar) res.haar[block_weight_name(l, linear_name(id))] = std::move(*oc.haar);
+      if (oc.haar && o.keep_results) res.haar[block_weight_name(l, linear_name(id))] = std::move(*oc.haar);
       qb.linear(id).w = std::move(oc.w_hat);
       res.records.push_back(std::move(oc.rec));
     }
@@ -374,6 +375,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
       if (o.fp_inputs) run_block(c, fp, l, x_fp, nl, L, mb, nullptr);
     }
     m.set_block(l, std::move(qb));
+    if (!o.spill_dir.empty()) m.spill_block(l, cat(o.spill_dir, "/block-", l, ".safetensors"));
     prog.step(1, (long long)nl * L);
   }
   prog.finish();

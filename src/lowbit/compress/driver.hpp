@@ -35,6 +35,13 @@ struct CompressOptions {
   // split over them (data parallel), statistics are tree-reduced (rank-count independent), and the
   // linears of each block are solved on different ranks and exchanged.
   dist::Comm* comm = nullptr;
+  // Streaming: when set, each compressed block is written to SPILL_DIR/block-<l>.safetensors and
+  // dropped from memory (read back, mapped, on use), so one FP and one compressed block are
+  // resident at a time instead of the whole compressed model.
+  std::string spill_dir;
+  // Keep every linear's QuantResult (codes, scales, dequantized copy) and Haar coefficients in the
+  // result, for exports. A sweep that only measures sets false: they are the model's size again.
+  bool keep_results = true;
 };
 
 struct LayerRecord {

@@ -261,7 +261,10 @@ void forward_logits(const Model& m, const int* tokens, int B, int T, Tensor& log
   const int pos0 = cache ? cache->len : 0;
   Tensor x;
   embed_tokens(m, tokens, B, T, pos0, x);
-  for (int l = 0; l < m.cfg.n_layers; ++l) block_forward(m.cfg, m.block(l), l, x, B, T, pos0, hooks, cache);
+  for (int l = 0; l < m.cfg.n_layers; ++l) {
+    block_forward(m.cfg, m.block(l), l, x, B, T, pos0, hooks, cache);
+    if (m.stream_blocks) m.release_block(l);
+  }
   final_norm(m, x);
   lm_logits(m, x, logits);
 }

@@ -2,6 +2,11 @@
 // defines: see model.hpp
 #include "lowbit/model/model.hpp"
 
+#include "lowbit/io/safetensors.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/hf.hpp"
@@ -101,6 +106,7 @@ void finish_model_load(Model& m) {
 
 void Model::ensure_slots() const {
   if (blocks_.size() != size_t(cfg.n_layers)) blocks_.resize(size_t(cfg.n_layers));
+  if (dirty_.size() != size_t(cfg.n_layers)) dirty_.resize(size_t(cfg.n_layers), 0);
 }
 
 BlockWeights Model::load_block(int i) const {
@@ -130,11 +136,48 @@ void Model::set_block(int i, BlockWeights b) {
   ensure_slots();
   LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
   blocks_[size_t(i)] = std::move(b);
+  dirty_[size_t(i)] = 1;
+}
+
+void Model::spill_block(int i, const std::string& path) {
+  ensure_slots();
+  LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
+  const BlockWeights& b = block(i);
+  SafetensorsWriter w;
+  auto add = [&](const std::string& suffix, const Tensor& t) {
+    if (!t.empty()) w.add_f32(block_weight_name(i, suffix), t);
+  };
+  add("attn_norm.weight", b.attn_norm_w);
+  add("attn_norm.bias", b.attn_norm_b);
+  add("mlp_norm.weight", b.mlp_norm_w);
+  add("mlp_norm.bias", b.mlp_norm_b);
+  for (auto id : kLinearIds) {
+    add(std::string(linear_name(id)) + ".weight", b.linear(id).w);
+    add(std::string(linear_name(id)) + ".bias", b.linear(id).b);
+  }
+  w.write(path);
+  auto f = SafetensorsFile::open(path);
+  for (const auto& [name, ref] : f->tensors()) source[name] = ref;  // refs keep the mapping alive
+  blocks_[size_t(i)].reset();
+  dirty_[size_t(i)] = 0;
+  drop_source_pages(i);
+}
+
+void Model::drop_source_pages(int i) const {
+  const std::string prefix = block_weight_name(i, "");
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  for (auto it = source.lower_bound(prefix); it != source.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    const auto a = reinterpret_cast<uintptr_t>(it->second.data);
+    const uintptr_t lo = (a + page - 1) & ~(page - 1), hi = (a + it->second.nbytes) & ~(page - 1);
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);  // advice: errors ignored
+  }
 }
 
 void Model::release_block(int i) const {
   ensure_slots();
+  LB_CHECK(!dirty_.at(size_t(i)), "block ", i, " was replaced and not spilled: releasing it would lose it");
   blocks_.at(size_t(i)).reset();
+  drop_source_pages(i);
 }
 
 bool Model::has_block(int i) const {

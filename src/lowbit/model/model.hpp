@@ -60,13 +60,23 @@ class Model {
   BlockWeights load_block(int i) const;
   // Replace block i (e.g. by its compressed version); the forward pass uses it from then on.
   void set_block(int i, BlockWeights b);
-  // Drop the cached f32 copy of block i (streaming: one block resident at a time).
+  // Drop the cached f32 copy of block i (streaming: one block resident at a time). A block
+  // replaced by set_block and not spilled cannot be released (it exists nowhere else).
   void release_block(int i) const;
+  // Write block i's current weights to a safetensors file at `path`, point the source at it and
+  // drop the f32 copy: a compressed block then leaves memory and is read back (mapped) on use.
+  void spill_block(int i, const std::string& path);
+  // Tell the kernel that block i's pages of the mapped checkpoint are not needed now (they stay
+  // in the page cache): after materialising a block, the process keeps only its f32 copy.
+  void drop_source_pages(int i) const;
+  // When true, forward_logits releases each block after using it, so one block is resident.
+  bool stream_blocks = false;
   void materialize_all() const;
   bool has_block(int i) const;
 
  private:
   mutable std::vector<std::optional<BlockWeights>> blocks_;
+  mutable std::vector<char> dirty_;  // block set by set_block and not backed by `source`
   void ensure_slots() const;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 #include <ctime>
 #include <set>
@@ -50,6 +51,7 @@ std::string weights_digest(const Model& m) {
     const BlockWeights& b = m.block(l);
     for (auto id : kLinearIds)
       if (id != LinearId::Gate || m.cfg.gated_mlp) mix(b.linear(id).w);
+    if (m.stream_blocks) m.release_block(l);
   }
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
@@ -186,7 +188,8 @@ long long WorkQueue::next() {
 }
 
 // ---------------------------------------------------------------- one configuration
-archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group) {
+archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
+                          const std::string& spill_dir) {
   const auto t0 = Clock::now();
   const double coll0 = group.collective_seconds();
   const auto& me = m.models[size_t(c.model)];
@@ -204,12 +207,15 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   if (c.method != "fp") {
     CompressOptions o = compress_options(m, c);
     o.comm = &group;
+    o.spill_dir = spill_dir;
+    o.keep_results = false;  // no export here: codes and dequantized copies would be the model again
     const auto tc = Clock::now();
     CompressResult res = compress_model(*model, calib, o);
     t_compress = since(tc);
     g.tables["layers"] = layer_table(res);
     g.group("timings").set("peak_model_bytes", int64_t(res.peak_model_bytes));  // per rank: run-dependent
   }
+  model->stream_blocks = !spill_dir.empty();  // evaluation reads one block at a time too
   g.set("weights_digest", weights_digest(*model));
   // Perplexity, data parallel over the group (batches dealt round-robin; exact assembly).
   const auto te = Clock::now();
@@ -352,7 +358,11 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       if (k >= (long long)todo.size()) break;
       const auto& c = todo[size_t(k)];
       const auto tc = Clock::now();
-      archive::Group g = run_config(m, c, *group);
+      // Compressed blocks are spilled here (one block resident); removed when the config is done.
+      const std::string spill = cat(ar.staging_dir(), "/.spill-", archive::safe_name(c.id), ".r", world.rank());
+      std::filesystem::create_directories(spill);
+      archive::Group g = run_config(m, c, *group, spill);
+      std::filesystem::remove_all(spill);
       if (group->is_root()) ar.stage(c.id, g);
       compute += since(tc);
       ++mine;

@@ -39,8 +39,10 @@ struct RunSummary {
 RunSummary run_manifest(const RunOptions& opt, dist::Comm& world);
 
 // One configuration on the ranks of `group`; returns its archive group (identical on every rank
-// of the group, timings aside).
-archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group);
+// of the group, timings aside). With a `spill_dir`, compressed blocks are streamed through it
+// (CompressOptions::spill_dir) and evaluation reads one block at a time.
+archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
+                          const std::string& spill_dir = "");
 
 // The compression options of one configuration, and the check of every configuration against its
 // model (group sizes, N:M patterns, positions) before any work; ConfigError lists every problem.
