@@ -350,33 +350,41 @@ void read_mmlu(const std::string& path, std::vector<Record>& out) {
   }
 }
 
-// LogiQA: items of 8 lines (blank, answer letter, context, question, "A." .. "D." options).
+// LogiQA: blocks of 8 lines (blank, answer letter, context, question, 4 options "A.text"), read as
+// lm-eval's loader (EleutherAI/logiqa) does: options lose their first two characters, and
+// normalize() puts a space after every '.' (the machine-translated text often lacks it). A few
+// options in Test.txt are out of place ("Storehouse B.3"); they are kept as the reference keeps them.
+std::string logiqa_normalize(const std::string& t) {
+  std::string o;
+  for (char c : t) {
+    o += c;
+    if (c == '.') o += ' ';
+  }
+  return trim(o);
+}
+
 void read_logiqa(const std::string& path, std::vector<Record>& out) {
-  const auto lines = read_lines(path);
-  size_t i = 0;
-  while (i < lines.size()) {
-    if (trim(lines[i]).empty()) {
-      ++i;
-      continue;
-    }
-    const std::string where = cat(path, ":", i + 1);
-    LB_INPUT_CHECK(i + 6 <= lines.size(), where, ": truncated item (need answer, context, question, 4 options)");
+  auto lines = read_lines(path);
+  while (!lines.empty() && trim(lines.back()).empty()) lines.pop_back();
+  LB_INPUT_CHECK(!lines.empty() && lines.size() % 8 == 0, path, ": expected blocks of 8 lines (blank, answer, context, ",
+                 "question, 4 options); got ", lines.size(), " lines");
+  for (size_t i = 0; i + 8 <= lines.size(); i += 8) {
+    const std::string where = cat(path, ":", i + 2);
+    LB_INPUT_CHECK(trim(lines[i]).empty(), path, ":", i + 1, ": expected the blank line that starts an item");
     Record r;
     r.where = where;
     r.id = cat(out.size());
-    const std::string a = trim(lines[i]);
+    const std::string a = trim(lines[i + 1]);
     LB_INPUT_CHECK(a.size() == 1 && a[0] >= 'a' && a[0] <= 'd', where, ": answer letter a-d expected, got '", a, "'");
     r.gold = a[0] - 'a';
-    r.fields["context"] = trim(lines[i + 1]);
-    r.fields["question"] = trim(lines[i + 2]);
-    for (int k = 0; k < 4; ++k) {
-      std::string o = trim(lines[i + 3 + size_t(k)]);
-      LB_INPUT_CHECK(o.size() >= 2 && o[0] == char('A' + k) && o[1] == '.', path, ":", i + 4 + size_t(k),
-                     ": option ", char('A' + k), ". expected");
-      r.options.push_back(trim(o.substr(2)));
+    r.fields["context"] = logiqa_normalize(lines[i + 2]);
+    r.fields["question"] = logiqa_normalize(lines[i + 3]);
+    for (size_t k = 0; k < 4; ++k) {
+      const std::string& o = lines[i + 4 + k];
+      LB_INPUT_CHECK(o.size() > 2, path, ":", i + 5 + k, ": option line too short");
+      r.options.push_back(logiqa_normalize(o.substr(2)));
     }
     out.push_back(std::move(r));
-    i += 7;
   }
 }
 
