@@ -25,10 +25,10 @@ nlohmann::json metric_json(const MetricValue& v) {
 }
 
 void print_table(const EvalResult& r) {
-  std::printf("| %-24s | %-12s | %6s | %6s | %-8s | %9s |   | %7s | %7s |\n", "task", "stratum", "n-shot", "n",
+  std::printf("| %-24s | %-12s | %6s | %6s | %-9s | %9s |   | %7s | %7s |\n", "task", "stratum", "n-shot", "n",
               "metric", "value", "stderr", "chance");
   std::printf("|%s|%s|%s|%s|%s|%s|---|%s|%s|\n", std::string(26, '-').c_str(), std::string(14, '-').c_str(),
-              std::string(8, '-').c_str(), std::string(8, '-').c_str(), std::string(10, '-').c_str(),
+              std::string(8, '-').c_str(), std::string(8, '-').c_str(), std::string(11, '-').c_str(),
               std::string(11, '-').c_str(), std::string(9, '-').c_str(), std::string(9, '-').c_str());
   for (const auto& t : r.tasks) {
     bool first = true;
@@ -40,10 +40,10 @@ void print_table(const EvalResult& r) {
       const MetricValue& v = t.metrics.at(k);
       const std::string name = k + (k == t.primary_metric ? "*" : "");
       if (first)
-        std::printf("| %-24s | %-12s | %6d | %6lld | %-8s | %9.4f | ± | %7.4f | %7.4f |\n", t.name.c_str(),
+        std::printf("| %-24s | %-12s | %6d | %6lld | %-9s | %9.4f | ± | %7.4f | %7.4f |\n", t.name.c_str(),
                     t.stratum.c_str(), t.fewshot, t.n_items, name.c_str(), v.value, v.stderr_, t.chance);
       else
-        std::printf("| %-24s | %-12s | %6s | %6s | %-8s | %9.4f | ± | %7.4f | %7s |\n", "", "", "", "", name.c_str(),
+        std::printf("| %-24s | %-12s | %6s | %6s | %-9s | %9.4f | ± | %7.4f | %7s |\n", "", "", "", "", name.c_str(),
                     v.value, v.stderr_, "");
       first = false;
     }

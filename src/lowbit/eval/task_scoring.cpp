@@ -273,6 +273,36 @@ std::vector<size_t> select_items(const Task& t, long long limit) {
 
 }  // namespace
 
+std::string fewshot_prompt(const Task& task, size_t idx, int k, uint64_t seed) {
+  const TaskSpec& s = task.spec;
+  const TaskItem& it = task.items.at(idx);
+  std::string prompt = it.description;
+  if (k > 0) {
+    const bool same_pool = task.fewshot_pool.empty();
+    const std::vector<TaskItem>& pool = same_pool ? task.items : task.fewshot_pool;
+    // Candidates: the pool items of the item's subset (MMLU subject, LAMA relation) when there
+    // are enough of them, else the whole pool; never the item itself.
+    std::vector<size_t> c;
+    for (size_t i = 0; i < pool.size(); ++i)
+      if (pool[i].subset == it.subset && !(same_pool && i == idx)) c.push_back(i);
+    if (c.size() < size_t(k)) {
+      c.clear();
+      for (size_t i = 0; i < pool.size(); ++i)
+        if (!(same_pool && i == idx)) c.push_back(i);
+    }
+    LB_INPUT_CHECK(c.size() >= size_t(k), s.name, ": ", k, "-shot needs more examples than the ", c.size(),
+                   " in the few-shot pool");
+    std::mt19937_64 rng(mix(seed ^ mix(hash_str(s.name)) ^ mix(idx + 1)));
+    for (int j = 0; j < k; ++j) {
+      std::uniform_int_distribution<size_t> d(size_t(j), c.size() - 1);
+      std::swap(c[size_t(j)], c[d(rng)]);
+      const TaskItem& ex = pool[c[size_t(j)]];
+      prompt += ex.context + ex.target + s.fewshot_delimiter;
+    }
+  }
+  return prompt + it.context;
+}
+
 TaskResult score_task(const Model& m, const Tokenizer& tok, const Task& task, const TaskOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const TaskSpec& s = task.spec;
@@ -299,67 +329,36 @@ TaskResult score_task(const Model& m, const Tokenizer& tok, const Task& task, co
     LB_INPUT_CHECK(ok, s.yaml_path, ": metric '", r.primary_metric, "' does not apply to ", r.type, " items");
   }
 
-  // Few-shot pool, by subset when items have one (MMLU subject, LAMA relation).
-  const std::vector<TaskItem>& pool = task.fewshot_pool.empty() ? task.items : task.fewshot_pool;
-  const bool same_pool = task.fewshot_pool.empty();
-  std::map<std::string, std::vector<size_t>> by_subset;
-  for (size_t i = 0; i < pool.size(); ++i) by_subset[pool[i].subset].push_back(i);
-  if (r.fewshot > 0)
-    LB_INPUT_CHECK(pool.size() > size_t(r.fewshot) - (same_pool ? 0 : 1), s.name, ": ", r.fewshot,
-                   "-shot needs more examples than the ", pool.size(), " in the few-shot pool");
-
+  if (r.fewshot > 0) {
+    const size_t pool = task.fewshot_pool.empty() ? task.items.size() - 1 : task.fewshot_pool.size();
+    LB_INPUT_CHECK(pool >= size_t(r.fewshot), s.name, ": ", r.fewshot, "-shot needs more examples than the ", pool,
+                   " in the few-shot pool");
+  }
   const std::vector<size_t> sel = select_items(task, o.limit);
   std::map<std::string, std::vector<double>> per_metric;
   double chance_sum = 0;
   Progress prog(cat("eval ", s.name), (long long)sel.size(), "items");
   for (size_t idx : sel) {
     const TaskItem& it = task.items[idx];
-    // The prompt: description, k examples + fewshot_delimiter each, then the item's context.
-    std::string prompt = it.description;
-    if (r.fewshot > 0) {
-      const auto sub = by_subset.find(it.subset);
-      const std::vector<size_t>* cand = &sub->second;
-      std::vector<size_t> all;
-      if (sub == by_subset.end() || sub->second.size() < size_t(r.fewshot) + (same_pool ? 1 : 0)) {
-        for (size_t i = 0; i < pool.size(); ++i) all.push_back(i);
-        cand = &all;
-      }
-      std::vector<size_t> c;
-      for (size_t i : *cand)
-        if (!(same_pool && i == idx)) c.push_back(i);
-      std::mt19937_64 rng(mix(o.seed ^ mix(hash_str(s.name)) ^ mix(idx + 1)));
-      for (int k = 0; k < r.fewshot; ++k) {
-        std::uniform_int_distribution<size_t> d(size_t(k), c.size() - 1);
-        std::swap(c[size_t(k)], c[d(rng)]);
-        prompt += pool[c[size_t(k)]].context + pool[c[size_t(k)]].target + s.fewshot_delimiter;
-      }
-    }
-    prompt += it.context;
+    const std::string prompt = fewshot_prompt(task, idx, r.fewshot, o.seed);
 
     ItemResult ir;
     ir.id = it.id;
     if (type == ItemType::MC || type == ItemType::Cloze) {
-      std::vector<int> ctx_enc, first_ctx;
-      std::vector<std::vector<int>> conts;
+      // Each choice is encoded with the context (_encode_pair); when every choice leaves the same
+      // context tokens (always, unless the context ends in whitespace that moves into the
+      // continuations) the context's KV cache is shared across choices.
+      std::vector<std::vector<int>> ctxs(it.choices.size()), conts(it.choices.size());
+      bool shared = true;
       for (size_t k = 0; k < it.choices.size(); ++k) {
-        std::vector<int> c_enc, k_enc;
-        encode_pair(tok, prompt, it.choices[k], c_enc, k_enc);
-        if (k == 0) first_ctx = c_enc;
-        // The context encoding is the same for every choice unless trailing whitespace moved into
-        // the continuations differs; then score them separately.
-        if (c_enc != first_ctx) first_ctx.clear();
-        conts.push_back(std::move(k_enc));
-        ctx_enc = std::move(c_enc);
+        encode_pair(tok, prompt, it.choices[k], ctxs[k], conts[k]);
+        shared = shared && ctxs[k] == ctxs[0];
       }
       std::vector<LoglikResult> ll;
-      if (!first_ctx.empty()) {
-        ll = loglikelihood_choices(m, first_ctx, conts, L);
+      if (shared) {
+        ll = loglikelihood_choices(m, ctxs[0], conts, L);
       } else {
-        for (size_t k = 0; k < it.choices.size(); ++k) {
-          std::vector<int> c_enc, k_enc;
-          encode_pair(tok, prompt, it.choices[k], c_enc, k_enc);
-          ll.push_back(loglikelihood_pair(m, c_enc, k_enc, L));
-        }
+        for (size_t k = 0; k < it.choices.size(); ++k) ll.push_back(loglikelihood_pair(m, ctxs[k], conts[k], L));
       }
       for (const auto& x : ll) ir.logprobs.push_back(x.logprob);
       if (type == ItemType::MC) {

@@ -171,6 +171,11 @@ struct EvalResult {
   double seconds = 0;
 };
 
+// The prompt of item `idx` with k examples (lm-eval layout): description, then k examples drawn
+// without replacement (from the item's subset when the pool has enough, never the item itself),
+// each context + target + fewshot_delimiter, then the item's context. The draw depends only on
+// (seed, task name, idx), so it does not change with --limit.
+std::string fewshot_prompt(const Task& task, size_t idx, int k, uint64_t seed);
 // Score one loaded task.
 TaskResult score_task(const Model& m, const Tokenizer& tok, const Task& task, const TaskOptions& o);
 // Score loaded tasks, then aggregate per stratum (strata in order of first appearance).
