@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
+#include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/tasks.hpp"
 
 namespace lowbit::cli {
@@ -63,9 +64,10 @@ void print_table(const EvalResult& r) {
 
 int cmd_eval(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string model, tok, tasks_arg, data_root_arg, tasks_dir;
+  std::string model, tok, tasks_arg, data_root_arg, tasks_dir, items_out;
   TaskOptions o;
   long long seed = 1234;
+  bool no_bos = false;
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()),
                      "llama2.c .bin file or Hugging Face folder (config.json + safetensors)")(
       "tokenizer,t", po::value(&tok), "tokenizer file (default: found beside the model)")(
@@ -80,7 +82,12 @@ int cmd_eval(const std::vector<std::string>& args) {
       "folder the shipped tasks' datasets are relative to (default: $LOWBIT_DATA, else ../shared/data beside the "
       "checkout)")(
       "max-length", po::value(&o.max_length)->default_value(0),
-      "context length; longer prompts are cut from the left (0 = the model's context)");
+      "context length; longer prompts are cut from the left (0 = the model's context)")(
+      "items", po::value(&items_out),
+      "also write per-item results (JSON lines: task, id, logprobs, pred, generated, metrics) to this file")(
+      "no-bos", po::bool_switch(&no_bos),
+      "no BOS before the prompt (lm-eval 0.4's default for HF causal models; lowbit's default adds BOS when the "
+      "tokenizer has one, as llama2.c models are trained)");
   po::variables_map vm;
   CommonFlags common;
   if (!parse_or_help("eval", "--tasks FILE.yaml|DIR|name,... [--model PATH] [--limit N] [--fewshot K] [options]",
@@ -98,12 +105,18 @@ int cmd_eval(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(o.fewshot >= -1, "--fewshot ", o.fewshot, " must be >= 0 (or -1 for each task's default)");
   LB_INPUT_CHECK(o.max_length >= 0, "--max-length ", o.max_length, " must be >= 0");
   o.seed = uint64_t(seed);
+  o.add_bos = !no_bos;
   o.progress = !common.quiet;
   const std::string src = source_dir();
   const std::string data_root = default_data_root(data_root_arg, src);
   if (tasks_dir.empty()) tasks_dir = src + "/jobs/tasks";
 
   // Everything about the input is checked before the model is loaded or anything is scored.
+  if (!items_out.empty()) {
+    const auto parent = std::filesystem::absolute(items_out).parent_path();
+    LB_INPUT_CHECK(std::filesystem::is_directory(parent), "--items ", items_out, ": folder ", parent.string(),
+                   " does not exist");
+  }
   const std::vector<TaskSpec> specs = resolve_task_specs(tasks_arg, tasks_dir, data_root);
   std::vector<Task> tasks;
   for (const auto& s : specs) tasks.push_back(load_task(s));
@@ -116,6 +129,18 @@ int cmd_eval(const std::vector<std::string>& args) {
 
   EvalResult r = evaluate_tasks(*m, *t, tasks, o);
   r.model = model;
+  if (!items_out.empty()) {
+    std::string lines;
+    for (const auto& x : r.tasks)
+      for (const auto& it : x.items) {
+        nlohmann::json j = {{"task", x.name}, {"id", it.id}, {"metrics", it.metrics}};
+        if (!it.logprobs.empty()) j["logprobs"] = it.logprobs;
+        if (it.pred >= 0) j["pred"] = it.pred;
+        if (x.type == "gen") j["generated"] = it.generated;
+        lines += j.dump() + "\n";
+      }
+    write_file_atomic(items_out, lines);
+  }
   if (common.json) {
     nlohmann::json jt = nlohmann::json::object(), js = nlohmann::json::object();
     for (const auto& x : r.tasks) {
@@ -137,6 +162,7 @@ int cmd_eval(const std::vector<std::string>& args) {
                {"limit", o.limit},
                {"fewshot", o.fewshot},
                {"seed", seed},
+               {"add_bos", o.add_bos},
                {"tasks", jt},
                {"strata", js},
                {"seconds", r.seconds}});

@@ -50,6 +50,13 @@ check "native probes: table with tasks and strata, silent with --quiet" \
 check "native mc: the 4 probes are answered correctly by stories260K" \
   "json $T/mc.json 'd[\"tasks\"][\"native_mc\"][\"metrics\"][\"acc\"][\"value\"]==1.0 and d[\"tasks\"][\"native_mc\"][\"n\"]==4' | grep -q True"
 
+"$LB" eval --tasks tests/data/tasks_native/native_mc.yaml --items "$T/items.jsonl" --json --quiet > /dev/null
+check "--items writes one JSON line per item with per-choice log-likelihoods" \
+  "[ \$(wc -l < $T/items.jsonl) -eq 4 ] && /usr/bin/python3 -c \"import json; r=[json.loads(l) for l in open('$T/items.jsonl')]; assert r[0]['id']=='mc1' and len(r[0]['logprobs'])==3 and r[0]['pred']==0 and all(x<0 for x in r[0]['logprobs'])\""
+"$LB" eval --tasks tests/data/tasks_native/native_mc.yaml --items "$T/items_nobos.jsonl" --no-bos --json --quiet > "$T/nobos.json"
+check "--no-bos is recorded and changes the log-likelihoods" \
+  "json $T/nobos.json 'd[\"add_bos\"]' | grep -q False && ! cmp -s $T/items.jsonl $T/items_nobos.jsonl"
+
 # ---- few-shot determinism ----
 "$LB" eval --tasks copa --limit 4 --fewshot 2 --seed 7 --json --quiet --data-root "$SHARED/data" > "$T/s1.json"
 "$LB" eval --tasks copa --limit 4 --fewshot 2 --seed 7 --json --quiet --data-root "$SHARED/data" > "$T/s2.json"
@@ -77,6 +84,7 @@ refused "unknown format" "unknown format 'parquet'" --tasks "$T/y/badfmt.yaml"
 refused "missing dataset" "dataset not found" --tasks "$T/y/nodata.yaml"
 refused "malformed item, named by file:line" "one.jsonl:1: field 'choices'" --tasks "$T/y/onechoice.yaml"
 refused "missing data root" "dataset not found" --tasks copa --data-root "$T/nowhere"
+refused "--items in a missing folder" "does not exist" --tasks copa --items "$T/nodir/items.jsonl" --data-root "$SHARED/data"
 refused "negative --limit" "--limit" --tasks copa --limit -1 --data-root "$SHARED/data"
 refused "missing model" "$T/none.bin" --tasks copa --model "$T/none.bin" --tokenizer models/stories260K/tok512.bin --data-root "$SHARED/data"
 finish

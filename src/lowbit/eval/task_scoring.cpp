@@ -54,7 +54,7 @@ int check_max_length(const Model& m, int max_length) {
 }  // namespace
 
 void encode_pair(const Tokenizer& tok, const std::string& context, const std::string& continuation,
-                 std::vector<int>& context_enc, std::vector<int>& continuation_enc) {
+                 std::vector<int>& context_enc, std::vector<int>& continuation_enc, bool add_bos) {
   std::string ctx = context, cont = continuation;
   size_t n = ctx.size();
   while (n > 0 && is_space(ctx[n - 1])) --n;
@@ -62,7 +62,7 @@ void encode_pair(const Tokenizer& tok, const std::string& context, const std::st
     cont = ctx.substr(n) + cont;
     ctx.resize(n);
   }
-  const bool bos = tok.bos_id() >= 0;
+  const bool bos = add_bos && tok.bos_id() >= 0;
   if (ctx.empty()) {
     // lm-eval: context_enc = [prefix token], continuation encoded alone.
     const int p = prefix_token(tok);
@@ -351,7 +351,7 @@ TaskResult score_task(const Model& m, const Tokenizer& tok, const Task& task, co
       std::vector<std::vector<int>> ctxs(it.choices.size()), conts(it.choices.size());
       bool shared = true;
       for (size_t k = 0; k < it.choices.size(); ++k) {
-        encode_pair(tok, prompt, it.choices[k], ctxs[k], conts[k]);
+        encode_pair(tok, prompt, it.choices[k], ctxs[k], conts[k], o.add_bos);
         shared = shared && ctxs[k] == ctxs[0];
       }
       std::vector<LoglikResult> ll;
@@ -382,7 +382,7 @@ TaskResult score_task(const Model& m, const Tokenizer& tok, const Task& task, co
         if (r.primary_metric == "mrr") chance_sum += (std::log(V) + 0.5772156649) / V;
       }
     } else {
-      std::vector<int> ctx_enc = tok.encode(prompt, tok.bos_id() >= 0);
+      std::vector<int> ctx_enc = tok.encode(prompt, o.add_bos && tok.bos_id() >= 0);
       if (prompt.empty() || ctx_enc.empty()) ctx_enc = {prefix_token(tok)};
       ir.generated = generate_until(m, tok, ctx_enc, s.until, s.max_gen_tokens, L);
       double em = 0;

@@ -92,14 +92,16 @@ struct TaskOptions {
   int fewshot = -1;      // -1 = each task's num_fewshot
   uint64_t seed = 1234;  // few-shot sampling (lm-eval's default seed)
   int max_length = 0;    // 0 = the model's context
+  bool add_bos = true;   // BOS before each prompt when the tokenizer has one (lm-eval 0.4: add_bos_token=False)
   bool progress = true;
 };
 
 // lm-eval's _encode_pair: trailing whitespace of the context moves to the continuation; the
-// context is encoded alone (with BOS when the tokenizer has one) and the continuation tokens are
-// whole[len(context_enc):] of the encoded concatenation.
+// context is encoded alone (with BOS when add_bos and the tokenizer has one) and the continuation
+// tokens are whole[len(context_enc):] of the encoded concatenation. An empty context becomes the
+// prefix token (BOS, else EOS), the continuation encoded alone.
 void encode_pair(const Tokenizer& tok, const std::string& context, const std::string& continuation,
-                 std::vector<int>& context_enc, std::vector<int>& continuation_enc);
+                 std::vector<int>& context_enc, std::vector<int>& continuation_enc, bool add_bos = true);
 
 struct LoglikResult {
   double logprob = 0;    // sum of log p(continuation token | prefix), natural log
