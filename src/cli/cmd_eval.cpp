@@ -106,7 +106,6 @@ int cmd_eval(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(o.max_length >= 0, "--max-length ", o.max_length, " must be >= 0");
   o.seed = uint64_t(seed);
   o.add_bos = !no_bos;
-  o.progress = !common.quiet;
   const std::string src = source_dir();
   const std::string data_root = default_data_root(data_root_arg, src);
   if (tasks_dir.empty()) tasks_dir = src + "/jobs/tasks";

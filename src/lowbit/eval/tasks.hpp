@@ -93,7 +93,6 @@ struct TaskOptions {
   uint64_t seed = 1234;  // few-shot sampling (lm-eval's default seed)
   int max_length = 0;    // 0 = the model's context
   bool add_bos = true;   // BOS before each prompt when the tokenizer has one (lm-eval 0.4: add_bos_token=False)
-  bool progress = true;
 };
 
 // lm-eval's _encode_pair: trailing whitespace of the context moves to the continuation; the
