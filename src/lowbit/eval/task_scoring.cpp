@@ -43,6 +43,22 @@ void score_row(const float* row, int V, int target, LoglikResult& r, bool first)
   ++r.tokens;
 }
 
+// forward_logits for one sequence, but logits only for its last `keep` rows: with a 150k-token
+// vocabulary a 2k-token prompt would otherwise need 1.2 GB of logits to score a few tokens. The
+// final norm is row-wise, so norming only the kept rows is the same computation.
+void forward_tail(const Model& m, const int* tokens, int T, int keep, Tensor& logits, KVCache* cache) {
+  const int pos0 = cache ? cache->len : 0;
+  Tensor x;
+  embed_tokens(m, tokens, 1, T, pos0, x);
+  for (int l = 0; l < m.cfg.n_layers; ++l) block_forward(m.cfg, m.block(l), l, x, 1, T, pos0, nullptr, cache);
+  keep = std::min(keep, T);
+  const int64_t D = x.cols();
+  Tensor tail({int64_t(keep), D});
+  std::copy(x.row(T - keep), x.row(T - keep) + int64_t(keep) * D, tail.ptr());
+  final_norm(m, tail);
+  lm_logits(m, tail, logits);
+}
+
 int check_max_length(const Model& m, int max_length) {
   const int L = max_length > 0 ? max_length : m.cfg.max_seq_len;
   LB_INPUT_CHECK(L >= 2, "max length ", L, " must be at least 2");
@@ -90,11 +106,10 @@ LoglikResult loglikelihood_pair(const Model& m, const std::vector<int>& ctx, con
   const int n = int(all.size());
   LB_CHECK(n >= int(cont.size()), "truncated input shorter than the continuation");
   Tensor logits;
-  forward_logits(m, all.data(), 1, n, logits);
+  forward_tail(m, all.data(), n, int(cont.size()), logits, nullptr);  // rows predict cont[0..]
   const int V = m.cfg.vocab_size;
   LoglikResult r;
-  for (size_t j = 0; j < cont.size(); ++j)
-    score_row(logits.row(n - int(cont.size()) + int(j)), V, cont[j], r, j == 0);
+  for (size_t j = 0; j < cont.size(); ++j) score_row(logits.row(int64_t(j)), V, cont[j], r, j == 0);
   return r;
 }
 
@@ -113,7 +128,7 @@ std::vector<LoglikResult> loglikelihood_choices(const Model& m, const std::vecto
   KVCache cache;
   cache.init(m.cfg, int(ctx.size() + longest));
   Tensor logits;
-  forward_logits(m, ctx.data(), 1, int(ctx.size()), logits, nullptr, &cache);
+  forward_tail(m, ctx.data(), int(ctx.size()), 1, logits, &cache);
   const int V = m.cfg.vocab_size;
   const std::vector<float> last(logits.row(logits.rows() - 1), logits.row(logits.rows() - 1) + V);
   for (const auto& c : conts) {
@@ -141,7 +156,7 @@ std::string generate_until(const Model& m, const Tokenizer& tok, const std::vect
   KVCache cache;
   cache.init(m.cfg, int(ctx.size()) + max_new);
   Tensor logits;
-  forward_logits(m, ctx.data(), 1, int(ctx.size()), logits, nullptr, &cache);
+  forward_tail(m, ctx.data(), int(ctx.size()), 1, logits, &cache);
   const int V = m.cfg.vocab_size;
   std::string text;
   int prev = ctx.back();
