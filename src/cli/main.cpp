@@ -26,6 +26,7 @@ const std::vector<Command>& commands() {
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
       {"run", "run an experiment manifest into an HDF5 archive (serial, or under mpirun/srun)", cmd_run},
       {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
+      {"eval", "task scores (multiple choice, cloze, generation) per task and stratum, as lm-eval", cmd_eval},
   };
   return c;
 }
