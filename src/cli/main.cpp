@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
+      {"fit", "fit scaling laws per stratum to a sweep's point table (CIs, LOO, cross-family)", cmd_fit},
   };
   return c;
 }
