@@ -122,6 +122,8 @@ int cmd_fit(const std::vector<std::string>& args) {
   opt.curve_axis = curve_axis;
   opt.progress = !common.quiet;
 
+  // Refuse bad input (unknown variables, missing metrics, too few configurations) before any fit.
+  for (const auto* l : chosen) fit::check_strata(*l, t, by, opt);
   nlohmann::json fits = nlohmann::json::array();
   std::vector<fit::FitResult> results;
   for (const auto* l : chosen)

@@ -493,8 +493,21 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
   return r;
 }
 
+void check_strata(const Law& law, const PointTable& t, const std::vector<std::string>& by, const FitOptions& opt) {
+  LB_INPUT_CHECK(opt.loss == "huber" || opt.loss == "squared", "--loss '", opt.loss, "' must be huber or squared");
+  LB_INPUT_CHECK(opt.ci_level > 0 && opt.ci_level < 1, "--ci ", opt.ci_level, " must be in (0, 1)");
+  for (const auto& [key, rows] : split_by(t, by)) {
+    Setup s = prepare(law, t.select(rows), opt, key);
+    if (law.log_linear) {
+      Expr f = s.compile();
+      detail::check_log_linear(law, f, s.d, s.R);
+    }
+  }
+}
+
 std::vector<FitResult> fit_strata(const Law& law, const PointTable& t, const std::vector<std::string>& by,
                                   const FitOptions& opt) {
+  check_strata(law, t, by, opt);
   std::vector<FitResult> out;
   for (const auto& [key, rows] : split_by(t, by)) {
     log_info("fit ", law.name, key.empty() ? "" : " [" + key + "]", ": ", rows.size(), " rows");

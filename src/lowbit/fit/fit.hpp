@@ -78,7 +78,11 @@ struct FitResult {
 // Fit `law` to every row of `t` as one stratum (`stratum` labels the result). Throws InputError
 // for an unknown variable, a missing metric column, or fewer configurations than parameters + 1.
 FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, const std::string& stratum = "");
-// One fit per group of rows sharing the values of `by` (e.g. {"stratum", "method"}).
+// Every check fit_law makes before fitting (variables, metric columns, configuration count, the
+// declared linearization), for every stratum, without fitting: callers refuse bad input before work.
+void check_strata(const Law& law, const PointTable& t, const std::vector<std::string>& by, const FitOptions& opt);
+// One fit per group of rows sharing the values of `by` (e.g. {"stratum", "method"}); checks every
+// stratum (check_strata) before fitting any.
 std::vector<FitResult> fit_strata(const Law& law, const PointTable& t, const std::vector<std::string>& by,
                                   const FitOptions& opt);
 
