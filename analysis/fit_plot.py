@@ -91,7 +91,8 @@ def table(fits, level):
     ]
     for f in fits:
         ps = "<br>".join(f"{p['name']} = {fmt(p['value'])} [{fmt(p['ci'][0])}, {fmt(p['ci'][1])}]"
-                         + (" (at bound)" if p["at_bound"] else "") for p in f["params"])
+                         + ("" if p.get("identified", True) else " (not identified)")
+                         + (" (at bound)" if p["at_bound"] and p.get("identified", True) else "") for p in f["params"])
         cross = "<br>".join(f"{c['train']}→{c['test']}: {fmt(c['rmse'], 3)}" for c in f["cross_family"]) or "–"
         m = f["metrics"]
         lines.append(f"| {f['law']} | {f['stratum'] or 'all'} | {f['n_points']} / {f['n_configs']} | {ps} | "

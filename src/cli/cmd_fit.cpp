@@ -40,7 +40,7 @@ void print_fit(const fit::FitResult& r) {
               "se_boot", "se_asym");
   for (const auto& e : r.params)
     std::printf("  %-10s %12.5g   [%11.5g, %11.5g] %10.3g %10.3g%s\n", e.name.c_str(), e.value, e.ci_lo, e.ci_hi,
-                e.se_boot, e.se_asym, e.at_bound ? "  (at bound)" : "");
+                e.se_boot, e.se_asym, e.identified ? (e.at_bound ? "  (at bound)" : "") : "  (not identified: interval = bounds)");
   std::printf("  R2 %.4f  adj R2 %.4f  RMSE %.4g  MAE %.4g  LOO RMSE %.4g  LOO MAE %.4g  (bootstrap %d, %d failed)\n",
               r.r2, r.adj_r2, r.rmse, r.mae, r.loo_rmse, r.loo_mae, r.n_boot, r.n_boot_failed);
   for (const auto& c : r.cross)

@@ -200,6 +200,11 @@ TEST(FitKnown, ExactRecoveryOnNoiselessDataForShippedLaws) {
   EXPECT_NEAR(r.params[2].value, 2.0, 1e-6);
   EXPECT_LT(r.rmse, 1e-9);
   EXPECT_NEAR(r.r2, 1.0, 1e-12);
+  // delta has no effect when C = 0: flagged, its interval is the declared range.
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE(r.params[k].identified) << r.params[k].name;
+  EXPECT_FALSE(r.params[3].identified);
+  EXPECT_EQ(r.params[3].ci_lo, 0);
+  EXPECT_EQ(r.params[3].ci_hi, 4);
   // The declared log-linear start is already the answer on noiseless data.
   ASSERT_EQ(r.linearized.size(), 4u);
   EXPECT_NEAR(r.linearized[1], 0.3, 1e-9);

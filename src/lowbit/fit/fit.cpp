@@ -159,7 +159,8 @@ Solved full_fit(const Setup& s, Expr& f, const std::vector<size_t>& rows, const 
   start_theta = starts[best];
   if (opt.loss == "squared") {
     delta = 0;
-    return a;
+    Solved p = detail::solve(f, s.d, rows, a.theta, s.law->params, 0.0, opt.max_iterations, true);
+    return p.ok && p.cost <= a.cost ? p : a;
   }
   auto robust_delta = [&](const std::vector<double>& th) {
     std::vector<double> r;
@@ -174,7 +175,7 @@ Solved full_fit(const Setup& s, Expr& f, const std::vector<size_t>& rows, const 
   const bool auto_delta = !fix_delta && !(opt.huber_delta > 0);
   if (!fix_delta && opt.huber_delta > 0) delta = opt.huber_delta;
   if (auto_delta) delta = robust_delta(a.theta);
-  Solved b = detail::solve(f, s.d, rows, a.theta, s.law->params, delta, opt.max_iterations);
+  Solved b = detail::solve(f, s.d, rows, a.theta, s.law->params, delta, opt.max_iterations, true);
   if (!b.ok) return a;
   // The least-squares residuals overstate the scale when outliers pull the fit: re-estimate delta
   // from the Huber fit's residuals and refit, until delta settles (at most 5 rounds).
@@ -182,16 +183,25 @@ Solved full_fit(const Setup& s, Expr& f, const std::vector<size_t>& rows, const 
     double nd = robust_delta(b.theta);
     if (std::abs(nd - delta) <= 0.01 * delta) break;
     delta = nd;
-    Solved c = detail::solve(f, s.d, rows, b.theta, s.law->params, delta, opt.max_iterations);
+    Solved c = detail::solve(f, s.d, rows, b.theta, s.law->params, delta, opt.max_iterations, true);
     if (!c.ok) break;
     b = c;
   }
   return b;
 }
 
-// sqrt(diag(σ² (JᵀJ)⁻¹)), σ² = SSR/(n − p), J by central differences; NaN if JᵀJ is singular.
-std::vector<double> asymptotic_se(Expr& f, const Data& d, const std::vector<double>& th, double ssr) {
+// Identifiability and standard errors from the Jacobian J of the fitted values (central
+// differences). A parameter is not identified when its column of J vanishes or lies in a
+// near-null direction of the column-normalized JᵀJ (condition > 1e10): the data cannot tell its
+// value (a term whose coefficient sits at 0, (1 + C)^-δ with C constant). Standard errors
+// sqrt(diag(σ² (JᵀJ)⁻¹)), σ² = SSR/(n − p), over the identified parameters; NaN for the others.
+struct Asymptotic {
+  std::vector<double> se;
+  std::vector<bool> identified;
+};
+Asymptotic asymptotic(Expr& f, const Data& d, const std::vector<double>& th, double ssr) {
   const size_t n = d.n(), p = d.np;
+  Asymptotic a{std::vector<double>(p, kNaN), std::vector<bool>(p, true)};
   Eigen::MatrixXd J(n, p);
   std::vector<double> t = th;
   for (size_t k = 0; k < p; ++k) {
@@ -205,16 +215,38 @@ std::vector<double> asymptotic_se(Expr& f, const Data& d, const std::vector<doub
     }
     t[k] = th[k];
   }
-  std::vector<double> se(p, kNaN);
-  if (n <= p || !J.allFinite()) return se;
-  Eigen::MatrixXd JtJ = J.transpose() * J;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(JtJ);
-  double maxev = es.eigenvalues().maxCoeff(), minev = es.eigenvalues().minCoeff();
-  if (!(maxev > 0) || minev <= 1e-12 * maxev) return se;
-  Eigen::MatrixXd cov = es.eigenvectors() * es.eigenvalues().cwiseInverse().asDiagonal() * es.eigenvectors().transpose();
-  double s2 = ssr / static_cast<double>(n - p);
-  for (size_t k = 0; k < p; ++k) se[k] = std::sqrt(s2 * cov(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(k)));
-  return se;
+  if (!J.allFinite()) return a;
+  Eigen::VectorXd norm = J.colwise().norm();
+  const double maxn = norm.maxCoeff();
+  std::vector<Eigen::Index> live;
+  for (size_t k = 0; k < p; ++k) {
+    const auto kk = static_cast<Eigen::Index>(k);
+    if (!(norm(kk) > 1e-12 * maxn)) a.identified[k] = false;
+    else live.push_back(kk);
+  }
+  if (!live.empty()) {
+    Eigen::MatrixXd Jn(n, static_cast<Eigen::Index>(live.size()));
+    for (size_t c = 0; c < live.size(); ++c) Jn.col(static_cast<Eigen::Index>(c)) = J.col(live[c]) / norm(live[c]);
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(Jn.transpose() * Jn);
+    const double lmax = es.eigenvalues().maxCoeff();
+    for (Eigen::Index e = 0; e < es.eigenvalues().size(); ++e)
+      if (es.eigenvalues()(e) < 1e-10 * lmax)
+        for (size_t c = 0; c < live.size(); ++c)
+          if (std::abs(es.eigenvectors()(static_cast<Eigen::Index>(c), e)) > 0.1) a.identified[static_cast<size_t>(live[c])] = false;
+  }
+  std::vector<Eigen::Index> ok;
+  for (size_t k = 0; k < p; ++k)
+    if (a.identified[k]) ok.push_back(static_cast<Eigen::Index>(k));
+  if (ok.empty() || n <= p) return a;
+  Eigen::MatrixXd Js(n, static_cast<Eigen::Index>(ok.size()));
+  for (size_t c = 0; c < ok.size(); ++c) Js.col(static_cast<Eigen::Index>(c)) = J.col(ok[c]);
+  Eigen::MatrixXd cov = (Js.transpose() * Js).ldlt().solve(Eigen::MatrixXd::Identity(Js.cols(), Js.cols()));
+  const double s2 = ssr / static_cast<double>(n - p);
+  for (size_t c = 0; c < ok.size(); ++c) {
+    const auto cc = static_cast<Eigen::Index>(c);
+    a.se[static_cast<size_t>(ok[c])] = std::sqrt(s2 * cov(cc, cc));
+  }
+  return a;
 }
 
 void curves(const Setup& s, Expr& f, const std::vector<double>& th, const FitOptions& opt, FitResult& r) {
@@ -330,7 +362,8 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
   r.adj_r2 = n > P ? 1 - (1 - r.r2) * static_cast<double>(n - 1) / static_cast<double>(n - P) : kNaN;
   r.rmse = std::sqrt(ssr / static_cast<double>(n));
   r.mae = sae / static_cast<double>(n);
-  auto se = asymptotic_se(f, s.d, th, ssr);
+  Asymptotic asy = asymptotic(f, s.d, th, ssr);
+  const auto& se = asy.se;
 
   // Bootstrap over configurations: resample K configurations with replacement, refit from θ̂ with
   // the same loss and delta. Index draws are serial (seeded) so results do not depend on threads.
@@ -356,7 +389,7 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
 #pragma omp for schedule(dynamic)
       for (size_t j = 0; j < jobs; ++j) {
         if (j < resamples.size()) {
-          boot[j] = detail::solve(fl, s.d, resamples[j], th, law.params, r.huber_delta, opt.max_iterations);
+          boot[j] = detail::solve(fl, s.d, resamples[j], th, law.params, r.huber_delta, opt.max_iterations, false);
           if (opt.progress) {
 #pragma omp critical(fit_progress)
             prog.step();
@@ -366,7 +399,7 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
           std::vector<size_t> keep;
           for (size_t i = 0; i < n; ++i)
             if (s.d.cfg[i] != static_cast<int>(c)) keep.push_back(i);
-          Solved l = detail::solve(fl, s.d, keep, th, law.params, r.huber_delta, opt.max_iterations);
+          Solved l = detail::solve(fl, s.d, keep, th, law.params, r.huber_delta, opt.max_iterations, true);
           if (l.ok)
             for (size_t i : s.cfg_rows[c]) loo_pred[i] = fl.eval(s.d.x(i), s.d.nv, l.theta.data(), P);
         }
@@ -409,6 +442,7 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
     e.hi = p.hi;
     e.start = start_theta[k];
     e.se_asym = se[k];
+    e.identified = asy.identified[k];
     double tol = 1e-6 * std::max(1.0, std::abs(th[k]));
     e.at_bound = (std::isfinite(p.lo) && th[k] - p.lo <= tol) || (std::isfinite(p.hi) && p.hi - th[k] <= tol);
     if (!r.boot.empty()) {
@@ -425,6 +459,10 @@ FitResult fit_law(const Law& law, const PointTable& t, const FitOptions& opt, co
       e.se_boot = kNaN;
       e.ci_lo = std::max(p.lo, th[k] - tq * se[k]);
       e.ci_hi = std::min(p.hi, th[k] + tq * se[k]);
+    }
+    if (!e.identified) {  // the data say nothing about it: the interval is the declared range
+      e.ci_lo = p.lo;
+      e.ci_hi = p.hi;
     }
     r.params.push_back(e);
   }

@@ -40,6 +40,7 @@ struct ParamEstimate {
   double se_boot = 0, se_asym = 0;   // bootstrap s.d.; sqrt(diag σ²(JᵀJ)⁻¹) (NaN if singular)
   double start = 0;                  // the start the best solve came from
   bool at_bound = false;             // within 1e-6 (relative) of a bound
+  bool identified = true;            // false: no information in the data (CI = declared bounds)
 };
 
 struct CrossCheck {

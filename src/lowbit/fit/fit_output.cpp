@@ -49,9 +49,11 @@ archive::Group fit_to_group(const FitResult& r) {
 
   archive::Table& p = g.tables["params"];
   p.description = "fitted parameters: estimate, declared bounds, CI (bootstrap percentile; asymptotic t if n_boot = 0)";
-  for (const char* c : {"value", "lo", "hi", "ci_lo", "ci_hi", "se_boot", "se_asym", "start", "at_bound"}) p.add_column(c, "");
+  for (const char* c : {"value", "lo", "hi", "ci_lo", "ci_hi", "se_boot", "se_asym", "start", "at_bound", "identified"}) p.add_column(c, "");
   for (const auto& e : r.params)
-    p.add_row({e.value, e.lo, e.hi, e.ci_lo, e.ci_hi, e.se_boot, e.se_asym, e.start, e.at_bound ? 1.0 : 0.0}, e.name);
+    p.add_row({e.value, e.lo, e.hi, e.ci_lo, e.ci_hi, e.se_boot, e.se_asym, e.start, e.at_bound ? 1.0 : 0.0,
+               e.identified ? 1.0 : 0.0},
+              e.name);
 
   archive::Table& pt = g.tables["points"];
   pt.description = "fitted points: the law's variables, measured target, fit, residual, leave-one-configuration-out prediction";
@@ -125,7 +127,8 @@ nlohmann::json fit_to_json(const FitResult& r) {
                   {"se_boot", num(e.se_boot)},
                   {"se_asym", num(e.se_asym)},
                   {"start", num(e.start)},
-                  {"at_bound", e.at_bound}});
+                  {"at_bound", e.at_bound},
+                  {"identified", e.identified}});
   j["params"] = ps;
   nlohmann::json pts = {{"config", r.config}, {"y", nums(r.y)}, {"yhat", nums(r.yhat)}, {"loo_pred", nums(r.loo_pred)},
                         {"series", r.point_series}, {"axis", nums(r.point_x)}};

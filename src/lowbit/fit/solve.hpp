@@ -29,14 +29,15 @@ struct Solved {
 
 // Minimize Σ ρ((y − f(x, θ))²) over `rows` (repeats allowed) from theta0, within the parameters'
 // bounds; ρ = Huber(delta) when delta > 0, else squared loss. `f` binds variables then parameters.
+// `precise`: tolerances for a reported fit (~1e-8 on parameters), else looser ones for replicates.
 Solved solve(Expr& f, const Data& d, const std::vector<size_t>& rows, std::vector<double> theta0,
-             const std::vector<LawParam>& params, double delta, int max_iterations);
+             const std::vector<LawParam>& params, double delta, int max_iterations, bool precise);
 
 // The multi-start grid: the product of every parameter's init values, or a seeded subset of
 // `max_starts` of them when the product is larger.
 std::vector<std::vector<double>> starts_grid(const std::vector<LawParam>& params, int max_starts, uint64_t seed);
 
-// Best solve over `starts` (lowest cost); `best` is the index of the winning start, -1 if none converged.
+// Best solve over `starts` (lowest cost; replicate tolerances: polish the winner with a precise solve); `best` is the index of the winning start, -1 if none converged.
 Solved multi_start(Expr& f, const Data& d, const std::vector<size_t>& rows,
                    const std::vector<std::vector<double>>& starts, const std::vector<LawParam>& params,
                    double delta, int max_iterations, int& best, int& n_ok);
