@@ -27,6 +27,7 @@ const std::vector<Command>& commands() {
       {"run", "run an experiment manifest into an HDF5 archive (serial, or under mpirun/srun)", cmd_run},
       {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
       {"eval", "task scores (multiple choice, cloze, generation) per task and stratum, as lm-eval", cmd_eval},
+      {"fit", "fit scaling laws per stratum to a sweep's point table (CIs, LOO, cross-family)", cmd_fit},
   };
   return c;
 }
