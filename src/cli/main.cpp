@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
+      {"diagnose", "failure-mode diagnostics of one compressed configuration, causal tests, repairs", cmd_diagnose},
   };
   return c;
 }
