@@ -59,7 +59,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "early-fraction", po::value(&d.rule.early_fraction)->default_value(0.5), "rule: share of layers that are early")(
       "top-n", po::value(&d.rule.top_n)->default_value(3), "rule: components restored jointly")(
       "share-min", po::value(&d.rule.share_min)->default_value(0.5), "rule: gap share the top-n must close")(
-      "jump-share-max", po::value(&d.rule.jump_share_max)->default_value(0.5), "rule: largest one-layer share of the final error")(
+      "spread-max", po::value(&d.rule.spread_max)->default_value(3.0), "rule: largest/median local error for smooth growth")(
       "out,o", po::value(&cc.out), "write DIR/diagnose.json (all tables) here");
   po::variables_map vm;
   CommonFlags common;

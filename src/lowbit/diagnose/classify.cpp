@@ -8,8 +8,10 @@
 //   concentrated= restoring the top_n sub-block components (attention, MLP, heads; ranked by
 //                 the gap each closes alone) together closes >= share_min of the loss gap, and the
 //                 best single component lies in E
-//   smooth      = with e_l the propagated relative L2 error after block l (e_{-1} = 0), no layer adds
-//                 more than jump_share_max of the final error: max_l (e_l − e_{l−1}) <= jump_share_max·e_{L−1}
+//   smooth      = no layer makes much more error than the others and the error does not shrink: the
+//                 local relative errors ε_l (compressed block on the FP input) satisfy
+//                 max_l ε_l <= spread_max · median_l ε_l, and the propagated relative error of the
+//                 last block is at least that of the first
 //   label = computation_collapse  if concentrated and (broken or destroyed)
 //         = signal_degradation    if not broken, not destroyed, and smooth
 //         = mixed                 otherwise (the evidence disagrees; all of it is stored)
@@ -70,15 +72,17 @@ ModeLabel classify_mode(const DiagnoseResult& r, const ModeRule& rule) {
   }
   ev["concentrated_restoration"] = concentrated;
   // Smooth growth.
-  double prev = 0, jump = 0;
-  for (const auto& d : r.layers) {
-    jump = std::max(jump, d.prop.rel_l2 - prev);
-    prev = d.prop.rel_l2;
-  }
-  const double final_err = r.layers.back().prop.rel_l2;
-  const double jump_share = final_err > 0 ? jump / final_err : 0.0;
-  const bool smooth = jump_share <= rule.jump_share_max;
-  ev["max_jump_share"] = jump_share;
+  std::vector<double> local;
+  for (const auto& d : r.layers) local.push_back(d.local.rel_l2);
+  std::vector<double> sorted = local;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = L % 2 ? sorted[size_t(L / 2)] : 0.5 * (sorted[size_t(L / 2) - 1] + sorted[size_t(L / 2)]);
+  const double lmax = sorted.back();
+  const double spread = lmax == 0 ? 1.0 : (median > 0 ? lmax / median : INFINITY);
+  const double first_err = r.layers.front().prop.rel_l2, final_err = r.layers.back().prop.rel_l2;
+  const bool smooth = spread <= rule.spread_max && final_err >= first_err;
+  ev["local_error_spread"] = spread;
+  ev["first_rel_l2"] = first_err;
   ev["final_rel_l2"] = final_err;
   ev["smooth_growth"] = smooth;
   ev["gap_nats"] = r.gap();
@@ -93,7 +97,8 @@ ModeLabel classify_mode(const DiagnoseResult& r, const ModeRule& rule) {
   } else if (!broken && !destroyed && smooth) {
     m.label = "signal_degradation";
     m.reason = cat("attention patterns preserved (max local head JS ", js_max, " bits), early SNR ", snr_min,
-                   " dB, error grows smoothly (largest single-layer share ", jump_share, ")");
+                   " dB, error grows smoothly (local error max/median ", spread, ", rel. L2 ", first_err, " -> ",
+                   final_err, ")");
   } else {
     m.label = "mixed";
     m.reason = cat("broken=", broken, " destroyed=", destroyed, " concentrated=", concentrated, " smooth=", smooth);

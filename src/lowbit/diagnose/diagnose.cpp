@@ -67,7 +67,7 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
   rule.set("snr_collapse_db", mr.snr_collapse_db);
   rule.set("top_n", int64_t(mr.top_n));
   rule.set("share_min", mr.share_min);
-  rule.set("jump_share_max", mr.jump_share_max);
+  rule.set("spread_max", mr.spread_max);
   rule.set("gap_min_nats", mr.gap_min_nats);
 
   Table t = make_table({{"layer", ""}, {"cos", ""}, {"rel_l2", ""}, {"snr_db", "dB"}, {"local_cos", ""},

@@ -35,7 +35,7 @@ struct ModeRule {
   double snr_collapse_db = 0.0;   // propagated SNR below this in an early layer: signal destroyed
   int top_n = 3;                  // components restored jointly for the concentration test
   double share_min = 0.5;         // ... which must close at least this share of the loss gap
-  double jump_share_max = 0.5;    // smooth growth: no layer adds more than this share of the final rel. error
+  double spread_max = 3.0;        // smooth growth: max local rel. error <= spread_max × median over layers
   double gap_min_nats = 0.002;    // below this gap the label is kept but flagged negligible
 };
 
