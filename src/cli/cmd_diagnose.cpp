@@ -149,8 +149,9 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   g.set("calib", cc.cs.path);
   g.set("calib_tokens", int64_t(calib.tokens()));
   g.set("eval", cc.eval_data.empty() ? cc.cs.path + " (held-out part)" : cc.eval_data);
-  nlohmann::json summary = {{"model", cc.model}, {"method", o.method}, {"bits", o.spec.bits}, {"group", o.spec.group},
-                            {"loss_fp", r.loss_fp}, {"loss_q", r.loss_q}, {"gap", r.gap()},
+  nlohmann::json summary = {{"model", cc.model}, {"method", o.method},
+                            {"bits", o.method == "noise" ? nlohmann::json() : nlohmann::json(o.spec.bits)}, {"group", o.spec.group},
+                            {"loss_fp", r.loss_fp}, {"loss_q", r.loss_q}, {"gap", r.gap()}, {"gap_se", r.gap_se},
                             {"eval_predictions", r.eval_tokens}, {"mode", r.mode.label}, {"reason", r.mode.reason}};
   if (o.method == "noise") summary["noise_rel_std"] = noise;
   for (const auto& rp : r.repairs) summary["repairs"][rp.name] = std::isfinite(rp.gap_closed) ? nlohmann::json(rp.gap_closed) : nlohmann::json();

@@ -93,6 +93,8 @@ TEST(Diagnose, IdenticalModelHasPerfectFidelity) {
   o.restoration = o.repairs = false;
   DiagnoseResult r = diagnose(*fp, *q, b, CalibSet{}, {}, o);
   EXPECT_EQ(r.loss_fp, r.loss_q);
+  EXPECT_EQ(r.gap_se, 0.0);
+  EXPECT_NEAR(r.loss_fp, net_loss(Net::of(*fp), b), 1e-12);
   ASSERT_EQ(r.layers.size(), 4u);
   for (const auto& d : r.layers) {
     EXPECT_EQ(d.prop.rel_l2, 0.0);

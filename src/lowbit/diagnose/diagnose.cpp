@@ -20,10 +20,25 @@ DiagnoseResult diagnose(const Model& fp_model, const Model& q_model, const EvalB
                  cf.max_seq_len);
   const Net fp = Net::of(fp_model), q = Net::of(q_model);
   DiagnoseResult r;
-  r.loss_fp = net_loss(fp, b);
-  r.loss_q = net_loss(q, b);
+  {
+    Tensor lf, lq;
+    net_logits(fp, b, lf);
+    net_logits(q, b, lq);
+    const auto nf = nll_tokens(lf, b), nq = nll_tokens(lq, b);
+    double sf = 0, sq = 0, sd = 0, sd2 = 0;
+    for (size_t i = 0; i < nf.size(); ++i) {
+      sf += nf[i];
+      sq += nq[i];
+      sd += nq[i] - nf[i];
+      sd2 += (nq[i] - nf[i]) * (nq[i] - nf[i]);
+    }
+    const double n = double(nf.size());
+    r.loss_fp = sf / n;
+    r.loss_q = sq / n;
+    r.gap_se = n > 1 ? std::sqrt(std::max(0.0, (sd2 - sd * sd / n) / (n - 1)) / n) : 0.0;
+  }
   r.eval_tokens = b.predictions();
-  log_info("diagnose: loss FP ", r.loss_fp, " compressed ", r.loss_q, " nats/token (gap ", r.gap(), ") over ",
+  log_info("diagnose: loss FP ", r.loss_fp, " compressed ", r.loss_q, " nats/token (gap ", r.gap(), " ± ", r.gap_se, ") over ",
            r.eval_tokens, " predictions");
   layerwise_diagnostics(fp, q, b, o, r);
   if (o.restoration) restoration_ranking(fp, q, b, o, r);
@@ -52,6 +67,7 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
   g.set("loss_fp", r.loss_fp);
   g.set("loss_q", r.loss_q);
   g.set("loss_gap", r.gap());
+  g.set("loss_gap_se", r.gap_se);
   g.set("loss_unit", std::string("nats/token"));
   g.set("eval_predictions", int64_t(r.eval_tokens));
   g.set("n_layers", int64_t(r.n_layers));

@@ -111,6 +111,7 @@ struct ModeLabel {
 struct DiagnoseResult {
   int n_layers = 0, n_heads = 0;
   double loss_fp = 0, loss_q = 0;
+  double gap_se = 0;  // standard error of the gap from the paired per-token NLL differences
   long long eval_tokens = 0;
   std::vector<LayerDiag> layers;
   std::vector<HeadDiag> heads;

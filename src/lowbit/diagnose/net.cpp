@@ -65,6 +65,18 @@ double nll_sum(const Tensor& logits, const EvalBatch& b) {
   return s;
 }
 
+std::vector<double> nll_tokens(const Tensor& logits, const EvalBatch& b) {
+  const int V = int(logits.cols());
+  std::vector<double> out;
+  out.reserve(size_t(b.predictions()));
+  for (int i = 0; i < b.B; ++i)
+    for (int t = 0; t + 1 < b.T; ++t) {
+      const int64_t r = int64_t(i) * b.T + t;
+      out.push_back(-log_softmax_at(logits.row(r), V, b.tokens[size_t(r + 1)]));
+    }
+  return out;
+}
+
 double net_loss(const Net& net, const EvalBatch& b, const AfterBlock& after) {
   Tensor logits;
   net_logits(net, b, logits, nullptr, after);

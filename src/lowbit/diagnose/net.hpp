@@ -2,7 +2,7 @@
 // weights with a chosen block per layer (FP, compressed, or a mix), evaluation batches, the loss,
 // and a layer loop with a hook after every block (patching, restoration, corruption).
 // defines: lowbit::diag::Net, EvalBatch, make_eval_batch, run_blocks, net_logits, net_loss,
-//          nll_rows, apply_final_norm
+//          nll_sum, nll_tokens, apply_final_norm
 #pragma once
 
 #include <functional>
@@ -48,6 +48,8 @@ void net_logits(const Net& net, const EvalBatch& b, Tensor& logits, const Forwar
                 const AfterBlock& after = {});
 // Sum of −log p(next token) over the predictions of each window (double), from logits.
 double nll_sum(const Tensor& logits, const EvalBatch& b);
+// −log p(next token) of every prediction, window by window (double).
+std::vector<double> nll_tokens(const Tensor& logits, const EvalBatch& b);
 // Mean next-token NLL in nats/token.
 double net_loss(const Net& net, const EvalBatch& b, const AfterBlock& after = {});
 

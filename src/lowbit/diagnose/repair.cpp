@@ -253,7 +253,9 @@ void run_repairs(const Net& fp, const Net& q, const CalibSet& calib, const EvalB
     add("norm_gain", loss_blocks(q, blocks, b, &fw, &fb), base, "");
   }
   prog.step();
-  if (!r.restoration.empty()) {
+  if (!r.restoration.empty() && o.hi_bits <= o.base_bits)
+    log_info("diagnose: mixed precision skipped (--hi-bits ", o.hi_bits, " is not above the base ", o.base_bits, " bits)");
+  if (!r.restoration.empty() && o.hi_bits > o.base_bits) {
     long long total = 0;
     for (int l = 0; l < c.n_layers; ++l) total += component_params(c, Component{"", "block", l});
     const double budget = o.budget_bits > 0 ? o.budget_bits : base + 1;
