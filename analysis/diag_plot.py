@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def load(path):
@@ -100,6 +101,8 @@ def plot(prefix, runs, title):
     ax.set_title("causal tracing: indirect effect (Δp, o last pos., x subject end)", fontsize=10)
     ax.set_xlabel("layer")
     ax.grid(alpha=0.3)
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.flat[0].legend(fontsize=8)
     axes.flat[5].legend(fontsize=7)
     fig.suptitle(title)
