@@ -4,6 +4,7 @@
 // the degradation/collapse label and the training-free repairs. defines: cli::cmd_diagnose
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "cli/compress_common.hpp"
@@ -92,6 +93,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(d.rule.top_n >= 1, "--top-n must be at least 1");
   LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
   LB_INPUT_CHECK(to.noise_samples >= 1, "--noise-samples must be at least 1");
+  LB_INPUT_CHECK(std::isfinite(noise) && noise >= 0, "--noise ", noise, " must be a finite value >= 0");
+  LB_INPUT_CHECK(std::isfinite(to.noise_scale) && to.noise_scale > 0, "--noise-scale must be positive");
   if (!facts_path.empty()) {
     LB_INPUT_CHECK(file_exists(facts_path), facts_path, ": facts file not found");
     if (relations.empty()) {
@@ -99,10 +102,6 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       const std::string guess = (slash == std::string::npos ? std::string(".") : facts_path.substr(0, slash)) + "/relations.jsonl";
       if (file_exists(guess)) relations = guess;
     }
-  }
-  if (!cc.out.empty()) {
-    ::mkdir(cc.out.c_str(), 0755);
-    LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
   }
   d.base_bits = o.method == "noise" ? 32 : o.spec.bits;
   d.group = o.spec.group;
@@ -127,6 +126,14 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   if (!facts_path.empty()) {
     facts = diag::load_facts(facts_path, relations, *cc.t, max_facts, &skipped);
     log_info("diagnose: ", facts.size(), " facts from ", facts_path, " (", skipped, " skipped)");
+    for (const auto& f : facts)
+      LB_INPUT_CHECK(int(f.tokens.size()) <= fp.cfg.max_seq_len, facts_path, ": fact '", f.context, "' has ",
+                     f.tokens.size(), " tokens, more than the model's context ", fp.cfg.max_seq_len);
+  }
+
+  if (!cc.out.empty()) {
+    ::mkdir(cc.out.c_str(), 0755);
+    LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
   }
 
   auto qm = load_model(cc.model);

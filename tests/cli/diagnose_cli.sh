@@ -22,6 +22,12 @@ refused "eval window beyond context refused" "--eval-seqlen 4096" --eval-seqlen 
 refused "missing facts refused" "facts file not found" --facts /nonexistent.jsonl
 refused "hi-bits refused" "--hi-bits 12" --hi-bits 12
 CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found"
+refused "negative noise refused" "--noise -1" --method noise --noise -1
+echo '{"type":"cloze","context":"Tom"' > "$T/bad.jsonl"
+refused "malformed facts refused" "bad.jsonl:1: not a JSON object" --facts "$T/bad.jsonl"
+echo '{"foo":1}' > "$T/bad2.jsonl"
+refused "facts of unknown shape refused" "neither a cloze fact" --facts "$T/bad2.jsonl"
+refused "eval text too short refused" "hold no evaluation window" --eval-text "$T/bad2.jsonl"
 
 "$LB" diagnose --method rtn --bits 3 --calib "$CAL" --nsamples 4 --eval-seqlen 64 --eval-windows 4 --no-heads \
   --facts "$SHARED/data/lama/lama_trex_googlere_facts.jsonl" --max-facts 3 --noise-samples 1 \

@@ -300,3 +300,21 @@ TEST(Diagnose, GroupHasNamedColumnsWithUnits) {
   EXPECT_EQ(j["tables"]["layers"]["data"].size(), 4u);
   EXPECT_EQ(j["attrs"]["mode"], r.mode.label);
 }
+
+// Every architecture variant (GQA + untied head, Qwen2 biases, OPT LayerNorm / ReLU / learned
+// positions) goes through every stage and gives finite numbers.
+TEST(Diagnose, RunsOnEveryArchitecture) {
+  for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Opt}) {
+    const DecoderConfig c = test::small_config(a, 32, 48, 8);
+    auto fp = make_synthetic_model(c, 3);
+    auto q = make_synthetic_model(c, 3);
+    add_weight_noise(*q, 0.1, 1);
+    EvalBatch b = sampled_batch(*fp, 2, 16, 1);
+    DiagnoseResult r = diagnose(*fp, *q, b, random_calib(c.vocab_size, 4, 16, 2), {}, DiagnoseOptions{});
+    EXPECT_GT(r.gap(), 0.0) << arch_name(a);
+    for (const auto& d : r.layers) EXPECT_TRUE(std::isfinite(d.prop.snr_db) && std::isfinite(d.lens_kl_q)) << arch_name(a);
+    ASSERT_EQ(r.repairs.size(), 5u) << arch_name(a);  // bias, bias_variance, norm_gain, 2 × mixed precision
+    for (const auto& rp : r.repairs) EXPECT_TRUE(std::isfinite(rp.loss)) << arch_name(a) << " " << rp.name;
+    EXPECT_EQ(r.restoration.size(), size_t(c.n_layers * (3 + c.n_heads))) << arch_name(a);
+  }
+}
