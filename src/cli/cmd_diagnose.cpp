@@ -2,6 +2,7 @@
 // Gaussian weight noise) and run the failure-mode diagnostics against the FP model: per-layer and
 // per-head fidelity, logit lens, activation statistics, restoration / patching / causal tracing,
 // the degradation/collapse label and the training-free repairs. defines: cli::cmd_diagnose
+#include <omp.h>
 #include <sys/stat.h>
 
 #include <cmath>
@@ -22,7 +23,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   diag::DiagnoseOptions d;
   diag::TraceOptions to;
   double noise = 0.05;
-  int eval_seqlen = 128, eval_windows = 16, max_facts = 40;
+  int eval_seqlen = 128, eval_windows = 16, max_facts = 40, threads = 0;
   std::string facts_path, relations;
   bool no_heads = false, no_repairs = false, no_restoration = false, no_patching = false;
   desc.add_options()("model,m", po::value(&cc.model)->default_value(default_model_path()), "FP checkpoint")(
@@ -61,6 +62,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "top-n", po::value(&d.rule.top_n)->default_value(3), "rule: components restored jointly")(
       "share-min", po::value(&d.rule.share_min)->default_value(0.5), "rule: gap share the top-n must close")(
       "spread-max", po::value(&d.rule.spread_max)->default_value(3.0), "rule: largest/median local error for smooth growth")(
+      "threads", po::value(&threads)->default_value(0),
+      "OpenMP threads (0 = OMP_NUM_THREADS; 1 is fastest for models this small on shared cores)")(
       "out,o", po::value(&cc.out), "write DIR/diagnose.json (all tables) here");
   po::variables_map vm;
   CommonFlags common;
@@ -93,6 +96,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(d.rule.top_n >= 1, "--top-n must be at least 1");
   LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
   LB_INPUT_CHECK(to.noise_samples >= 1, "--noise-samples must be at least 1");
+  LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
+  if (threads > 0) omp_set_num_threads(threads);
   LB_INPUT_CHECK(std::isfinite(noise) && noise >= 0, "--noise ", noise, " must be a finite value >= 0");
   LB_INPUT_CHECK(std::isfinite(to.noise_scale) && to.noise_scale > 0, "--noise-scale must be positive");
   if (!facts_path.empty()) {

@@ -4,6 +4,7 @@
 // copy has perfect fidelity; patching the last layer and restoring the final state in causal
 // tracing close everything; each repair undoes exactly the damage it models.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
@@ -20,6 +21,15 @@ using namespace lowbit;
 using namespace lowbit::diag;
 
 namespace {
+
+// These models are tiny (D = 32): OpenMP threads bring nothing, and on shared, loaded cores every
+// parallel region's barrier can cost milliseconds (a 10 ms test took 8 s with 2 threads under load
+// 8 on 2 cores). Each test runs single-threaded and restores the thread count afterwards.
+struct OneThread {
+  int prev = omp_get_max_threads();
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(prev); }
+};
 
 DecoderConfig cfg4() {
   DecoderConfig c = test::small_config(Arch::Llama, 32, 64, 8);
@@ -86,6 +96,7 @@ void break_head(Model& m, int l, int h, float k) {
 }  // namespace
 
 TEST(Diagnose, IdenticalModelHasPerfectFidelity) {
+  OneThread one;
   auto fp = make_synthetic_model(cfg4(), 11);
   auto q = make_synthetic_model(cfg4(), 11);
   EvalBatch b = random_batch(97, 2, 16, 1);
@@ -111,6 +122,7 @@ TEST(Diagnose, IdenticalModelHasPerfectFidelity) {
 }
 
 TEST(Diagnose, BrokenHeadIsFoundByRestorationAndLabelledCollapse) {
+  OneThread one;
   auto fp = make_synthetic_model(cfg4(), 5);
   auto q = make_synthetic_model(cfg4(), 5);
   const int bad = 2;
@@ -141,6 +153,7 @@ TEST(Diagnose, BrokenHeadIsFoundByRestorationAndLabelledCollapse) {
 }
 
 TEST(Diagnose, SmallGaussianNoiseIsLabelledDegradation) {
+  OneThread one;
   auto fp = make_synthetic_model(cfg4(), 5);
   auto q = make_synthetic_model(cfg4(), 5);
   add_weight_noise(*q, 0.05, 9);
@@ -165,6 +178,7 @@ TEST(Diagnose, SmallGaussianNoiseIsLabelledDegradation) {
 }
 
 TEST(Diagnose, PatchingTheLastLayerClosesTheWholeGap) {
+  OneThread one;
   auto fp = make_synthetic_model(cfg4(), 5);
   auto q = make_synthetic_model(cfg4(), 5);
   add_weight_noise(*q, 0.3, 4);
@@ -183,6 +197,7 @@ TEST(Diagnose, PatchingTheLastLayerClosesTheWholeGap) {
 // Repairs on damage they model exactly: a constant output offset (bias correction), an output
 // scale (variance correction) and a wrong norm gain (norm-gain recalibration) are undone.
 TEST(Diagnose, RepairsUndoTheDamageTheyModel) {
+  OneThread one;
   const DecoderConfig c = cfg4();
   auto fp = make_synthetic_model(c, 8);
   EvalBatch b = random_batch(97, 2, 24, 4);
@@ -239,6 +254,7 @@ TEST(Diagnose, RepairsUndoTheDamageTheyModel) {
 // Facts in both formats; the traced effect of restoring the last position after the last block
 // is exactly p(clean) − p(corrupted).
 TEST(Diagnose, FactsLoadAndTracingRestoresTheCleanProbability) {
+  OneThread one;
   const std::string dir = test::tmpdir("diag_facts");
   auto tok = load_tokenizer(test::source("models/stories260K/tok512.bin"));
   {
@@ -277,6 +293,7 @@ TEST(Diagnose, FactsLoadAndTracingRestoresTheCleanProbability) {
 }
 
 TEST(Diagnose, GroupHasNamedColumnsWithUnits) {
+  OneThread one;
   auto fp = make_synthetic_model(cfg4(), 5);
   auto q = make_synthetic_model(cfg4(), 5);
   add_weight_noise(*q, 0.1, 2);
@@ -304,6 +321,7 @@ TEST(Diagnose, GroupHasNamedColumnsWithUnits) {
 // Every architecture variant (GQA + untied head, Qwen2 biases, OPT LayerNorm / ReLU / learned
 // positions) goes through every stage and gives finite numbers.
 TEST(Diagnose, RunsOnEveryArchitecture) {
+  OneThread one;
   for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Opt}) {
     const DecoderConfig c = test::small_config(a, 32, 48, 8);
     auto fp = make_synthetic_model(c, 3);
