@@ -110,6 +110,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   }
   d.base_bits = o.method == "noise" ? 32 : o.spec.bits;
   d.group = o.spec.group;
+  d.norm_scales_folded = o.method == "awq";
   d.heads = !no_heads;
   d.restoration = !no_restoration;
   d.patching = !no_patching;

@@ -50,6 +50,7 @@ struct DiagnoseOptions {
   int hi_bits = 8;              // precision the chosen components are restored to (RTN)
   int group = 0;                // group size of that RTN
   int micro_batch = 8;          // calibration sequences per forward in the repairs
+  bool norm_scales_folded = false;  // the method folded scales into the block norms (AWQ)
   ModeRule rule;
 };
 
@@ -174,9 +175,10 @@ void run_repairs(const Net& fp, const Net& q, const CalibSet& calib, const EvalB
 // The individual repairs (exposed for tests): corrected copies of the compressed blocks.
 std::vector<BlockWeights> bias_correction(const Net& fp, const Net& q, const CalibSet& calib, bool variance,
                                           int micro_batch);
-// Recalibrated norm gains (and biases); final_w/final_b receive the final norm.
+// Recalibrated norm gains (and biases); final_w/final_b receive the final norm. `folded`: the
+// compressed block norms carry scales folded in by the method (AWQ), which are kept.
 std::vector<BlockWeights> norm_recalibration(const Net& fp, const Net& q, const CalibSet& calib, int micro_batch,
-                                             Tensor& final_w, Tensor& final_b);
+                                             Tensor& final_w, Tensor& final_b, bool folded = false);
 
 // ---- weight_noise.cpp ----
 // w += rel_std·rms(row)·N(0,1) on every linear weight of every block (deterministic in seed).

@@ -136,18 +136,24 @@ Tensor normalize(const DecoderConfig& c, const Tensor& x) {
 }
 
 // Refit gain (and bias) per channel: target_i ≈ g_i·u_i (+ b_i), least squares. `fw`/`fb` are the
-// FP gain/bias that produce the target from the FP stream xf.
+// FP gain/bias that produce the target from the FP stream xf; gw/gb hold the compressed model's on
+// entry. With `folded` (AWQ: g_q = g_fp/s, the next linears scaled by s) the target is expressed in
+// the compressed model's coordinates, t·(g_q/g_fp) per channel, so the folded scales are kept;
+// otherwise (RTN, GPTQ: g_q = g_fp unless damaged) the target is the FP output itself.
 void refit_norm(const DecoderConfig& c, const Tensor& xq, const Tensor& xf, const Tensor& fw, const Tensor& fb,
-                Tensor& gw, Tensor& gb) {
+                Tensor& gw, Tensor& gb, bool folded) {
   const Tensor u = normalize(c, xq), uf = normalize(c, xf);
   const int64_t D = xq.cols(), rows = xq.rows();
   const bool bias = c.norm == NormKind::LayerNorm && !fb.empty();
-  gw = fw;
-  if (bias) gb = fb;
+  std::vector<double> ratio(static_cast<size_t>(D), 1.0);
+  for (int64_t i = 0; i < D; ++i)
+    if (folded && fw.data[size_t(i)] != 0.f) ratio[size_t(i)] = double(gw.data[size_t(i)]) / double(fw.data[size_t(i)]);
+  if (bias && gb.empty()) gb = Tensor({D});
   for (int64_t i = 0; i < D; ++i) {
     double su = 0, st = 0, suu = 0, sut = 0;
     for (int64_t r = 0; r < rows; ++r) {
-      const double a = u.row(r)[i], t = double(uf.row(r)[i]) * fw.data[size_t(i)] + (bias ? fb.data[size_t(i)] : 0.0);
+      const double a = u.row(r)[i],
+                   t = ratio[size_t(i)] * (double(uf.row(r)[i]) * fw.data[size_t(i)] + (bias ? fb.data[size_t(i)] : 0.0));
       su += a;
       st += t;
       suu += a * a;
@@ -155,7 +161,7 @@ void refit_norm(const DecoderConfig& c, const Tensor& xq, const Tensor& xf, cons
     }
     if (bias) {
       const double mu = su / double(rows), mt = st / double(rows), var = suu / double(rows) - mu * mu;
-      const double g = var > 0 ? (sut / double(rows) - mu * mt) / var : fw.data[size_t(i)];
+      const double g = var > 0 ? (sut / double(rows) - mu * mt) / var : gw.data[size_t(i)];
       gw.data[size_t(i)] = float(g);
       gb.data[size_t(i)] = float(mt - g * mu);
     } else if (suu > 0) {
@@ -167,7 +173,7 @@ void refit_norm(const DecoderConfig& c, const Tensor& xq, const Tensor& xf, cons
 }  // namespace
 
 std::vector<BlockWeights> norm_recalibration(const Net& fp, const Net& q, const CalibSet& calib, int micro_batch,
-                                             Tensor& final_w, Tensor& final_b) {
+                                             Tensor& final_w, Tensor& final_b, bool folded) {
   const DecoderConfig& c = fp.cfg();
   LB_INPUT_CHECK(!calib.samples.empty(), "norm-gain recalibration needs calibration data (--calib)");
   const int n = int(calib.samples.size()), L = calib.spec.seqlen;
@@ -177,7 +183,7 @@ std::vector<BlockWeights> norm_recalibration(const Net& fp, const Net& q, const 
   for (int l = 0; l < c.n_layers; ++l) {
     const BlockWeights& f = *fp.blocks[size_t(l)];
     BlockWeights& w = out[size_t(l)];
-    refit_norm(c, xq, xf, f.attn_norm_w, f.attn_norm_b, w.attn_norm_w, w.attn_norm_b);
+    refit_norm(c, xq, xf, f.attn_norm_w, f.attn_norm_b, w.attn_norm_w, w.attn_norm_b, folded);
     // Mid-block streams (input + attention output) of both models.
     auto mid = [&](const BlockWeights& bw, const Tensor& x) {
       Tensor m = x;
@@ -192,11 +198,13 @@ std::vector<BlockWeights> norm_recalibration(const Net& fp, const Net& q, const 
       return m;
     };
     const Tensor mq = mid(w, xq), mf = mid(f, xf);
-    refit_norm(c, mq, mf, f.mlp_norm_w, f.mlp_norm_b, w.mlp_norm_w, w.mlp_norm_b);
+    refit_norm(c, mq, mf, f.mlp_norm_w, f.mlp_norm_b, w.mlp_norm_w, w.mlp_norm_b, folded);
     run_mb(c, w, l, xq, n, L, micro_batch, nullptr, true);
     run_mb(c, f, l, xf, n, L, micro_batch, nullptr, true);
   }
-  refit_norm(c, xq, xf, fp.model->final_norm_w, fp.model->final_norm_b, final_w, final_b);
+  final_w = q.final_norm_w ? *q.final_norm_w : q.model->final_norm_w;
+  final_b = q.final_norm_b ? *q.final_norm_b : q.model->final_norm_b;
+  refit_norm(c, xq, xf, fp.model->final_norm_w, fp.model->final_norm_b, final_w, final_b, false);
   return out;
 }
 
@@ -243,13 +251,19 @@ void run_repairs(const Net& fp, const Net& q, const CalibSet& calib, const EvalB
     r.repairs.push_back(RepairResult{std::move(name), loss, gap_closed(r.loss_fp, r.loss_q, loss), bits, std::move(detail)});
   };
   const double base = o.base_bits;
-  add("bias", loss_blocks(q, bias_correction(fp, q, calib, false, o.micro_batch), b), base, "");
-  prog.step();
-  add("bias_variance", loss_blocks(q, bias_correction(fp, q, calib, true, o.micro_batch), b), base, "");
-  prog.step();
+  // Per-linear corrections compare W x with Ŵ x on the same x, which needs the compressed linears to
+  // compute in the FP coordinates; AWQ's folded scales change them (x/s, W·s), so they are skipped.
+  if (o.norm_scales_folded) {
+    log_info("diagnose: bias/variance correction skipped (scales folded into the norms: AWQ)");
+  } else {
+    add("bias", loss_blocks(q, bias_correction(fp, q, calib, false, o.micro_batch), b), base, "");
+    prog.step();
+    add("bias_variance", loss_blocks(q, bias_correction(fp, q, calib, true, o.micro_batch), b), base, "");
+    prog.step();
+  }
   {
     Tensor fw, fb;
-    auto blocks = norm_recalibration(fp, q, calib, o.micro_batch, fw, fb);
+    auto blocks = norm_recalibration(fp, q, calib, o.micro_batch, fw, fb, o.norm_scales_folded);
     add("norm_gain", loss_blocks(q, blocks, b, &fw, &fb), base, "");
   }
   prog.step();
