@@ -46,7 +46,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "eval-windows", po::value(&eval_windows)->default_value(16), "evaluation windows at most (0 = all)")(
       "facts", po::value(&facts_path), "cloze/LAMA facts (JSONL) for causal tracing")(
       "relations", po::value(&relations), "LAMA relation templates (default: relations.jsonl beside --facts)")(
-      "max-facts", po::value(&max_facts)->default_value(40), "facts traced at most")(
+      "max-facts", po::value(&max_facts)->default_value(40), "facts traced at most (0 = all)")(
       "noise-samples", po::value(&to.noise_samples)->default_value(5), "corruptions per fact")(
       "noise-scale", po::value(&to.noise_scale)->default_value(3.0), "corruption std in embedding stds")(
       "no-heads", po::bool_switch(&no_heads), "skip per-head restoration")(
@@ -97,6 +97,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
   LB_INPUT_CHECK(to.noise_samples >= 1, "--noise-samples must be at least 1");
   LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
+  LB_INPUT_CHECK(d.budget_bits == 0 || (o.method != "noise" && d.budget_bits >= o.spec.bits), "--budget-bits ",
+                 d.budget_bits, " must be 0 (bits + 1) or at least --bits ", o.spec.bits);
   if (threads > 0) omp_set_num_threads(threads);
   LB_INPUT_CHECK(std::isfinite(noise) && noise >= 0, "--noise ", noise, " must be a finite value >= 0");
   LB_INPUT_CHECK(std::isfinite(to.noise_scale) && to.noise_scale > 0, "--noise-scale must be positive");

@@ -23,6 +23,7 @@ refused "missing facts refused" "facts file not found" --facts /nonexistent.json
 refused "hi-bits refused" "--hi-bits 12" --hi-bits 12
 CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found"
 refused "negative noise refused" "--noise -1" --method noise --noise -1
+refused "budget below the bits refused" "--budget-bits 2 must be 0" --bits 4 --budget-bits 2
 echo '{"type":"cloze","context":"Tom"' > "$T/bad.jsonl"
 refused "malformed facts refused" "bad.jsonl:1: not a JSON object" --facts "$T/bad.jsonl"
 echo '{"foo":1}' > "$T/bad2.jsonl"
