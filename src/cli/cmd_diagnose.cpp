@@ -12,7 +12,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
-#include "lowbit/diagnose/diagnose.hpp"
+#include "lowbit/diagnose/config_run.hpp"
 
 namespace lowbit::cli {
 
@@ -80,90 +80,36 @@ int cmd_diagnose(const std::vector<std::string>& args) {
           "Example: lowbit diagnose --method gptq --bits 3 --group 32 --calib jobs/data/tinystories_sample.txt --out d3",
           desc, args, vm, common))
     return 0;
-  // Everything checkable before work.
+  LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
+  if (threads > 0) omp_set_num_threads(threads);
+  // Everything checkable before work, and before the output folder appears.
   LB_INPUT_CHECK(o.method == "noise" || is_quant_method(o.method), "--method '", o.method,
                  "' must be rtn, gptq, awq or noise");
   cc.prepare();
-  Model& fp = *cc.m;
-  if (o.method != "noise") validate_compress_options(fp, o);
-  LB_INPUT_CHECK(eval_seqlen >= 2 && eval_seqlen <= fp.cfg.max_seq_len, "--eval-seqlen ", eval_seqlen,
-                 " must be in [2, ", fp.cfg.max_seq_len, "] (the model's context)");
-  LB_INPUT_CHECK(cc.cs.seqlen >= 2 && cc.cs.seqlen <= fp.cfg.max_seq_len, "--seqlen ", cc.cs.seqlen,
-                 " must be in [2, ", fp.cfg.max_seq_len, "]");
-  LB_INPUT_CHECK(cc.cs.nsamples >= 1, "--nsamples must be at least 1");
-  LB_INPUT_CHECK(d.hi_bits >= 2 && d.hi_bits <= 8, "--hi-bits ", d.hi_bits, " is outside 2..8");
-  LB_INPUT_CHECK(d.topk >= 1, "--topk must be at least 1");
-  LB_INPUT_CHECK(d.rule.top_n >= 1, "--top-n must be at least 1");
-  LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
-  LB_INPUT_CHECK(to.noise_samples >= 1, "--noise-samples must be at least 1");
-  LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
-  LB_INPUT_CHECK(d.budget_bits == 0 || (o.method != "noise" && d.budget_bits >= o.spec.bits), "--budget-bits ",
-                 d.budget_bits, " must be 0 (bits + 1) or at least --bits ", o.spec.bits);
-  if (threads > 0) omp_set_num_threads(threads);
-  LB_INPUT_CHECK(std::isfinite(noise) && noise >= 0, "--noise ", noise, " must be a finite value >= 0");
-  LB_INPUT_CHECK(std::isfinite(to.noise_scale) && to.noise_scale > 0, "--noise-scale must be positive");
-  if (!facts_path.empty()) {
-    LB_INPUT_CHECK(file_exists(facts_path), facts_path, ": facts file not found");
-    if (relations.empty()) {
-      const auto slash = facts_path.find_last_of('/');
-      const std::string guess = (slash == std::string::npos ? std::string(".") : facts_path.substr(0, slash)) + "/relations.jsonl";
-      if (file_exists(guess)) relations = guess;
-    }
-  }
-  d.base_bits = o.method == "noise" ? 32 : o.spec.bits;
-  d.group = o.spec.group;
-  d.norm_scales_folded = o.method == "awq";
+  const Model& fp = *cc.m;
+  diag::DiagnoseConfig cfg;
+  cfg.compress = o;
+  cfg.noise = noise;
+  cfg.calib = cc.cs;
+  cfg.eval_text = cc.eval_data;
+  cfg.eval_seqlen = eval_seqlen;
+  cfg.eval_windows = eval_windows;
+  cfg.facts = facts_path;
+  cfg.relations = relations;
+  cfg.max_facts = max_facts;
   d.heads = !no_heads;
   d.restoration = !no_restoration;
   d.patching = !no_patching;
   d.repairs = !no_repairs;
-  to.seed = cc.cs.seed;
-
-  CalibSet calib = cc.calibration();
-  std::vector<int> stream;
-  if (!cc.eval_data.empty()) {
-    PplOptions po_;
-    for (const auto& doc : tokenize_documents(*cc.t, read_file(cc.eval_data), po_)) stream.insert(stream.end(), doc.begin(), doc.end());
-  } else {
-    stream = calib.holdout;
-  }
-  const diag::EvalBatch batch = diag::make_eval_batch(
-      stream, eval_seqlen, eval_windows, cc.eval_data.empty() ? cc.cs.path + " (held-out part)" : cc.eval_data);
-  std::vector<diag::Fact> facts;
-  int skipped = 0;
-  if (!facts_path.empty()) {
-    facts = diag::load_facts(facts_path, relations, *cc.t, max_facts, &skipped);
-    log_info("diagnose: ", facts.size(), " facts from ", facts_path, " (", skipped, " skipped)");
-    for (const auto& f : facts)
-      LB_INPUT_CHECK(int(f.tokens.size()) <= fp.cfg.max_seq_len, facts_path, ": fact '", f.context, "' has ",
-                     f.tokens.size(), " tokens, more than the model's context ", fp.cfg.max_seq_len);
-  }
-
+  cfg.opts = d;
+  cfg.trace = to;
+  const diag::PreparedInputs in = diag::check_and_prepare(cfg, fp, *cc.t);
   if (!cc.out.empty()) {
     ::mkdir(cc.out.c_str(), 0755);
     LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
   }
-
-  auto qm = load_model(cc.model);
-  if (o.method == "noise") {
-    diag::add_weight_noise(*qm, noise, cc.cs.seed);
-  } else {
-    log_info("diagnose: ", o.method, " ", o.spec.str(), " on ", calib.samples.size(), " x ", cc.cs.seqlen, " tokens");
-    compress_model(*qm, calib, o);
-  }
-  diag::DiagnoseResult r = diag::diagnose(fp, *qm, batch, calib, facts, d, to);
-  if (r.tracing) r.tracing->skipped = skipped;
-
   archive::Group g;
-  diag::fill_group(r, g);
-  g.set("model", cc.model);
-  g.set("method", o.method);
-  g.set("bits", int64_t(o.method == "noise" ? 0 : o.spec.bits));
-  g.set("group", int64_t(o.spec.group));
-  if (o.method == "noise") g.set("noise_rel_std", noise);
-  g.set("calib", cc.cs.path);
-  g.set("calib_tokens", int64_t(calib.tokens()));
-  g.set("eval", cc.eval_data.empty() ? cc.cs.path + " (held-out part)" : cc.eval_data);
+  const diag::DiagnoseResult r = diag::run_prepared(cfg, fp, in, g);
   nlohmann::json summary = {{"model", cc.model}, {"method", o.method},
                             {"bits", o.method == "noise" ? nlohmann::json() : nlohmann::json(o.spec.bits)}, {"group", o.spec.group},
                             {"loss_fp", r.loss_fp}, {"loss_q", r.loss_q}, {"gap", r.gap()}, {"gap_se", r.gap_se},

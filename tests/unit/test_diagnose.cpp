@@ -11,6 +11,7 @@
 #include <random>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/diagnose/config_run.hpp"
 #include "lowbit/diagnose/diagnose.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"
@@ -335,4 +336,44 @@ TEST(Diagnose, RunsOnEveryArchitecture) {
     for (const auto& rp : r.repairs) EXPECT_TRUE(std::isfinite(rp.loss)) << arch_name(a) << " " << rp.name;
     EXPECT_EQ(r.restoration.size(), size_t(c.n_layers * (3 + c.n_heads))) << arch_name(a);
   }
+}
+
+// The manifest entry point: check_and_prepare refuses bad configurations before any work, and
+// run_prepared fills a Group with the results and the configuration.
+TEST(Diagnose, ConfigRunFillsTheGroupAndRefusesBadInput) {
+  OneThread one;
+  auto fp = load_model(test::source("models/stories260K/stories260K.bin"));
+  auto tok = load_tokenizer(test::source("models/stories260K/tok512.bin"));
+  DiagnoseConfig c;
+  c.compress.method = "rtn";
+  c.compress.spec.bits = 3;
+  c.calib.path = test::source("jobs/data/tinystories_sample.txt");
+  c.calib.nsamples = 4;
+  c.calib.seqlen = 32;
+  c.eval_seqlen = 64;
+  c.eval_windows = 2;
+  c.opts.heads = false;
+  {
+    DiagnoseConfig bad = c;
+    bad.compress.spec.group = 48;
+    EXPECT_THROW(check_and_prepare(bad, *fp, *tok), InputError);
+    bad = c;
+    bad.eval_seqlen = 100000;
+    EXPECT_THROW(check_and_prepare(bad, *fp, *tok), InputError);
+    bad = c;
+    bad.compress.method = "noise";
+    bad.noise = -1;
+    EXPECT_THROW(check_and_prepare(bad, *fp, *tok), InputError);
+  }
+  const PreparedInputs in = check_and_prepare(c, *fp, *tok);
+  EXPECT_EQ(in.batch.B, 2);
+  EXPECT_EQ(c.opts.base_bits, 3);
+  archive::Group g;
+  DiagnoseResult r = run_prepared(c, *fp, in, g);
+  EXPECT_GT(r.gap(), 0.0);
+  EXPECT_EQ(std::get<int64_t>(g.attrs.at("bits")), 3);
+  EXPECT_EQ(std::get<std::string>(g.attrs.at("method")), "rtn");
+  EXPECT_EQ(std::get<double>(g.attrs.at("loss_gap")), r.gap());
+  // The FP model is left untouched: its loss on the batch is what the diagnostics measured.
+  EXPECT_NEAR(net_loss(Net::of(*fp), in.batch), r.loss_fp, 1e-12);
 }
