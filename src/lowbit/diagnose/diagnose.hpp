@@ -11,7 +11,8 @@
 //
 // Files: layerwise.cpp (per-layer, per-head, lens, activations), restoration.cpp (restoration,
 // patching), tracing.cpp (facts, causal tracing), classify.cpp (the mode rule), repair.cpp
-// (bias/variance/norm-gain correction, mixed precision), diagnose.cpp (driver, Group, JSON).
+// (bias/variance/norm-gain correction, mixed precision), weight_noise.cpp (the reference
+// perturbation), diagnose.cpp (driver, Group, JSON); config_run.hpp runs one whole configuration.
 #pragma once
 
 #include <map>
