@@ -51,5 +51,6 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_fit(const std::vector<std::string>& args);
+int cmd_diagnose(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

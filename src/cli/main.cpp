@@ -28,6 +28,7 @@ const std::vector<Command>& commands() {
       {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
       {"eval", "task scores (multiple choice, cloze, generation) per task and stratum, as lm-eval", cmd_eval},
       {"fit", "fit scaling laws per stratum to a sweep's point table (CIs, LOO, cross-family)", cmd_fit},
+      {"diagnose", "failure-mode diagnostics of one compressed configuration, causal tests, repairs", cmd_diagnose},
   };
   return c;
 }

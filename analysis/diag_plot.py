@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Per-layer plots and a summary table of `lowbit diagnose` results.
+
+Reads the DIR/diagnose.json files written by `lowbit diagnose --out DIR` (one per configuration:
+several bit-widths of one model and method go on one figure, one line each) and writes
+PREFIX.png and PREFIX.svg with six panels per layer: residual-stream SNR (dB, propagated), local
+relative L2 error of each block (compressed block on the FP input), mean attention JS divergence
+(bits, propagated), logit-lens KL of the compressed model to the FP output (nats), share of the loss
+gap closed by patching the FP residual stream after the layer, and the causal-tracing indirect
+effect at the last position (FP dashed, compressed solid) when tracing was run.
+
+usage: analysis/diag_plot.py PREFIX RUN1/diagnose.json [RUN2/diagnose.json ...] [--title TEXT]
+       analysis/diag_plot.py --table RUN1/diagnose.json ...      (Markdown summary on stdout)
+"""
+import json
+import math
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def column(d, table, name):
+    t = d["tables"][table]
+    i = t["columns"].index(name)
+    return [row[i] if row[i] is not None else math.nan for row in t["data"]]
+
+
+def label(d):
+    a = d["attrs"]
+    if a["method"] == "noise":
+        return f"noise {a.get('noise_rel_std', '?')}"
+    return f"{a['method']} w{a['bits']}"
+
+
+def fmt(x, nd=3):
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def table(runs):
+    print("| config | loss FP | loss Q | gap ± se | mode | max head JS (bits) | early SNR (dB) | top-3 restore | "
+          "bias | bias+var | norm gain | mixed prec. (bits) | by depth |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for path in runs:
+        d = load(path)
+        a = d["attrs"]
+        ev = d["groups"]["mode_evidence"]["attrs"]
+        rep = {}
+        if "repairs" in d["tables"]:
+            t = d["tables"]["repairs"]
+            for name, row in zip(t["rows"], t["data"]):
+                rep[name] = row
+        gc = lambda n: fmt(rep[n][1], 2) if n in rep else "–"  # noqa: E731
+        mp = f"{gc('mixed_precision')} ({rep['mixed_precision'][2]:.2f})" if "mixed_precision" in rep else "–"
+        model = a["model"].split("/")[-2].replace("tinystories_d64_h192_l5_", "")
+        gap = f"{a['loss_gap']:.4f} ± {a.get('loss_gap_se', math.nan):.4f}"
+        print(f"| {model} {label(d)} | {a['loss_fp']:.4f} | {a['loss_q']:.4f} | {gap} | {a['mode']} | "
+              f"{fmt(ev.get('max_local_head_js_bits'))} | {fmt(ev.get('min_early_snr_db'), 1)} | "
+              f"{fmt(ev.get('top_n_joint_gap_closed'), 2)} | {gc('bias')} | {gc('bias_variance')} | {gc('norm_gain')} | "
+              f"{mp} | {gc('mixed_precision_by_depth')} |")
+
+
+def plot(prefix, runs, title):
+    data = [load(p) for p in runs]
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    panels = [
+        ("layers", "snr_db", "residual SNR, propagated (dB)"),
+        ("layers", "local_rel_l2", "local rel. L2 error of the block"),
+        ("layers", "attn_js_mean", "mean attention JS, propagated (bits)"),
+        ("layers", "lens_kl_q", "logit lens KL(FP out ‖ Q layer) (nats)"),
+        ("patching", "gap_closed", "gap closed by patching after layer"),
+    ]
+    for ax, (tab, col, ttl) in zip(axes.flat, panels):
+        for d in data:
+            if tab not in d["tables"]:
+                continue
+            y = column(d, tab, col)
+            ax.plot(range(len(y)), y, marker="o", label=label(d))
+        ax.set_title(ttl, fontsize=10)
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    ax = axes.flat[5]
+    for i, d in enumerate(data):
+        tr = d["groups"].get("tracing")
+        if not tr:
+            continue
+        color = f"C{i}"
+        ax.plot(column(tr, "indirect_effect", "q_last"), color=color, marker="o", label=label(d))
+        ax.plot(column(tr, "indirect_effect", "q_subject_last"), color=color, marker="x", ls=":")
+        if i == 0:
+            ax.plot(column(tr, "indirect_effect", "fp_last"), color="k", ls="--", label="FP (last pos.)")
+            ax.plot(column(tr, "indirect_effect", "fp_subject_last"), color="k", ls=":", label="FP (subject end)")
+    ax.set_title("causal tracing: indirect effect (Δp, o last pos., x subject end)", fontsize=10)
+    ax.set_xlabel("layer")
+    ax.grid(alpha=0.3)
+    for ax in axes.flat:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.flat[0].legend(fontsize=8)
+    axes.flat[5].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(f"{prefix}.{ext}", dpi=110)
+    print(f"wrote {prefix}.png and {prefix}.svg")
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if len(argv) >= 2 else 2
+    if argv[1] == "--table":
+        table(argv[2:])
+        return 0
+    title = ""
+    args = argv[2:]
+    if "--title" in args:
+        i = args.index("--title")
+        title = args[i + 1]
+        args = args[:i] + args[i + 2:]
+    if not args:
+        print("diag_plot.py: no diagnose.json given", file=sys.stderr)
+        return 2
+    plot(argv[1], args, title)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,105 @@
+// lowbit/diagnose/config_run.cpp — one configuration end to end. defines: see config_run.hpp
+#include "lowbit/diagnose/config_run.hpp"
+
+#include <cmath>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+#include "lowbit/core/mapped_file.hpp"
+#include "lowbit/eval/perplexity.hpp"
+
+namespace lowbit::diag {
+
+PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Tokenizer& tok) {
+  const auto& o = c.compress;
+  auto& d = c.opts;
+  const int ctx = fp.cfg.max_seq_len;
+  LB_INPUT_CHECK(o.method == "noise" || is_quant_method(o.method), "--method '", o.method,
+                 "' must be rtn, gptq, awq or noise");
+  if (o.method != "noise") validate_compress_options(fp, o);
+  LB_INPUT_CHECK(!c.calib.path.empty(), "diagnose needs a calibration corpus (--calib)");
+  LB_INPUT_CHECK(file_exists(c.calib.path), c.calib.path, ": calibration corpus not found");
+  LB_INPUT_CHECK(c.eval_text.empty() || file_exists(c.eval_text), c.eval_text, ": evaluation file not found");
+  LB_INPUT_CHECK(c.eval_seqlen >= 2 && c.eval_seqlen <= ctx, "--eval-seqlen ", c.eval_seqlen, " must be in [2, ", ctx,
+                 "] (the model's context)");
+  LB_INPUT_CHECK(c.calib.seqlen >= 2 && c.calib.seqlen <= ctx, "--seqlen ", c.calib.seqlen, " must be in [2, ", ctx, "]");
+  LB_INPUT_CHECK(c.calib.nsamples >= 1, "--nsamples must be at least 1");
+  LB_INPUT_CHECK(d.hi_bits >= 2 && d.hi_bits <= 8, "--hi-bits ", d.hi_bits, " is outside 2..8");
+  LB_INPUT_CHECK(d.topk >= 1, "--topk must be at least 1");
+  LB_INPUT_CHECK(d.rule.top_n >= 1, "--top-n must be at least 1");
+  LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
+  LB_INPUT_CHECK(c.trace.noise_samples >= 1, "--noise-samples must be at least 1");
+  LB_INPUT_CHECK(d.budget_bits == 0 || (o.method != "noise" && d.budget_bits >= o.spec.bits), "--budget-bits ",
+                 d.budget_bits, " must be 0 (bits + 1) or at least --bits ", o.spec.bits);
+  LB_INPUT_CHECK(std::isfinite(c.noise) && c.noise >= 0, "--noise ", c.noise, " must be a finite value >= 0");
+  LB_INPUT_CHECK(std::isfinite(c.trace.noise_scale) && c.trace.noise_scale > 0, "--noise-scale must be positive");
+  if (!c.facts.empty()) {
+    LB_INPUT_CHECK(file_exists(c.facts), c.facts, ": facts file not found");
+    if (c.relations.empty()) {
+      const auto slash = c.facts.find_last_of('/');
+      const std::string guess = (slash == std::string::npos ? std::string(".") : c.facts.substr(0, slash)) + "/relations.jsonl";
+      if (file_exists(guess)) c.relations = guess;
+    }
+  }
+  d.base_bits = o.method == "noise" ? 32 : o.spec.bits;
+  d.group = o.spec.group;
+  d.norm_scales_folded = o.method == "awq";
+  c.trace.seed = c.calib.seed;
+
+  PreparedInputs in;
+  in.calib = make_calibration(tok, c.calib);
+  std::vector<int> stream;
+  if (!c.eval_text.empty()) {
+    for (const auto& doc : tokenize_documents(tok, read_file(c.eval_text), PplOptions{}))
+      stream.insert(stream.end(), doc.begin(), doc.end());
+    in.eval_name = c.eval_text;
+  } else {
+    stream = in.calib.holdout;
+    in.eval_name = c.calib.path + " (held-out part)";
+  }
+  in.batch = make_eval_batch(stream, c.eval_seqlen, c.eval_windows, in.eval_name);
+  if (!c.facts.empty()) {
+    in.facts = load_facts(c.facts, c.relations, tok, c.max_facts, &in.facts_skipped);
+    log_info("diagnose: ", in.facts.size(), " facts from ", c.facts, " (", in.facts_skipped, " skipped)");
+    for (const auto& f : in.facts)
+      LB_INPUT_CHECK(int(f.tokens.size()) <= ctx, c.facts, ": fact '", f.context, "' has ", f.tokens.size(),
+                     " tokens, more than the model's context ", ctx);
+  }
+  return in;
+}
+
+DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g) {
+  const auto& o = c.compress;
+  fp.materialize_all();
+  Model q = fp;  // shares the mapped checkpoint; blocks are replaced below
+  if (o.method == "noise") {
+    add_weight_noise(q, c.noise, c.calib.seed);
+  } else {
+    log_info("diagnose: ", o.method, " ", o.spec.str(), " on ", in.calib.samples.size(), " x ", c.calib.seqlen,
+             " tokens");
+    compress_model(q, in.calib, o);
+  }
+  DiagnoseResult r = diagnose(fp, q, in.batch, in.calib, in.facts, c.opts, c.trace);
+  if (r.tracing) r.tracing->skipped = in.facts_skipped;
+  fill_group(r, g);
+  g.set("model", fp.path);
+  g.set("method", o.method);
+  if (o.method == "noise") {
+    g.set("noise_rel_std", c.noise);
+  } else {
+    g.set("bits", int64_t(o.spec.bits));
+    g.set("group", int64_t(o.spec.group));
+    g.set("sym", int64_t(o.spec.sym));
+  }
+  g.set("calib", c.calib.path);
+  g.set("calib_nsamples", int64_t(c.calib.nsamples));
+  g.set("calib_seqlen", int64_t(c.calib.seqlen));
+  g.set("calib_seed", int64_t(c.calib.seed));
+  g.set("calib_tokens", int64_t(in.calib.tokens()));
+  g.set("eval", in.eval_name);
+  g.set("eval_seqlen", int64_t(c.eval_seqlen));
+  if (!c.facts.empty()) g.set("facts", c.facts);
+  return r;
+}
+
+}  // namespace lowbit::diag
