@@ -49,5 +49,7 @@ int cmd_quantize(const std::vector<std::string>& args);
 int cmd_prune(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
+int cmd_plan(const std::vector<std::string>& args);
+int cmd_submit(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

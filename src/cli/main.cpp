@@ -26,6 +26,8 @@ const std::vector<Command>& commands() {
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
       {"run", "run an experiment manifest into an HDF5 archive (serial, or under mpirun/srun)", cmd_run},
       {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
+      {"plan", "validate a manifest and list the configurations it expands to (runs nothing)", cmd_plan},
+      {"submit", "submit a manifest to Slurm: the sweep as a job array, the fit as a dependent job", cmd_submit},
   };
   return c;
 }
