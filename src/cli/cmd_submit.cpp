@@ -89,7 +89,15 @@ int cmd_submit(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(!ec, "--output ", s.archive, ": cannot create ", s.dir, " (", ec.message(), ")");
   const std::string as = s.dir + "/array.sbatch", fsb = s.dir + "/fit.sbatch";
   write_text(as, s.array_script);
-  const std::string array_id = plan::run_sbatch({}, as, m.path + ": array job");
+  const auto& R = m.resources;
+  const std::string asked =
+      cat(m.path, ": array job (", R.nodes, " node", R.nodes == 1 ? "" : "s", " x ", R.ranks_per_node, " rank",
+          R.ranks_per_node == 1 ? "" : "s", "/node, ", R.cpus_per_rank, " CPU(s)/rank",
+          R.gpus_per_rank ? cat(", ", R.gpus_per_rank, " GPU(s)/rank") : std::string(), ", time ", R.time,
+          R.partition.empty() ? std::string() : ", partition " + R.partition,
+          R.account.empty() ? std::string() : ", account " + R.account, R.qos.empty() ? std::string() : ", qos " + R.qos,
+          ")");
+  const std::string array_id = plan::run_sbatch({}, as, asked);
   write_text(fsb, plan::render_template(s.fit_script, {{"ARRAY_JOB", array_id}}, fsb));
   const std::string fit_id = plan::run_sbatch({"--dependency=afterok:" + array_id}, fsb, m.path + ": fit job");
   if (common.json) {

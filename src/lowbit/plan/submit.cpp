@@ -165,7 +165,7 @@ std::string run_sbatch(const std::vector<std::string>& args, const std::string& 
     std::string why = lines.empty() ? "sbatch failed with no message" : lines.back();
     for (const char* p : {"sbatch: error: ", "Batch job submission failed: "})
       if (why.rfind(p, 0) == 0) why = why.substr(std::string(p).size());
-    LB_FAIL_INPUT(what, ": Slurm refused the job: ", why);
+    LB_FAIL_INPUT(what, ": Slurm refused it: ", why);
   }
   std::string id = lines.empty() ? "" : lines.back();
   if (auto semi = id.find(';'); semi != std::string::npos) id = id.substr(0, semi);
