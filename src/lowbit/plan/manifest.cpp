@@ -240,6 +240,7 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
       for (int j : units[u]) v[ax[size_t(j)].name] = ax[size_t(j)].vals[idx[u]];
     bool excluded = false;
     for (size_t e = 0; e < me.exclude.size(); ++e) {
+      if (me.exclude[e].empty()) continue;  // an entry that failed validation (reported)
       bool all = true;
       for (const auto& [k, want] : me.exclude[e]) {
         const auto a = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == k; });
@@ -585,7 +586,7 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
               ent[a] = vals;
             }
             if (ok) me.exclude.push_back(ent);
-            else me.exclude.push_back({});  // keeps indices aligned; matches nothing checked below
+            else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
           }
       }
       method_nodes.push_back({mn, kp});
