@@ -273,8 +273,8 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   std::unique_ptr<archive::RunArchive::Lock> start_lock;
   if (world.is_root()) {
     try {
-      start_lock = ar.lock();
       ar.check_writable();
+      start_lock = ar.lock();
       if (ar.exists()) {
         LB_INPUT_CHECK(opt.resume, m.output, ": the archive exists; pass --resume to continue it (nothing was changed)");
         archive::Group run = ar.read_run();
