@@ -52,5 +52,7 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_fit(const std::vector<std::string>& args);
 int cmd_diagnose(const std::vector<std::string>& args);
+int cmd_plan(const std::vector<std::string>& args);
+int cmd_submit(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

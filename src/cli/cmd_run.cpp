@@ -11,7 +11,7 @@ namespace lowbit::cli {
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("options");
   run::RunOptions o;
-  std::string comm;
+  std::string comm, chunk;
   desc.add_options()("manifest", po::value(&o.manifest)->required(), "the experiment manifest (YAML)")(
       "output,o", po::value(&o.output), "archive path (default: the manifest's `output`)")(
       "resume", po::bool_switch(&o.resume),
@@ -21,6 +21,9 @@ int cmd_run(const std::vector<std::string>& args) {
       "ranks per configuration (data parallel calibration); 0 = the manifest's execution.group_size")(
       "limit", po::value(&o.limit)->default_value(0), "run at most this many configurations now (0 = all)")(
       "only", po::value(&o.only), "run only configurations whose id contains this text")(
+      "chunk", po::value(&chunk),
+      "I/N: run only the I-th (0-based) of N fixed slices of the configurations (configuration k of "
+      "`lowbit plan` belongs to slice k mod N); used by the Slurm job array of `lowbit submit`")(
       "comm", po::value(&comm)->default_value(""),
       "communicator: serial | mpi (default: mpi when started by mpirun/srun, else serial)");
   po::positional_options_description pos;
@@ -37,6 +40,22 @@ int cmd_run(const std::vector<std::string>& args) {
                      "--resume to finish the rest. Example: lowbit run jobs/quickstart.yaml --output q.h5",
                      desc, args, vm, common, &pos))
     return 0;
+  if (!chunk.empty()) {
+    const auto slash = chunk.find('/');
+    bool ok = slash != std::string::npos && slash > 0 && slash + 1 < chunk.size();
+    if (ok) {
+      try {
+        size_t a = 0, b = 0;
+        o.chunk_index = std::stoi(chunk.substr(0, slash), &a);
+        o.chunk_count = std::stoi(chunk.substr(slash + 1), &b);
+        ok = a == slash && b == chunk.size() - slash - 1;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    LB_INPUT_CHECK(ok && o.chunk_count >= 1 && o.chunk_index >= 0 && o.chunk_index < o.chunk_count, "--chunk '", chunk,
+                   "' must be I/N with 0 <= I < N (e.g. 0/4)");
+  }
   auto world = dist::make_world(comm);
   const auto s = run::run_manifest(o, *world);
   if (world->is_root()) {

@@ -29,6 +29,8 @@ const std::vector<Command>& commands() {
       {"eval", "task scores (multiple choice, cloze, generation) per task and stratum, as lm-eval", cmd_eval},
       {"fit", "fit scaling laws per stratum to a sweep's point table (CIs, LOO, cross-family)", cmd_fit},
       {"diagnose", "failure-mode diagnostics of one compressed configuration, causal tests, repairs", cmd_diagnose},
+      {"plan", "validate a manifest and list the configurations it expands to (runs nothing)", cmd_plan},
+      {"submit", "submit a manifest to Slurm: the sweep as a job array, the fit as a dependent job", cmd_submit},
   };
   return c;
 }

@@ -5,11 +5,14 @@
 #include <hdf5.h>
 #include <mpi.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -467,16 +470,60 @@ Group RunArchive::read_all() const {
   return root;
 }
 
+namespace {
+std::mutex g_lock_mu;
+std::map<std::string, std::pair<int, int>> g_locks;  // lock file -> (fd, depth)
+}  // namespace
+
+std::unique_ptr<RunArchive::Lock> RunArchive::lock() const {
+  const std::string key = fs::absolute(lock_path()).lexically_normal().string();
+  std::lock_guard<std::mutex> g(g_lock_mu);
+  auto it = g_locks.find(key);
+  if (it != g_locks.end()) {
+    ++it->second.second;
+    return std::make_unique<Lock>(key);
+  }
+  const int fd = ::open(key.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) LB_THROW(IoError, path_, ": cannot open the lock file ", key);
+  int rc;
+  while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {}
+  if (rc != 0) {
+    ::close(fd);
+    LB_THROW(IoError, path_, ": cannot lock ", key);
+  }
+  g_locks[key] = {fd, 1};
+  return std::make_unique<Lock>(key);
+}
+
+RunArchive::Lock::~Lock() {
+  std::lock_guard<std::mutex> g(g_lock_mu);
+  auto it = g_locks.find(key_);
+  if (it == g_locks.end() || --it->second.second > 0) return;
+  ::flock(it->second.first, LOCK_UN);
+  ::close(it->second.first);
+  g_locks.erase(it);
+}
+
 void RunArchive::commit(dist::Comm& world, const Group& run, const std::map<std::string, Group>& extra) const {
   std::vector<char> bytes;
   std::set<std::string> merged;
+  std::unique_ptr<Lock> held;  // rank 0 of each job; the other ranks wait at the broadcast
   if (world.is_root()) {
+    held = lock();
     merged = staged_configs();
     Group root = read_all();
     root.attrs["lowbit_schema_version"] = kSchemaVersion;
     root.attrs["lowbit_version"] = std::string(LOWBIT_VERSION);
     root.groups["run"] = run;
     root.groups["configs"];  // always present
+    // Under the lock the merged tree is the truth: with several jobs on one archive, /run@complete
+    // is decided by what is merged, not by what one job saw before it committed.
+    if (auto t = run.attrs.find("configs_total"); t != run.attrs.end() && std::holds_alternative<int64_t>(t->second)) {
+      int64_t n = 0;
+      for (const auto& [name, g] : root.groups["configs"].groups)
+        if (auto c = g.attrs.find("complete"); c != g.attrs.end() && c->second == Attr(int64_t(1))) ++n;
+      root.groups["run"].attrs["complete"] = int64_t(n >= std::get<int64_t>(t->second) ? 1 : 0);
+    }
     for (const auto& [k, g] : extra) root.groups[k] = g;
     bytes = serialize(root);
   }

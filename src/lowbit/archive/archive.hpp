@@ -13,6 +13,8 @@
 // `lowbit inspect` read both.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,6 +61,21 @@ class RunArchive {
   void commit(dist::Comm& world, const Group& run, const std::map<std::string, Group>& extra = {}) const;
   // Everything committed plus staged, as one tree (for inspect and fit).
   Group read_all() const;
+
+  // Several jobs may share one archive (Slurm array tasks): an exclusive flock on ARCHIVE.lock,
+  // taken by one rank per job around every read-merge-replace of the archive (commit takes it
+  // itself). Re-entrant within a process; the kernel drops it when the process dies.
+  class Lock {
+   public:
+    explicit Lock(std::string key) : key_(std::move(key)) {}
+    ~Lock();
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+   private:
+    std::string key_;
+  };
+  std::string lock_path() const { return path_ + ".lock"; }
+  std::unique_ptr<Lock> lock() const;
 
  private:
   std::string path_;

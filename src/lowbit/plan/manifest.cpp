@@ -109,10 +109,197 @@ bool valid_name(const std::string& s) {
 
 const std::set<std::string> kMethods = {"fp", "rtn", "gptq", "awq", "magnitude", "wanda", "sparsegpt", "haar"};
 
+bool needs_calibration(const std::string& method) {
+  return method == "gptq" || method == "awq" || method == "wanda" || method == "sparsegpt";
+}
+// Methods that read no calibration data at all (no nsamples/seeds/seqlen axes).
+bool calibration_free(const std::string& method) { return method == "fp" || method == "magnitude" || method == "haar"; }
+
+std::string fmt_num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Parses "N:M" with 0 < N < M; false otherwise.
+bool parse_nm(const std::string& s, int& n, int& mm) {
+  const auto c = s.find(':');
+  if (c == std::string::npos || c == 0 || c + 1 >= s.size()) return false;
+  try {
+    size_t a = 0, b = 0;
+    n = std::stoi(s.substr(0, c), &a);
+    mm = std::stoi(s.substr(c + 1), &b);
+    if (a != c || b != s.size() - c - 1) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  return n >= 1 && mm >= 2 && n < mm;
+}
+
+// Slurm time limits: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (all numbers).
+bool valid_slurm_time(const std::string& t) {
+  if (t.empty()) return false;
+  std::string rest = t;
+  const auto dash = t.find('-');
+  if (dash != std::string::npos) {
+    const std::string d = t.substr(0, dash);
+    if (d.empty() || !std::all_of(d.begin(), d.end(), ::isdigit)) return false;
+    rest = t.substr(dash + 1);
+  }
+  int parts = 0;
+  size_t a = 0;
+  while (true) {
+    const size_t b = rest.find(':', a);
+    const std::string f = rest.substr(a, b == std::string::npos ? std::string::npos : b - a);
+    if (f.empty() || !std::all_of(f.begin(), f.end(), ::isdigit)) return false;
+    ++parts;
+    if (b == std::string::npos) break;
+    a = b + 1;
+  }
+  return parts <= 3;
+}
+
+// One sweep axis of one method, values as canonical text.
+struct Axis {
+  std::string name;
+  std::vector<std::string> vals;
+  bool numeric = true;
+};
+
+template <class T>
+std::vector<std::string> texts(const std::vector<T>& v) {
+  std::vector<std::string> out;
+  for (const auto& x : v) {
+    if constexpr (std::is_same_v<T, std::string>) out.push_back(x);
+    else if constexpr (std::is_same_v<T, double>) out.push_back(fmt_num(x));
+    else out.push_back(std::to_string(x));
+  }
+  return out;
+}
+
+// The axes of one method against one manifest, in expansion order (outermost first).
+std::vector<Axis> method_axes(const Manifest& m, const MethodEntry& me) {
+  std::vector<Axis> ax;
+  if (is_quant_method(me.method)) {
+    ax.push_back({"bits", texts(me.bits)});
+    ax.push_back({"group", texts(me.group)});
+    ax.push_back({"sym", texts(me.sym)});
+  } else if (is_prune_method(me.method)) {
+    ax.push_back({"sparsity", texts(me.sparsity)});
+    ax.push_back({"nm", texts(me.nm), false});
+  }
+  const bool calib = !m.calib_path.empty() && !calibration_free(me.method);
+  if (calib) {
+    ax.push_back({"nsamples", texts(me.nsamples.empty() ? m.calib_nsamples : me.nsamples)});
+    ax.push_back({"seeds", texts(me.seeds.empty() ? m.seeds : me.seeds)});
+    ax.push_back({"seqlen", texts(me.seqlen.empty() ? std::vector<int>{m.calib_seqlen} : me.seqlen)});
+  }
+  return ax;
+}
+
+bool same_value(const Axis& a, const std::string& x, const std::string& y) {
+  if (!a.numeric) return x == y;
+  try {
+    return std::stod(x) == std::stod(y);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The configurations of one method for one model; `hits[i]` counts what exclude[i] removed.
+std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, int mi, const std::string& model_name,
+                                     std::vector<int>* hits = nullptr) {
+  const std::vector<Axis> ax = method_axes(m, me);
+  // Units: a zip group (its members advance together) or a single axis; placed where their first
+  // axis stands, so a manifest without zips expands in the plain nested order.
+  std::vector<std::vector<int>> units;
+  std::vector<int> unit_of(ax.size(), -1);
+  for (size_t i = 0; i < ax.size(); ++i) {
+    if (unit_of[i] >= 0) continue;
+    std::vector<int> u{int(i)};
+    for (const auto& z : me.zip)
+      if (std::find(z.begin(), z.end(), ax[i].name) != z.end())
+        for (size_t j = i + 1; j < ax.size(); ++j)
+          if (std::find(z.begin(), z.end(), ax[j].name) != z.end()) u.push_back(int(j));
+    for (int j : u) unit_of[size_t(j)] = int(units.size());
+    units.push_back(u);
+  }
+  std::vector<size_t> len(units.size());
+  for (size_t u = 0; u < units.size(); ++u) {
+    len[u] = ax[size_t(units[u][0])].vals.size();
+    for (int j : units[u]) len[u] = std::min(len[u], ax[size_t(j)].vals.size());
+  }
+  if (hits) hits->assign(me.exclude.size(), 0);
+  std::vector<RunConfig> out;
+  std::vector<size_t> idx(units.size(), 0);
+  for (size_t l : len)
+    if (l == 0) return out;
+  while (true) {
+    std::map<std::string, std::string> v;
+    for (size_t u = 0; u < units.size(); ++u)
+      for (int j : units[u]) v[ax[size_t(j)].name] = ax[size_t(j)].vals[idx[u]];
+    bool excluded = false;
+    for (size_t e = 0; e < me.exclude.size(); ++e) {
+      if (me.exclude[e].empty()) continue;  // an entry that failed validation (reported)
+      bool all = true;
+      for (const auto& [k, want] : me.exclude[e]) {
+        const auto a = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == k; });
+        if (a == ax.end() || std::none_of(want.begin(), want.end(), [&](const std::string& w) {
+              return same_value(*a, v[k], w);
+            })) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        excluded = true;
+        if (hits) ++(*hits)[e];
+      }
+    }
+    if (!excluded) {
+      RunConfig c;
+      c.model = mi;
+      c.method = me.method;
+      c.seqlen = m.calib_seqlen;
+      if (is_quant_method(me.method)) {
+        c.bits = std::stoi(v["bits"]);
+        c.group = std::stoi(v["group"]);
+        c.sym = std::stoi(v["sym"]);
+        c.id = cat(model_name, ".", me.method, ".b", c.bits, ".g", c.group, c.sym ? ".sym" : ".asym");
+      } else if (is_prune_method(me.method)) {
+        c.sparsity = std::stod(v["sparsity"]);
+        c.nm = v["nm"];
+        std::string nmid = c.nm;
+        std::replace(nmid.begin(), nmid.end(), ':', '-');
+        c.id = cat(model_name, ".", me.method, ".sp", fmt_num(c.sparsity), c.nm.empty() ? "" : ".nm" + nmid);
+      } else {
+        c.id = model_name + ".fp";
+      }
+      if (v.count("nsamples")) {
+        c.nsamples = std::stoi(v["nsamples"]);
+        c.seed = std::stoull(v["seeds"]);
+        c.seqlen = std::stoi(v["seqlen"]);
+        c.id += cat(".n", c.nsamples, ".s", c.seed);
+        if (c.seqlen != m.calib_seqlen) c.id += cat(".L", c.seqlen);
+      }
+      out.push_back(c);
+    }
+    // odometer: the last unit moves fastest
+    int u = int(units.size()) - 1;
+    for (; u >= 0; --u) {
+      if (++idx[size_t(u)] < len[size_t(u)]) break;
+      idx[size_t(u)] = 0;
+    }
+    if (u < 0) break;
+  }
+  return out;
+}
+
 }  // namespace
 
-Manifest parse_manifest(const std::string& text, const std::string& path) {
+Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& popt) {
   Errors e{path, {}};
+  const bool files = popt.check_files;
   Manifest m;
   m.path = path;
   m.dir = fs::path(path).parent_path().string();
@@ -133,6 +320,13 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
   out += ".h5";
   get(e, root, "", "output", out);
   m.output = resolve(m.dir, out);
+  if (const YAML::Node d = root["description"]; d && !d.IsScalar()) e.add(d, "description", "must be a string");
+  // file checks (skipped with --no-file-checks)
+  auto need_file = [&](const YAML::Node& n, const std::string& kp, const std::string& p, bool dir_ok) {
+    if (!files || p.empty()) return;
+    if (file_exists(p) || (dir_ok && is_directory(p))) return;
+    e.add(n, kp, (dir_ok ? "no such file or folder: " : "no such file: ") + p);
+  };
   // models
   const YAML::Node models = root["models"];
   if (!models) e.add(root, "models", "missing (required): a list of {name, path}");
@@ -156,12 +350,12 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
       if (!me.name.empty() && !names.insert(me.name).second) e.add(mn["name"], kp + ".name", "duplicate model name '" + me.name + "'");
       if (!me.path.empty()) {
         me.path = resolve(m.dir, me.path);
-        if (!file_exists(me.path) && !is_directory(me.path)) e.add(mn["path"], kp + ".path", "no such file or folder: " + me.path);
+        need_file(mn["path"], kp + ".path", me.path, true);
       }
       if (!me.tokenizer.empty()) {
         me.tokenizer = resolve(m.dir, me.tokenizer);
-        if (!file_exists(me.tokenizer)) e.add(mn["tokenizer"], kp + ".tokenizer", "no such file: " + me.tokenizer);
-      } else if (!me.path.empty() && (file_exists(me.path) || is_directory(me.path))) {
+        need_file(mn["tokenizer"], kp + ".tokenizer", me.tokenizer, false);
+      } else if (files && !me.path.empty() && (file_exists(me.path) || is_directory(me.path))) {
         try {
           me.tokenizer = find_tokenizer_for(me.path);
         } catch (const Error&) {
@@ -182,7 +376,7 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
       get(e, c, "calibration", "seqlen", m.calib_seqlen);
       if (!m.calib_path.empty()) {
         m.calib_path = resolve(m.dir, m.calib_path);
-        if (!file_exists(m.calib_path)) e.add(c["path"], "calibration.path", "no such file: " + m.calib_path);
+        need_file(c["path"], "calibration.path", m.calib_path, false);
       }
       for (int v : m.calib_nsamples)
         if (v < 1) e.add(c["nsamples"], "calibration.nsamples", cat(v, " must be at least 1"));
@@ -204,15 +398,17 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
           get(e, p, "evaluation.ppl", "max_windows", m.eval_max_windows);
           if (!m.eval_path.empty()) {
             m.eval_path = resolve(m.dir, m.eval_path);
-            if (!file_exists(m.eval_path)) e.add(p["path"], "evaluation.ppl.path", "no such file: " + m.eval_path);
+            need_file(p["path"], "evaluation.ppl.path", m.eval_path, false);
           }
           if (m.eval_ctx < 0) e.add(p["ctx"], "evaluation.ppl.ctx", "must be >= 0 (0 = the model's context)");
+          if (m.eval_max_windows < 0) e.add(p["max_windows"], "evaluation.ppl.max_windows", "must be >= 0 (0 = all)");
         }
       }
     }
   }
   // methods
   const YAML::Node meth = root["methods"];
+  std::vector<std::pair<YAML::Node, std::string>> method_nodes;
   if (!meth) e.add(root, "methods", "missing (required): a list of {method, ...axes}");
   else if (!meth.IsSequence() || meth.size() == 0) e.add(meth, "methods", "must be a non-empty list");
   else {
@@ -225,17 +421,43 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
       }
       MethodEntry me;
       get(e, mn, kp, "method", me.method, true);
-      if (!me.method.empty() && !kMethods.count(me.method)) {
+      if (me.method.empty()) continue;
+      if (!kMethods.count(me.method)) {
         e.add(mn["method"], kp + ".method", "'" + me.method + "' is not a method (fp, rtn, gptq, awq, magnitude, wanda, sparsegpt, haar)");
         continue;
       }
       const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
-      std::set<std::string> keys = {"method", "models", "nsamples"};
-      if (q) keys.insert({"bits", "group", "sym"});
-      if (pr) keys.insert({"sparsity", "nm"});
-      check_keys(e, mn, kp, keys);
+      const bool free = calibration_free(me.method);
+      std::set<std::string> keys = {"method", "models", "zip", "exclude"};
+      std::set<std::string> axes;
+      if (q) axes.insert({"bits", "group", "sym"});
+      if (pr) axes.insert({"sparsity", "nm"});
+      if (!free) axes.insert({"nsamples", "seeds", "seqlen"});
+      keys.insert(axes.begin(), axes.end());
+      if (free)
+        for (const char* k : {"nsamples", "seeds", "seqlen"})
+          if (mn[k]) e.add(mn[k], kp + "." + k, me.method + " reads no calibration data: " + k + " does not apply");
+      for (const auto& kv : mn) {
+        const std::string k = kv.first.as<std::string>("");
+        if (keys.count(k) || (free && (k == "nsamples" || k == "seeds" || k == "seqlen"))) continue;
+        std::string list;
+        for (const auto& a : keys) list += (list.empty() ? "" : ", ") + a;
+        const bool other_kind = k == "bits" || k == "group" || k == "sym" || k == "sparsity" || k == "nm";
+        e.add(kv.first, kp + "." + k,
+              other_kind ? cat("does not apply to ", me.method, " (", q ? "a quantization" : pr ? "a pruning" : "the unquantized",
+                               " method; its keys: ", list, ")")
+                         : "unknown key (expected one of: " + list + ")");
+      }
       get_axis(e, mn, kp, "models", me.models);
-      get_axis(e, mn, kp, "nsamples", me.nsamples);
+      if (!free) {
+        get_axis(e, mn, kp, "nsamples", me.nsamples);
+        get_axis(e, mn, kp, "seeds", me.seeds);
+        get_axis(e, mn, kp, "seqlen", me.seqlen);
+        for (int v : me.nsamples)
+          if (v < 1) e.add(mn["nsamples"], kp + ".nsamples", cat(v, " must be at least 1"));
+        for (int v : me.seqlen)
+          if (v < 2) e.add(mn["seqlen"], kp + ".seqlen", cat(v, " must be at least 2"));
+      }
       if (q) {
         me.bits = {4};
         me.group = {128};
@@ -260,15 +482,148 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
         get_axis(e, mn, kp, "nm", me.nm);
         for (double s : me.sparsity)
           if (!(s >= 0 && s < 1)) e.add(mn["sparsity"], kp + ".sparsity", cat(s, " must be in [0, 1)"));
+        for (const auto& nm : me.nm) {
+          if (nm.empty()) continue;
+          int n = 0, mm = 0;
+          if (me.method == "haar")
+            e.add(mn["nm"], kp + ".nm", "haar prunes wavelet coefficients, not weights: N:M patterns do not apply (use sparsity)");
+          else if (!parse_nm(nm, n, mm)) e.add(mn["nm"], kp + ".nm", "'" + nm + "' is not N:M with 0 < N < M (e.g. 2:4)");
+        }
       }
       for (const auto& name : me.models)
         if (std::none_of(m.models.begin(), m.models.end(), [&](const ModelEntry& x) { return x.name == name; }))
           e.add(mn["models"], kp + ".models", "'" + name + "' is not a model of this manifest");
-      const bool needs_calib = me.method == "gptq" || me.method == "awq" || me.method == "wanda" || me.method == "sparsegpt";
-      if (needs_calib && m.calib_path.empty() && root["calibration"].IsNull())
-        e.add(mn, kp + ".method", me.method + " needs calibration data: add a `calibration:` section");
+      // zip: a list of axis names, or a list of such lists
+      if (const YAML::Node z = mn["zip"]) {
+        std::vector<std::pair<YAML::Node, std::vector<std::string>>> groups;
+        auto names_of = [&](const YAML::Node& g, const std::string& gkp) {
+          std::vector<std::string> v;
+          if (!g.IsSequence()) {
+            e.add(g, gkp, "must be a list of axis names");
+            return;
+          }
+          for (size_t j = 0; j < g.size(); ++j) {
+            std::string a;
+            if (!scalar_as(g[j], a)) e.add(g[j], cat(gkp, "[", j, "]"), "must be an axis name");
+            else v.push_back(a);
+          }
+          groups.push_back({g, v});
+        };
+        if (z.IsSequence() && z.size() > 0 && z[0].IsSequence())
+          for (size_t j = 0; j < z.size(); ++j) names_of(z[j], cat(kp, ".zip[", j, "]"));
+        else names_of(z, kp + ".zip");
+        std::set<std::string> used;
+        for (size_t j = 0; j < groups.size(); ++j) {
+          const auto& [gn, v] = groups[j];
+          const std::string gkp = groups.size() > 1 || (z.size() && z[0].IsSequence()) ? cat(kp, ".zip[", j, "]") : kp + ".zip";
+          bool ok = v.size() >= 2;
+          if (!ok) e.add(gn, gkp, "zip needs two or more axes");
+          for (const auto& a : v) {
+            if (!axes.count(a)) {
+              std::string list;
+              for (const auto& x : axes) list += (list.empty() ? "" : ", ") + x;
+              e.add(gn, gkp, cat("'", a, "' is not a sweep axis of ", me.method, " (axes: ", list, ")"));
+              ok = false;
+            } else if (!used.insert(a).second) {
+              e.add(gn, gkp, cat("axis '", a, "' is zipped twice"));
+              ok = false;
+            }
+          }
+          if (ok) me.zip.push_back(v);
+        }
+      }
+      // exclude: a list of {axis: value or [values]}
+      if (const YAML::Node x = mn["exclude"]) {
+        if (!x.IsSequence() || x.size() == 0) e.add(x, kp + ".exclude", "must be a non-empty list of {axis: value(s)}");
+        else
+          for (size_t j = 0; j < x.size(); ++j) {
+            const std::string xkp = cat(kp, ".exclude[", j, "]");
+            const YAML::Node xe = x[j];
+            if (!xe.IsMap() || xe.size() == 0) {
+              e.add(xe, xkp, "must be a mapping {axis: value or [values]}");
+              continue;
+            }
+            std::map<std::string, std::vector<std::string>> ent;
+            bool ok = true;
+            for (const auto& kv : xe) {
+              const std::string a = kv.first.as<std::string>("");
+              if (!axes.count(a)) {
+                std::string list;
+                for (const auto& y : axes) list += (list.empty() ? "" : ", ") + y;
+                e.add(kv.first, xkp + "." + a, cat("is not a sweep axis of ", me.method, " (axes: ", list, ")"));
+                ok = false;
+                continue;
+              }
+              std::vector<std::string> vals;
+              auto add_val = [&](const YAML::Node& vn, const std::string& vkp) {
+                std::string sv;
+                if (!scalar_as(vn, sv)) {
+                  e.add(vn, vkp, "must be a value or a list of values");
+                  ok = false;
+                  return;
+                }
+                if (a == "sym") {
+                  bool b = false;
+                  if (!scalar_as(vn, b)) {
+                    e.add(vn, vkp, "must be true or false");
+                    ok = false;
+                    return;
+                  }
+                  sv = b ? "1" : "0";
+                } else if (a != "nm") {
+                  double d = 0;
+                  if (!scalar_as(vn, d)) {
+                    e.add(vn, vkp, "must be a number");
+                    ok = false;
+                    return;
+                  }
+                }
+                vals.push_back(sv);
+              };
+              if (kv.second.IsSequence())
+                for (size_t k = 0; k < kv.second.size(); ++k) add_val(kv.second[k], cat(xkp, ".", a, "[", k, "]"));
+              else add_val(kv.second, xkp + "." + a);
+              ent[a] = vals;
+            }
+            if (ok) me.exclude.push_back(ent);
+            else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
+          }
+      }
+      method_nodes.push_back({mn, kp});
       m.methods.push_back(me);
     }
+  }
+  // Zipped axes of equal length; excludes that match something; methods that keep a configuration.
+  for (size_t i = 0; i < m.methods.size(); ++i) {
+    auto& me = m.methods[i];
+    const YAML::Node& mn = method_nodes[i].first;
+    const std::string& kp = method_nodes[i].second;
+    const auto ax = method_axes(m, me);
+    bool zip_ok = true;
+    for (const auto& z : me.zip) {
+      std::string desc;
+      size_t n0 = 0;
+      bool same = true;
+      for (const auto& a : z) {
+        const auto it = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == a; });
+        if (it == ax.end()) continue;
+        if (desc.empty()) n0 = it->vals.size();
+        else if (it->vals.size() != n0) same = false;
+        desc += cat(desc.empty() ? "" : ", ", a, " has ", it->vals.size());
+      }
+      if (!same) {
+        e.add(mn["zip"], kp + ".zip", "zipped axes must have equal lengths (" + desc + ")");
+        zip_ok = false;
+      }
+    }
+    if (!zip_ok) continue;
+    std::vector<int> hits;
+    const auto cs = expand_method(m, me, 0, "x", &hits);
+    for (size_t j = 0; j < hits.size(); ++j)
+      if (hits[j] == 0 && !me.exclude[j].empty())
+        e.add(mn["exclude"][j], cat(kp, ".exclude[", j, "]"), "matches no configuration of this method (a typo?)");
+    if (cs.empty() && !me.exclude.empty())
+      e.add(mn["exclude"], kp + ".exclude", "excludes every configuration of this method");
   }
   // execution
   if (const YAML::Node x = root["execution"]) {
@@ -281,17 +636,149 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
       if (m.micro_batch < 1) e.add(x["micro_batch"], "execution.micro_batch", "must be at least 1");
     }
   }
+  // resources
+  if (const YAML::Node r = root["resources"]) {
+    Resources& R = m.resources;
+    if (!r.IsMap()) e.add(r, "resources", "must be a mapping {nodes, ranks_per_node, gpus_per_rank, time, ...}");
+    else {
+      const std::string w = "resources";
+      check_keys(e, r, w, {"nodes", "ranks_per_node", "gpus_per_rank", "cpus_per_rank", "time", "partition", "account",
+                           "qos", "memory", "chunks", "max_concurrent", "sbatch", "setup", "lowbit"});
+      get(e, r, w, "nodes", R.nodes);
+      get(e, r, w, "ranks_per_node", R.ranks_per_node);
+      get(e, r, w, "gpus_per_rank", R.gpus_per_rank);
+      get(e, r, w, "cpus_per_rank", R.cpus_per_rank);
+      get(e, r, w, "time", R.time);
+      get(e, r, w, "partition", R.partition);
+      get(e, r, w, "account", R.account);
+      get(e, r, w, "qos", R.qos);
+      get(e, r, w, "memory", R.memory);
+      get(e, r, w, "chunks", R.chunks);
+      get(e, r, w, "max_concurrent", R.max_concurrent);
+      get(e, r, w, "lowbit", R.lowbit);
+      auto at_least = [&](const char* k, int v, int lo) {
+        if (r[k] && v < lo) e.add(r[k], cat(w, ".", k), cat(v, " must be at least ", lo));
+      };
+      at_least("nodes", R.nodes, 1);
+      at_least("ranks_per_node", R.ranks_per_node, 1);
+      at_least("gpus_per_rank", R.gpus_per_rank, 0);
+      at_least("cpus_per_rank", R.cpus_per_rank, 1);
+      at_least("chunks", R.chunks, 1);
+      at_least("max_concurrent", R.max_concurrent, 1);
+      if (r["time"] && r["time"].IsScalar() && !valid_slurm_time(R.time))
+        e.add(r["time"], w + ".time", "'" + R.time + "' is not a Slurm time limit (MM, HH:MM:SS or D-HH:MM:SS)");
+      if (r["memory"] && r["memory"].IsScalar()) {
+        const std::string& s = R.memory;
+        size_t k = 0;
+        while (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) ++k;
+        const std::string unit = s.substr(k);
+        if (k == 0 || !(unit.empty() || unit == "K" || unit == "M" || unit == "G" || unit == "T"))
+          e.add(r["memory"], w + ".memory", "'" + s + "' is not a Slurm memory size (e.g. 64G, 512M)");
+      }
+      for (const char* k : {"partition", "account", "qos"})
+        if (r[k] && r[k].IsScalar()) {
+          const std::string s = r[k].as<std::string>("");
+          if (s.empty() || s.find_first_of(" \t\n'\"`$;") != std::string::npos)
+            e.add(r[k], cat(w, ".", k), "'" + s + "' must be one word (no spaces or shell characters)");
+        }
+      auto lines = [&](const char* k, std::vector<std::string>& out) {
+        const YAML::Node n = r[k];
+        if (!n) return;
+        if (!n.IsSequence()) {
+          e.add(n, cat(w, ".", k), "must be a list of strings");
+          return;
+        }
+        for (size_t j = 0; j < n.size(); ++j) {
+          std::string s;
+          if (!scalar_as(n[j], s)) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be a string");
+          else if (s.find('\n') != std::string::npos) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be one line");
+          else out.push_back(s);
+        }
+      };
+      lines("sbatch", R.sbatch);
+      lines("setup", R.setup);
+      for (size_t j = 0; j < R.sbatch.size(); ++j) {
+        const std::string& s = R.sbatch[j];
+        if (!(s.rfind("--", 0) == 0 || s.rfind("#SBATCH ", 0) == 0))
+          e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), "'" + s + "' must be an sbatch option (--constraint=a100) or an '#SBATCH ...' line");
+        for (const char* own : {"--array", "--dependency", "--job-name", "--output", "--error", "--nodes", "--ntasks"})
+          if (s.find(own) != std::string::npos)
+            e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), cat("sets ", own, ", which lowbit submit writes itself (use the resources keys)"));
+      }
+      if (!R.lowbit.empty()) R.lowbit = resolve(m.dir, R.lowbit);
+      if (R.ranks() >= 1 && m.group_size >= 1 && R.ranks() % m.group_size != 0)
+        e.add(r, w, cat("nodes x ranks_per_node = ", R.ranks(), " ranks is not a multiple of execution.group_size ", m.group_size));
+    }
+  }
+  // Sections other parts of lowbit read: shape checked here, kept as YAML text.
+  if (const YAML::Node d = root["diagnostics"]) {
+    if (!d.IsMap()) e.add(d, "diagnostics", "must be a mapping {layerwise, facts, max_facts, repair}");
+    else {
+      check_keys(e, d, "diagnostics", {"layerwise", "facts", "relations", "max_facts", "repair", "eval_windows"});
+      bool b = false;
+      int n = 0;
+      std::string f;
+      get(e, d, "diagnostics", "layerwise", b);
+      get(e, d, "diagnostics", "repair", b);
+      get(e, d, "diagnostics", "max_facts", n);
+      get(e, d, "diagnostics", "eval_windows", n);
+      for (const char* k : {"facts", "relations"}) {
+        f.clear();
+        get(e, d, "diagnostics", k, f);
+        if (!f.empty()) need_file(d[k], cat("diagnostics.", k), resolve(m.dir, f), false);
+      }
+    }
+  }
+  if (const YAML::Node t = root["tasks"]) {
+    if (!t.IsMap()) e.add(t, "tasks", "must be a mapping {names, limit, fewshot, data_root}");
+    else {
+      check_keys(e, t, "tasks", {"names", "limit", "fewshot", "data_root", "seed"});
+      std::vector<std::string> names;
+      if (!t["names"]) e.add(t, "tasks.names", "missing (required): a list of task names or task YAML files");
+      get_axis(e, t, "tasks", "names", names);
+      int n = 0;
+      get(e, t, "tasks", "limit", n);
+      if (t["limit"] && n < 0) e.add(t["limit"], "tasks.limit", "must be >= 0 (0 = all items)");
+      n = 0;
+      get(e, t, "tasks", "fewshot", n);
+      if (t["fewshot"] && n < -1) e.add(t["fewshot"], "tasks.fewshot", "must be >= -1 (-1 = each task's own)");
+      uint64_t sd = 0;
+      get(e, t, "tasks", "seed", sd);
+      std::string dr;
+      get(e, t, "tasks", "data_root", dr);
+      if (!dr.empty() && files && !is_directory(resolve(m.dir, dr)))
+        e.add(t["data_root"], "tasks.data_root", "no such folder: " + resolve(m.dir, dr));
+    }
+  }
+  if (const YAML::Node l = root["laws"]) {
+    if (l.IsScalar()) need_file(l, "laws", resolve(m.dir, l.as<std::string>("")), false);
+    else if (!l.IsMap() || l.size() == 0)
+      e.add(l, "laws", "must be a laws file path or a non-empty mapping {name: {target, expr, params}}");
+    else
+      for (const auto& kv : l) {
+        const std::string k = "laws." + kv.first.as<std::string>("");
+        if (!kv.second.IsMap()) {
+          e.add(kv.second, k, "must be a mapping {target, expr, params}");
+          continue;
+        }
+        check_keys(e, kv.second, k, {"description", "target", "expr", "params", "log_linear", "group_by"});
+        for (const char* req : {"target", "expr", "params"})
+          if (!kv.second[req]) e.add(kv.second, k + "." + req, "missing (required)");
+        if (kv.second["params"] && (!kv.second["params"].IsMap() || kv.second["params"].size() == 0))
+          e.add(kv.second["params"], k + ".params", "must be a non-empty mapping {name: {init, bounds}}");
+      }
+  }
+  if (const YAML::Node tb = root["testbed"]; tb && !tb.IsMap()) e.add(tb, "testbed", "must be a mapping");
   for (const char* k : {"diagnostics", "tasks", "laws", "resources", "testbed"})
     if (const YAML::Node s = root[k]) {
       YAML::Emitter em;
       em << s;
       m.sections[k] = em.c_str();
     }
-  if (m.calib_path.empty())
+  if (m.calib_path.empty() && !root["calibration"])
     for (const auto& me : m.methods)
-      if (me.method == "gptq" || me.method == "awq" || me.method == "wanda" || me.method == "sparsegpt") {
-        if (root["calibration"]) break;  // reported above
-        e.add(root, "calibration", "missing: method " + me.method + " needs calibration data");
+      if (needs_calibration(me.method)) {
+        e.add(root, "calibration", "missing: method " + me.method + " needs calibration data (add a `calibration:` section)");
         break;
       }
   if (!e.list.empty()) {
@@ -303,18 +790,10 @@ Manifest parse_manifest(const std::string& text, const std::string& path) {
   return m;
 }
 
-Manifest load_manifest(const std::string& path) {
+Manifest load_manifest(const std::string& path, const ParseOptions& po) {
   LB_INPUT_CHECK(file_exists(path), path, ": no such manifest file");
-  return parse_manifest(read_file(path), path);
+  return parse_manifest(read_file(path), path, po);
 }
-
-namespace {
-std::string fmt_num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-}  // namespace
 
 std::vector<RunConfig> expand(const Manifest& m) {
   std::vector<RunConfig> out;
@@ -323,48 +802,8 @@ std::vector<RunConfig> expand(const Manifest& m) {
     const auto& model = m.models[size_t(mi)];
     for (const auto& me : m.methods) {
       if (!me.models.empty() && std::find(me.models.begin(), me.models.end(), model.name) == me.models.end()) continue;
-      RunConfig base;
-      base.model = mi;
-      base.method = me.method;
-      base.seqlen = m.calib_seqlen;
-      const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
-      const bool calib = !m.calib_path.empty() && me.method != "fp" && me.method != "magnitude" && me.method != "haar";
-      const std::vector<int> ns = calib ? (me.nsamples.empty() ? m.calib_nsamples : me.nsamples) : std::vector<int>{0};
-      const std::vector<uint64_t> seeds = calib ? m.seeds : std::vector<uint64_t>{0};
-      std::vector<RunConfig> variants;
-      if (q) {
-        for (int b : me.bits)
-          for (int g : me.group)
-            for (int s : me.sym) {
-              RunConfig c = base;
-              c.bits = b, c.group = g, c.sym = s;
-              c.id = cat(model.name, ".", me.method, ".b", b, ".g", g, s ? ".sym" : ".asym");
-              variants.push_back(c);
-            }
-      } else if (pr) {
-        for (double sp : me.sparsity)
-          for (const auto& nm : me.nm) {
-            RunConfig c = base;
-            c.sparsity = sp, c.nm = nm;
-            std::string nmid = nm;
-            std::replace(nmid.begin(), nmid.end(), ':', '-');
-            c.id = cat(model.name, ".", me.method, ".sp", fmt_num(sp), nm.empty() ? "" : ".nm" + nmid);
-            variants.push_back(c);
-          }
-      } else {
-        RunConfig c = base;
-        c.id = model.name + ".fp";
-        variants.push_back(c);
-      }
-      for (auto& v : variants)
-        for (int n : ns)
-          for (uint64_t sd : seeds) {
-            RunConfig c = v;
-            c.nsamples = n;
-            c.seed = sd;
-            if (calib) c.id += cat(".n", n, ".s", sd);
-            if (seen.insert(c.id).second) out.push_back(c);
-          }
+      for (auto& c : expand_method(m, me, mi, model.name))
+        if (seen.insert(c.id).second) out.push_back(c);
     }
   }
   return out;

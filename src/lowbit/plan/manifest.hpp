@@ -1,8 +1,8 @@
 // lowbit/plan/manifest.hpp — the YAML experiment manifest (schema in docs/MANIFEST.md) and its
 // expansion into configurations. Validation happens before any work: every problem is reported
 // with file:line:column and the key path, all at once (ConfigError, exit 2).
-// defines: lowbit::plan::ModelEntry, MethodEntry, Manifest, RunConfig, load_manifest,
-//          parse_manifest, expand, config_params
+// defines: lowbit::plan::ModelEntry, MethodEntry, Resources, Manifest, RunConfig, ParseOptions,
+//          load_manifest, parse_manifest, expand, config_params, chunk_of
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,32 @@ struct MethodEntry {
   std::vector<double> sparsity;      // pruning
   std::vector<std::string> nm;       // pruning, "2:4" ("" = unstructured)
   std::vector<int> nsamples;         // overrides calibration.nsamples for this method
+  std::vector<uint64_t> seeds;       // overrides the top-level seeds for this method
+  std::vector<int> seqlen;           // overrides calibration.seqlen for this method
   std::vector<std::string> models;   // restrict to these model names (empty = all)
+  // Axes that vary together (element i of each) instead of being crossed; each inner list names
+  // two or more axes of equal length.
+  std::vector<std::vector<std::string>> zip;
+  // Configurations to drop: one entry matches a configuration when every axis it names has one
+  // of the listed values (values kept as given; compared numerically for numeric axes).
+  std::vector<std::map<std::string, std::vector<std::string>>> exclude;
+};
+
+// `resources:` — what one array task of `lowbit submit` asks Slurm for.
+struct Resources {
+  int nodes = 1;
+  int ranks_per_node = 1;
+  int gpus_per_rank = 0;
+  int cpus_per_rank = 1;
+  std::string time = "01:00:00";     // Slurm time limit: MM, HH:MM:SS or D-HH:MM:SS
+  std::string partition, account, qos;
+  std::string memory;                // per node, Slurm syntax (e.g. 64G); "" = the partition default
+  int chunks = 0;                    // array tasks; 0 = min(configurations, 16)
+  int max_concurrent = 0;            // array throttle (%N); 0 = no limit
+  std::vector<std::string> sbatch;   // extra sbatch options ("--constraint=a100" or "#SBATCH ...")
+  std::vector<std::string> setup;    // shell lines before srun (module load, venv, ...)
+  std::string lowbit;                // the lowbit executable on the cluster ("" = this one)
+  int ranks() const { return nodes * ranks_per_node; }
 };
 
 struct Manifest {
@@ -50,6 +75,7 @@ struct Manifest {
   // execution
   int group_size = 1;     // ranks per configuration (a rank group)
   int micro_batch = 8;
+  Resources resources;
   // Sections other parts of lowbit read (diagnostics, tasks, laws, resources), kept as YAML text.
   std::map<std::string, std::string> sections;
 };
@@ -66,10 +92,20 @@ struct RunConfig {
   uint64_t seed = 0;
 };
 
-Manifest load_manifest(const std::string& path);
-Manifest parse_manifest(const std::string& text, const std::string& path);
+struct ParseOptions {
+  // false: do not require the files the manifest names to exist (planning on a login node);
+  // everything else is still checked.
+  bool check_files = true;
+};
+
+Manifest load_manifest(const std::string& path, const ParseOptions& po = {});
+Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& po = {});
 std::vector<RunConfig> expand(const Manifest& m);
 // The parameters of a configuration as archive attributes.
 archive::Group config_params(const Manifest& m, const RunConfig& c);
+// Deterministic slicing for job arrays: configuration k of expand()'s list belongs to chunk
+// k mod n. Slices are of the full list (not of what is pending), so they never overlap and do not
+// move when other tasks finish or a task is requeued.
+inline int chunk_of(size_t k, int n) { return int(k % size_t(n)); }
 
 }  // namespace lowbit::plan

@@ -274,9 +274,13 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   std::string err;
   std::vector<std::string> done_list;
   bool fresh = true;
+  // Several jobs (array tasks) may start on one archive at once: rank 0 holds the archive lock
+  // from the existence check to the first commit, so exactly one creates it; the others resume.
+  std::unique_ptr<archive::RunArchive::Lock> start_lock;
   if (world.is_root()) {
     try {
       ar.check_writable();
+      start_lock = ar.lock();
       if (ar.exists()) {
         LB_INPUT_CHECK(opt.resume, m.output, ": the archive exists; pass --resume to continue it (nothing was changed)");
         archive::Group run = ar.read_run();
@@ -306,9 +310,12 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   std::set<std::string> done;
   for (size_t a = 0, b; (b = joined.find('\n', a)) != std::string::npos; a = b + 1) done.insert(joined.substr(a, b - a));
   std::vector<plan::RunConfig> todo;
-  for (const auto& c : all)
+  for (size_t k = 0; k < all.size(); ++k) {
+    const auto& c = all[k];
+    if (opt.chunk_count > 0 && plan::chunk_of(k, opt.chunk_count) != opt.chunk_index) continue;
     if (!done.count(archive::safe_name(c.id)) && (opt.only.empty() || c.id.find(opt.only) != std::string::npos))
       todo.push_back(c);
+  }
   if (opt.limit > 0 && (long long)todo.size() > opt.limit) todo.resize(size_t(opt.limit));
   // Run metadata.
   std::string hosts;
@@ -335,6 +342,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   if (fresh) run.set("started", utc_now());
   run.set("complete", int64_t(0));
   if (fresh) ar.commit(world, run);  // the archive exists (and opens) before the first result
+  start_lock.reset();
   log_info("run ", m.name, ": ", all.size(), " configurations, ", done.size(), " already complete, ", todo.size(),
            " to run on ", world.size(), " rank", world.size() > 1 ? "s" : "", " in groups of ", m.group_size);
   // Rank groups and the dynamic queue.

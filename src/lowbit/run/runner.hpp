@@ -21,6 +21,9 @@ struct RunOptions {
   int group_size = 0;      // ranks per configuration; 0 = the manifest's execution.group_size
   long long limit = 0;     // stop after this many configurations on this run (0 = all)
   std::string only;        // run only configurations whose id contains this text
+  // Job arrays: run only slice `chunk_index` of `chunk_count` (plan::chunk_of over the full
+  // configuration list, so slices are disjoint and stable; completed configurations are skipped).
+  int chunk_index = 0, chunk_count = 0;  // chunk_count 0 = no slicing
 };
 
 struct RunSummary {

@@ -1,0 +1,208 @@
+// tests/unit/test_manifest_corpus.cpp — the malformed-manifest corpus (tests/data/manifests/bad_*.yaml)
+// against its table of expected errors (expected.tsv), and the sweep semantics of manifests (zip,
+// exclude, per-method overrides, resources, --no-file-checks, job-array slices) on small cases.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "lowbit/core/error.hpp"
+#include "lowbit/plan/manifest.hpp"
+#include "lowbit/plan/submit.hpp"
+#include "paths.hpp"
+
+using namespace lowbit;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Expect {
+  int problems;        // the "N problems" header; 0 = a single error without a list (YAML syntax, shape)
+  std::string needle;  // substring of the message; {file} stands for the manifest's path
+};
+
+std::map<std::string, std::vector<Expect>> read_table(const std::string& dir) {
+  std::map<std::string, std::vector<Expect>> t;
+  std::ifstream f(dir + "/expected.tsv");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto a = line.find('\t'), b = line.find('\t', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    t[line.substr(0, a)].push_back({std::stoi(line.substr(a + 1, b - a - 1)), line.substr(b + 1)});
+  }
+  return t;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+TEST(ManifestCorpus, EveryMalformedManifestGivesItsExpectedErrors) {
+  const std::string dir = test::source("tests/data/manifests");
+  const auto table = read_table(dir);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("bad_", 0) == 0 && n.ends_with(".yaml")) files.push_back(n);
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 25u);
+  for (const auto& name : files) {
+    SCOPED_TRACE(name);
+    const auto it = table.find(name);
+    ASSERT_NE(it, table.end()) << name << " has no row in expected.tsv";
+    const std::string path = dir + "/" + name;
+    std::string msg;
+    try {
+      plan::load_manifest(path);
+      ADD_FAILURE() << name << " was accepted";
+      continue;
+    } catch (const ConfigError& e) {
+      msg = e.what();
+    } catch (const Error& e) {
+      ADD_FAILURE() << name << " raised a non-configuration error: " << e.what();
+      continue;
+    }
+    for (const auto& ex : it->second) {
+      EXPECT_NE(msg.find(replace_all(ex.needle, "{file}", path)), std::string::npos)
+          << "expected: " << ex.needle << "\ngot: " << msg;
+      if (ex.problems > 0)
+        EXPECT_EQ(msg.rfind(std::to_string(ex.problems) + " problem", 0), 0u) << msg;
+      else EXPECT_EQ(msg.find('\n'), std::string::npos) << "one line expected: " << msg;
+    }
+    // every listed problem names the file, a line and a column
+    std::istringstream ls(msg);
+    std::string l;
+    std::getline(ls, l);
+    while (std::getline(ls, l)) EXPECT_EQ(l.rfind("  " + path + ":", 0), 0u) << l;
+  }
+  for (const auto& [name, _] : table) EXPECT_TRUE(fs::exists(dir + "/" + name)) << "expected.tsv names a missing " << name;
+  EXPECT_NO_THROW(plan::load_manifest(dir + "/good.yaml"));
+}
+
+namespace {
+const std::string kHead = "name: t\nmodels:\n  - name: s\n    path: /nonexistent/s.bin\n"
+                          "calibration:\n  path: /nonexistent/c.txt\n  nsamples: 8\n  seqlen: 32\nmethods:\n";
+plan::Manifest parse(const std::string& methods, const std::string& extra = "") {
+  plan::ParseOptions po;
+  po.check_files = false;
+  return plan::parse_manifest(kHead + methods + extra, "/tmp/m.yaml", po);
+}
+std::vector<std::string> ids(const plan::Manifest& m) {
+  std::vector<std::string> v;
+  for (const auto& c : plan::expand(m)) v.push_back(c.id);
+  return v;
+}
+}  // namespace
+
+TEST(ManifestSweep, ZipPairsAxesInsteadOfCrossingThem) {
+  const auto m = parse("  - method: gptq\n    bits: [2, 3, 4]\n    group: [4, 8, -1]\n    zip: [bits, group]\n"
+                       "    nsamples: [8, 16]\n");
+  EXPECT_EQ(ids(m), (std::vector<std::string>{"s.gptq.b2.g4.asym.n8.s0", "s.gptq.b2.g4.asym.n16.s0",
+                                              "s.gptq.b3.g8.asym.n8.s0", "s.gptq.b3.g8.asym.n16.s0",
+                                              "s.gptq.b4.g-1.asym.n8.s0", "s.gptq.b4.g-1.asym.n16.s0"}));
+  // without the zip: the full product, 3 x 3 x 2
+  EXPECT_EQ(ids(parse("  - method: gptq\n    bits: [2, 3, 4]\n    group: [4, 8, -1]\n    nsamples: [8, 16]\n")).size(), 18u);
+  // two zip groups: (bits, sym) and (nsamples, seeds)
+  const auto z2 = parse("  - method: rtn\n    bits: [2, 4]\n    sym: [true, false]\n    nsamples: [8, 16]\n"
+                        "    seeds: [5, 6]\n    zip: [[bits, sym], [nsamples, seeds]]\n");
+  EXPECT_EQ(ids(z2), (std::vector<std::string>{"s.rtn.b2.g128.sym.n8.s5", "s.rtn.b2.g128.sym.n16.s6",
+                                               "s.rtn.b4.g128.asym.n8.s5", "s.rtn.b4.g128.asym.n16.s6"}));
+}
+
+TEST(ManifestSweep, ExcludesDropMatchingConfigurations) {
+  const auto m = parse("  - method: rtn\n    bits: [2, 3, 4]\n    group: [4, -1]\n    exclude:\n"
+                       "      - {bits: 2, group: -1}\n      - {bits: [3, 4], group: 4}\n");
+  EXPECT_EQ(ids(m), (std::vector<std::string>{"s.rtn.b2.g4.asym.n8.s0", "s.rtn.b3.g-1.asym.n8.s0",
+                                              "s.rtn.b4.g-1.asym.n8.s0"}));
+  // numeric values compare as numbers (0.50 == 0.5), sym as a boolean
+  EXPECT_EQ(ids(parse("  - method: wanda\n    sparsity: [0.5, 0.6]\n    exclude: [{sparsity: 0.50}]\n")),
+            std::vector<std::string>{"s.wanda.sp0.6.n8.s0"});
+  EXPECT_EQ(ids(parse("  - method: rtn\n    bits: 4\n    sym: [true, false]\n    exclude: [{sym: yes}]\n")),
+            std::vector<std::string>{"s.rtn.b4.g128.asym.n8.s0"});
+}
+
+TEST(ManifestSweep, PerMethodOverridesOfCalibration) {
+  const auto m = parse("  - method: gptq\n    bits: 4\n    nsamples: 32\n    seqlen: 64\n    seeds: [1, 2]\n"
+                       "  - method: awq\n    bits: 4\n");
+  EXPECT_EQ(ids(m), (std::vector<std::string>{"s.gptq.b4.g128.asym.n32.s1.L64", "s.gptq.b4.g128.asym.n32.s2.L64",
+                                              "s.awq.b4.g128.asym.n8.s0"}));
+  const auto cs = plan::expand(m);
+  EXPECT_EQ(cs[0].seqlen, 64);
+  EXPECT_EQ(cs[0].nsamples, 32);
+  EXPECT_EQ(cs[1].seed, 2u);
+  EXPECT_EQ(cs[2].seqlen, 32);  // the manifest's calibration.seqlen; no .L in the id
+}
+
+TEST(ManifestSweep, ResourcesAndSections) {
+  const auto m = parse("  - method: fp\n",
+                       "execution: {group_size: 2}\n"
+                       "resources:\n  nodes: 2\n  ranks_per_node: 4\n  gpus_per_rank: 1\n  time: \"1-12:00:00\"\n"
+                       "  partition: gpu\n  account: proj42\n  qos: high\n  memory: 256G\n  chunks: 8\n"
+                       "  sbatch: [\"--constraint=a100\", \"#SBATCH --exclusive\"]\n  setup: [\"module load openmpi\"]\n"
+                       "laws: {drop: {target: drop, expr: a*B^-b, params: {a: {init: [1]}, b: {init: [1]}}}}\n");
+  const auto& R = m.resources;
+  EXPECT_EQ(R.ranks(), 8);
+  EXPECT_EQ(R.gpus_per_rank, 1);
+  EXPECT_EQ(R.time, "1-12:00:00");
+  EXPECT_EQ(R.memory, "256G");
+  EXPECT_EQ(R.sbatch.size(), 2u);
+  EXPECT_TRUE(m.sections.count("laws"));
+  EXPECT_TRUE(m.sections.count("resources"));
+  EXPECT_EQ(plan::default_chunks(m, 100), 8);
+  EXPECT_EQ(plan::default_chunks(m, 3), 3);  // never more tasks than configurations
+}
+
+TEST(ManifestSweep, FileChecksCanBeSkippedButNotTheRest) {
+  plan::ParseOptions strict;
+  EXPECT_THROW(plan::parse_manifest(kHead + "  - method: fp\n", "/tmp/m.yaml", strict), ConfigError);
+  EXPECT_NO_THROW(parse("  - method: fp\n"));
+  EXPECT_THROW(parse("  - method: rtn\n    bits: 1\n"), ConfigError);
+}
+
+TEST(ManifestSweep, ChunksAreDisjointAndCoverThePlan) {
+  const auto m = parse("  - method: rtn\n    bits: [2, 3, 4, 5, 6, 8]\n    group: [4, -1]\n");
+  const auto cs = plan::expand(m);
+  for (int n : {1, 2, 3, 5, 16}) {
+    std::multiset<std::string> seen;
+    for (int i = 0; i < n; ++i)
+      for (size_t k = 0; k < cs.size(); ++k)
+        if (plan::chunk_of(k, n) == i) seen.insert(cs[k].id);
+    EXPECT_EQ(seen.size(), cs.size()) << n;
+    for (const auto& c : cs) EXPECT_EQ(seen.count(c.id), 1u) << n;
+  }
+}
+
+TEST(SubmitScripts, TemplatesRenderTheResources) {
+  auto m = parse("  - method: rtn\n    bits: [2, 3, 4]\n",
+                 "resources:\n  nodes: 2\n  ranks_per_node: 4\n  gpus_per_rank: 1\n  partition: gpu\n"
+                 "  account: proj42\n  max_concurrent: 2\n  sbatch: [\"--constraint=a100\"]\n"
+                 "  setup: [\"module load openmpi\"]\n");
+  plan::SubmitOptions o;
+  o.templates_dir = test::source("slurm");
+  o.lowbit = "/opt/lowbit/bin/lowbit";
+  const auto s = plan::prepare_submission(m, plan::expand(m).size(), o);
+  EXPECT_EQ(s.chunks, 3);
+  for (const char* want : {"#SBATCH --array=0-2%2\n", "#SBATCH --nodes=2\n", "#SBATCH --ntasks-per-node=4\n",
+                           "#SBATCH --gpus-per-task=1\n", "#SBATCH --partition=gpu\n", "#SBATCH --account=proj42\n",
+                           "#SBATCH --requeue\n", "#SBATCH --constraint=a100\n", "module load openmpi\n",
+                           "srun --mpi=pmix '/opt/lowbit/bin/lowbit' run '/tmp/m.yaml' --output '/tmp/t.h5' --resume "
+                           "--chunk \"${SLURM_ARRAY_TASK_ID}/3\""})
+    EXPECT_NE(s.array_script.find(want), std::string::npos) << want << "\n" << s.array_script;
+  EXPECT_EQ(s.array_script.find('@'), std::string::npos) << s.array_script;  // every placeholder filled
+  const std::string fit = plan::render_template(s.fit_script, {{"ARRAY_JOB", "77"}}, "fit");
+  EXPECT_NE(fit.find("'/opt/lowbit/bin/lowbit' inspect '/tmp/t.h5'"), std::string::npos) << fit;
+  EXPECT_EQ(fit.find("--array"), std::string::npos);
+  EXPECT_EQ(plan::shell_quote("a'b"), "'a'\\''b'");
+  o.chunks = 4;
+  EXPECT_THROW(plan::prepare_submission(m, 3, o), InputError);  // more tasks than configurations
+  EXPECT_THROW(plan::render_template("x @NOPE@", {}, "t"), InputError);
+}
