@@ -1,6 +1,9 @@
 // src/cli/cmd_fit.cpp — `lowbit fit`: scaling laws fitted per stratum to a point table (docs/FIT.md).
 // defines: cli::cmd_fit
+#include <yaml-cpp/yaml.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +12,10 @@
 #include "lowbit/core/log.hpp"
 #include "lowbit/fit/derived.hpp"
 #include "lowbit/fit/fit.hpp"
+#include "lowbit/fit/law.hpp"
+#include "lowbit/archive/archive.hpp"
+#include "lowbit/dist/comm.hpp"
+#include "lowbit/fit/archive_points.hpp"
 
 namespace lowbit::cli {
 
@@ -50,15 +57,41 @@ void print_fit(const fit::FitResult& r) {
 
 }  // namespace
 
+std::string project_dir() {
+  const std::string m = default_model_path();  // <project>/models/stories260K/stories260K.bin
+  return m.substr(0, m.rfind("/models/"));
+}
+
+void write_points_csv(const fit::PointTable& t, const std::string& path) {
+  std::ofstream f(path);
+  LB_INPUT_CHECK(bool(f), path, ": cannot write the point table");
+  for (size_t c = 0; c < t.columns.size(); ++c) f << (c ? "," : "") << t.columns[c];
+  f << "\n";
+  for (size_t r = 0; r < t.nrows; ++r) {
+    for (size_t c = 0; c < t.columns.size(); ++c) {
+      const auto& name = t.columns[c];
+      if (c) f << ",";
+      if (t.is_text(name)) f << '"' << t.text.at(name)[r] << '"';
+      else f << t.num.at(name)[r];
+    }
+    f << "\n";
+  }
+}
+
+std::string fit_name(const fit::FitResult& r) { return r.law + "." + r.stratum; }
+
 int cmd_fit(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string table, laws_file, law_names, target, group_by, out, loss, curve_axis;
+  std::string archive_path, points_out, table, laws_file, law_names, target, group_by, out, loss, curve_axis;
   int bootstrap = 200, max_starts = 64;
   uint64_t seed = 0;
   double huber_delta = 0, ci = 0.95;
   bool no_loo = false, no_cross = false;
   desc.add_options()
+      ("archive", po::value(&archive_path), "a run archive (lowbit run): its configurations are fitted and the fits "
+       "are written back into it under /fits")
       ("table", po::value(&table), "point table CSV: one row per (configuration, stratum); see docs/FIT.md")
+      ("points-out", po::value(&points_out), "write the point table built from the archive to this CSV")
       ("laws", po::value(&laws_file), "YAML file with a top-level 'laws:' mapping (shipped: jobs/laws.yaml)")
       ("law", po::value(&law_names), "law name(s) to fit, comma-separated (default: every law in the file)")
       ("target", po::value(&target), "fit this column or derived variable instead of the law's target")
@@ -76,31 +109,61 @@ int cmd_fit(const std::vector<std::string>& args) {
       ("no-cross", po::bool_switch(&no_cross), "skip the cross-family check")
       ("curve-axis", po::value(&curve_axis), "x axis of the curves in the output (default: first varying of B, G, N, C)")
       ("out", po::value(&out), "also write the JSON result to this file");
+  po::positional_options_description pos;
+  pos.add("archive", 1);
   po::variables_map vm;
   CommonFlags common;
   std::string derived;
   for (const auto& d : fit::derived_variables()) derived += "  " + d.name + ": " + d.rule + "\n";
-  if (!parse_or_help("fit", "--table POINTS.csv --laws LAWS.yaml [--law NAME] [--group-by COLS] [--bootstrap 200]",
+  if (!parse_or_help("fit", "ARCHIVE | --table POINTS.csv  [--laws LAWS.yaml] [--law NAME] [--group-by COLS] [--bootstrap 200]",
                      "Fits scaling laws (muParser expressions with bounded parameters) per stratum: a log-linear start\n"
                      "where the law declares one, multi-start Ceres with a Huber loss, bootstrap intervals over\n"
                      "configurations, R2/adjusted R2/RMSE, leave-one-configuration-out error and a cross-family check.\n"
                      "Laws may use any numeric column of the table and these derived variables:\n" +
                          derived + "Details: docs/FIT.md.",
-                     desc, args, vm, common))
+                     desc, args, vm, common, &pos))
     return 0;
-  LB_INPUT_CHECK(!table.empty(), "--table is required (a point table CSV; see docs/FIT.md)");
-  LB_INPUT_CHECK(!laws_file.empty(), "--laws is required (e.g. jobs/laws.yaml)");
+  LB_INPUT_CHECK(!table.empty() || !archive_path.empty(), "give a run archive or --table (a point table CSV; see docs/FIT.md)");
+  LB_INPUT_CHECK(table.empty() || archive_path.empty(), "give a run archive or --table, not both");
+  // Laws: --laws, else the laws of the archive's manifest, else the shipped jobs/laws.yaml.
+  std::vector<fit::Law> laws;
+  if (laws_file.empty() && !archive_path.empty()) {
+    const archive::Group run = archive::RunArchive(archive_path).read_run();
+    auto it = run.attrs.find("manifest");
+    if (it != run.attrs.end() && std::holds_alternative<std::string>(it->second)) {
+      const YAML::Node mf = YAML::Load(std::get<std::string>(it->second));
+      if (mf["laws"] && mf["laws"].IsMap()) {
+        laws_file = archive_path + ":/run/manifest";
+        laws = fit::parse_laws(mf["laws"], laws_file);
+      } else if (mf["laws"] && mf["laws"].IsScalar()) {
+        const std::string mp = std::get<std::string>(run.attrs.at("manifest_path"));
+        const auto dir = std::filesystem::path(mp).parent_path();
+        laws_file = (dir / mf["laws"].as<std::string>()).lexically_normal().string();
+      }
+    }
+  }
+  if (laws_file.empty()) laws_file = project_dir() + "/jobs/laws.yaml";
   LB_INPUT_CHECK(bootstrap >= 0 && bootstrap <= 100000, "--bootstrap ", bootstrap, " must be in 0..100000");
   LB_INPUT_CHECK(max_starts >= 1, "--max-starts ", max_starts, " must be >= 1");
   LB_INPUT_CHECK(huber_delta >= 0, "--huber-delta ", huber_delta, " must be >= 0");
 
-  auto laws = fit::load_laws(laws_file);
+  if (laws.empty()) laws = fit::load_laws(laws_file);
   std::vector<const fit::Law*> chosen;
   if (law_names.empty())
     for (const auto& l : laws) chosen.push_back(&l);
   else
     for (const auto& n : split_list(law_names)) chosen.push_back(&fit::find_law(laws, n, laws_file));
-  fit::PointTable t = fit::read_point_csv(table);
+  std::unique_ptr<archive::RunArchive> ar;
+  fit::PointTable t;
+  if (!archive_path.empty()) {
+    ar = std::make_unique<archive::RunArchive>(archive_path);
+    LB_INPUT_CHECK(ar->exists(), archive_path, ": no such archive");
+    ar->read_run();  // schema check
+    t = fit::points_from_archive(ar->read_all(), archive_path);
+    if (!points_out.empty()) write_points_csv(t, points_out);
+  } else {
+    t = fit::read_point_csv(table);
+  }
 
   std::vector<std::string> by;
   if (group_by == "auto") {
@@ -129,7 +192,16 @@ int cmd_fit(const std::vector<std::string>& args) {
   for (const auto* l : chosen)
     for (auto& r : fit::fit_strata(*l, t, by, opt)) results.push_back(std::move(r));
   for (const auto& r : results) fits.push_back(fit::fit_to_json(r));
-  nlohmann::json j = {{"table", table},   {"laws", laws_file},      {"group_by", by},
+  if (ar) {  // the fits go into the archive, committed like the configurations
+    archive::Group fits;
+    fits.set("laws_file", laws_file);
+    fits.set("seed", int64_t(seed));
+    fits.set("bootstrap", int64_t(bootstrap));
+    for (const auto& r : results) fits.groups[archive::safe_name(fit_name(r))] = fit::fit_to_group(r);
+    auto world = dist::make_serial();
+    ar->commit(*world, ar->read_run(), {{"fits", fits}});
+  }
+  nlohmann::json j = {{"table", archive_path.empty() ? table : archive_path},   {"laws", laws_file},      {"group_by", by},
                       {"seed", seed},     {"bootstrap", bootstrap}, {"loss", loss},
                       {"ci_level", ci},   {"fits", fits}};
   if (!out.empty()) {

@@ -18,7 +18,9 @@
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/dist/comm.hpp"
+#include "lowbit/diagnose/config_run.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/eval/tasks.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/model.hpp"
 
@@ -188,14 +190,35 @@ long long WorkQueue::next() {
 }
 
 // ---------------------------------------------------------------- one configuration
+Studies load_studies(const plan::Manifest& m) {
+  Studies s;
+  auto sec = [&](const char* k) { return m.sections.count(k) ? m.sections.at(k) : std::string(); };
+  s.tasks = parse_tasks_section(sec("tasks"), m.path, m.dir, LOWBIT_PROJECT_DIR);
+  s.diag = parse_diag_section(sec("diagnostics"), m.path, m.dir);
+  return s;
+}
+
+namespace {
+int64_t non_embedding_params(const Model& m) {
+  int64_t n = 0;
+  const BlockWeights b = m.load_block(0);
+  for (auto id : kLinearIds)
+    if (id != LinearId::Gate || m.cfg.gated_mlp) n += b.linear(id).w.numel() + b.linear(id).b.numel();
+  n += b.attn_norm_w.numel() + b.attn_norm_b.numel() + b.mlp_norm_w.numel() + b.mlp_norm_b.numel();
+  return n * m.cfg.n_layers;
+}
+}  // namespace
+
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
-                          const std::string& spill_dir) {
+                          const std::string& spill_dir, const Studies& studies) {
   const auto t0 = Clock::now();
   const double coll0 = group.collective_seconds();
   const auto& me = m.models[size_t(c.model)];
   auto model = load_model(me.path);
   auto tok = load_tokenizer(me.tokenizer);
   archive::Group g = plan::config_params(m, c);
+  g.set("n_params", non_embedding_params(*model));  // non-embedding parameters (N of the laws)
+  g.set("vocab_size", int64_t(model->cfg.vocab_size));
   CalibSet calib;
   CalibSpec cs;
   cs.path = m.calib_path;
@@ -246,9 +269,36 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   ev.description = m.eval_path.empty() ? "held-out part of the calibration corpus" : m.eval_path;
   g.tables["eval"] = ev;
   const double t_eval = since(te);
+  // Studies: task strata and failure-mode diagnostics, on the group's rank 0 (which stages).
+  double t_tasks = 0, t_diag = 0;
+  if (studies.tasks.enabled && group.is_root()) {
+    const auto tt = Clock::now();
+    EvalResult er = evaluate_tasks(*model, *tok, studies.tasks.specs, studies.tasks.options);
+    g.groups["tasks"] = eval_to_group(er);
+    t_tasks = since(tt);
+  }
+  if (studies.diag.enabled && is_quant_method(c.method) && group.is_root() &&
+      (studies.diag.only.empty() || c.id.find(studies.diag.only) != std::string::npos)) {
+    const auto td = Clock::now();
+    auto fp = load_model(me.path);
+    diag::DiagnoseConfig dc;
+    dc.compress = compress_options(m, c);
+    dc.calib = cs;
+    dc.eval_text = m.eval_path;
+    dc.eval_seqlen = studies.diag.eval_seqlen;
+    dc.eval_windows = studies.diag.eval_windows;
+    dc.facts = studies.diag.facts;
+    const diag::PreparedInputs prep = diag::check_and_prepare(dc, *fp, *tok);
+    archive::Group dg;
+    diag::run_prepared(dc, *fp, prep, dg);
+    g.groups["diagnostics"] = std::move(dg);
+    t_diag = since(td);
+  }
   archive::Group& tm = g.group("timings");
   tm.set("compress_s", t_compress);
   tm.set("eval_s", t_eval);
+  tm.set("tasks_s", t_tasks);
+  tm.set("diagnostics_s", t_diag);
   tm.set("total_s", since(t0));
   tm.set("collective_s", group.collective_seconds() - coll0);
   tm.set("ranks", int64_t(group.size()));
@@ -268,6 +318,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   LB_INPUT_CHECK(world.size() % m.group_size == 0, "execution.group_size ", m.group_size, " does not divide the ",
                  world.size(), " ranks");
   validate_configs(m, all);  // every rank: the same files, the same verdict
+  const Studies studies = load_studies(m);
   archive::RunArchive ar(m.output);
   const std::string msha = sha256_hex_of(m.text);
   // Checks before any work, decided on rank 0 and shared, so every rank fails the same way.
@@ -369,7 +420,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       // Compressed blocks are spilled here (one block resident); removed when the config is done.
       const std::string spill = cat(ar.staging_dir(), "/.spill-", archive::safe_name(c.id), ".r", world.rank());
       std::filesystem::create_directories(spill);
-      archive::Group g = run_config(m, c, *group, spill);
+      archive::Group g = run_config(m, c, *group, spill, studies);
       std::filesystem::remove_all(spill);
       if (group->is_root()) ar.stage(c.id, g);
       compute += since(tc);

@@ -9,6 +9,7 @@
 #include "lowbit/archive/record.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/plan/manifest.hpp"
+#include "lowbit/run/studies.hpp"
 
 namespace lowbit::dist { class Comm; }
 
@@ -44,8 +45,14 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world);
 // One configuration on the ranks of `group`; returns its archive group (identical on every rank
 // of the group, timings aside). With a `spill_dir`, compressed blocks are streamed through it
 // (CompressOptions::spill_dir) and evaluation reads one block at a time.
+struct Studies {
+  TasksSection tasks;
+  DiagSection diag;
+};
+// The manifest's study sections, validated (ConfigError before any work).
+Studies load_studies(const plan::Manifest& m);
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
-                          const std::string& spill_dir = "");
+                          const std::string& spill_dir = "", const Studies& studies = {});
 
 // The compression options of one configuration, and the check of every configuration against its
 // model (group sizes, N:M patterns, positions) before any work; ConfigError lists every problem.

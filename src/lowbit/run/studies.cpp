@@ -78,11 +78,12 @@ DiagSection parse_diag_section(const std::string& text, const std::string& manif
     return s;
   }
   LB_INPUT_CHECK(n.IsMap(), manifest, ": diagnostics: must be true/false or a mapping");
-  only_keys(n, manifest, "diagnostics", {"enabled", "eval_windows", "eval_seqlen", "facts"});
+  only_keys(n, manifest, "diagnostics", {"enabled", "eval_windows", "eval_seqlen", "facts", "only"});
   s.enabled = get<bool>(n, "enabled", true, manifest, "diagnostics");
   s.eval_windows = get<int>(n, "eval_windows", 8, manifest, "diagnostics");
   s.eval_seqlen = get<int>(n, "eval_seqlen", 64, manifest, "diagnostics");
   s.facts = get<std::string>(n, "facts", "", manifest, "diagnostics");
+  s.only = get<std::string>(n, "only", "", manifest, "diagnostics");
   if (!s.facts.empty()) {
     s.facts = resolve(dir, s.facts);
     LB_INPUT_CHECK(file_exists(s.facts), manifest, ": diagnostics.facts: no such file: ", s.facts);

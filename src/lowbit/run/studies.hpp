@@ -12,6 +12,7 @@
 //     eval_windows: 8
 //     eval_seqlen: 64
 //     facts: data/facts.jsonl    # optional cloze facts for causal tracing
+//     only: gptq                 # only configurations whose id contains this text
 #pragma once
 
 #include <string>
@@ -32,6 +33,7 @@ struct DiagSection {
   int eval_windows = 8, eval_seqlen = 64;
   std::string facts;
   bool tracing = false;
+  std::string only;  // run only for configurations whose id contains this text ("" = all quantized)
 };
 
 // `text` is the section as YAML ("" = absent); `dir` resolves relative paths; `source_dir` is the

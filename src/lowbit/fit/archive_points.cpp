@@ -1,0 +1,100 @@
+// lowbit/fit/archive_points.cpp — run archive → point table. defines: see archive_points.hpp
+#include "lowbit/fit/archive_points.hpp"
+
+#include <cmath>
+#include <map>
+
+#include "lowbit/core/error.hpp"
+
+namespace lowbit::fit {
+
+namespace {
+double num(const archive::Group& g, const std::string& k, double def = std::nan("")) {
+  auto it = g.attrs.find(k);
+  if (it == g.attrs.end()) return def;
+  if (auto* i = std::get_if<int64_t>(&it->second)) return double(*i);
+  if (auto* d = std::get_if<double>(&it->second)) return *d;
+  return def;
+}
+std::string str(const archive::Group& g, const std::string& k) {
+  auto it = g.attrs.find(k);
+  if (it == g.attrs.end()) return "";
+  if (auto* s = std::get_if<std::string>(&it->second)) return *s;
+  return "";
+}
+// stratum → (score, chance) of one configuration: task strata and "lm".
+std::map<std::string, std::pair<double, double>> strata_of(const archive::Group& c) {
+  std::map<std::string, std::pair<double, double>> out;
+  if (auto it = c.tables.find("eval"); it != c.tables.end() && it->second.nrows() > 0) {
+    const int k = it->second.col("nll_per_token");
+    const double vocab = num(c, "vocab_size", 0);
+    if (k >= 0 && vocab > 0) out["lm"] = {std::exp(-it->second.at(0, size_t(k))), 1.0 / vocab};
+  }
+  if (auto it = c.groups.find("tasks"); it != c.groups.end())
+    if (auto st = it->second.tables.find("strata"); st != it->second.tables.end()) {
+      const auto& t = st->second;
+      const int s = t.col("score"), ch = t.col("chance");
+      for (size_t r = 0; r < t.nrows() && r < t.rows.size(); ++r)
+        out[t.rows[r]] = {t.at(r, size_t(s)), t.at(r, size_t(ch))};
+    }
+  return out;
+}
+}  // namespace
+
+PointTable points_from_archive(const archive::Group& root, const std::string& source) {
+  auto cit = root.groups.find("configs");
+  LB_INPUT_CHECK(cit != root.groups.end() && !cit->second.groups.empty(), source, ": the archive has no configurations");
+  const auto& configs = cit->second.groups;
+  // FP reference per model.
+  std::map<std::string, std::map<std::string, std::pair<double, double>>> fp;
+  for (const auto& [name, c] : configs)
+    if (str(c, "method") == "fp") fp[str(c, "model")] = strata_of(c);
+  std::vector<std::string> config, model, family, method, stratum;
+  std::vector<double> N, B, G, C, sparsity, acc, chance, acc_fp;
+  for (const auto& [name, c] : configs) {
+    const std::string meth = str(c, "method");
+    if (meth == "fp") continue;
+    const std::string mdl = str(c, "model");
+    auto f = fp.find(mdl);
+    LB_INPUT_CHECK(f != fp.end(), source, ": configuration ", name, " has no FP configuration of model '", mdl,
+                   "' to compare with (add `- method: fp` to the manifest)");
+    for (const auto& [s, v] : strata_of(c)) {
+      auto r = f->second.find(s);
+      if (r == f->second.end()) continue;
+      config.push_back(name);
+      model.push_back(mdl);
+      family.push_back(str(c, "family").empty() ? mdl : str(c, "family"));
+      method.push_back(meth);
+      stratum.push_back(s);
+      N.push_back(num(c, "n_params"));
+      B.push_back(num(c, "bits", 16));
+      const double g = num(c, "group", 0);
+      G.push_back(g < 0 ? 0 : g);
+      C.push_back(num(c, "calib_tokens", 0));
+      sparsity.push_back(num(c, "sparsity", 0));
+      acc.push_back(v.first);
+      chance.push_back(v.second);
+      acc_fp.push_back(r->second.first);
+    }
+  }
+  LB_INPUT_CHECK(!config.empty(), source,
+                 ": no compressed configuration has evaluation results to fit (needs `eval` or `tasks` results)");
+  PointTable t;
+  t.source = source;
+  t.add_text("config", config);
+  t.add_text("model", model);
+  t.add_text("family", family);
+  t.add_text("method", method);
+  t.add_text("stratum", stratum);
+  t.add_numeric("N", N);
+  t.add_numeric("B", B);
+  t.add_numeric("G", G);
+  t.add_numeric("C", C);
+  t.add_numeric("sparsity", sparsity);
+  t.add_numeric("acc", acc);
+  t.add_numeric("chance", chance);
+  t.add_numeric("acc_fp", acc_fp);
+  return t;
+}
+
+}  // namespace lowbit::fit
