@@ -24,6 +24,7 @@ const std::vector<Command>& commands() {
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
+      {"eval", "task scores (multiple choice, cloze, generation) per task and stratum, as lm-eval", cmd_eval},
   };
   return c;
 }
