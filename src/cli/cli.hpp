@@ -45,6 +45,8 @@ int cmd_convert(const std::vector<std::string>& args);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_prune(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_testbed(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 
 }  // namespace lowbit::cli

@@ -1,6 +1,9 @@
 // lowbit/train/trainer.cpp — the training loop and its checkpoints. defines: see trainer.hpp
 #include "lowbit/train/trainer.hpp"
 
+#include <cblas.h>
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,6 +13,7 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/eval/perplexity.hpp"
 
 namespace lowbit::train {
 
@@ -76,6 +80,21 @@ void TrainOptions::validate(const std::string& where) const {
 double train_flops_per_token(const DecoderConfig& c, int seq_len) {
   return 6.0 * (double(c.non_embedding_params()) + double(c.vocab_size) * c.dim) +
          6.0 * double(c.n_layers) * seq_len * c.dim;
+}
+
+std::vector<int> token_stream(const Tokenizer& tok, const std::string& text, const std::string& doc_sep) {
+  PplOptions o;
+  o.doc_sep = doc_sep;
+  o.add_bos = true;
+  std::vector<int> out;
+  for (const auto& d : tokenize_documents(tok, text, o)) out.insert(out.end(), d.begin(), d.end());
+  return out;
+}
+
+void set_compute_threads(int n) {
+  if (n <= 0) return;
+  omp_set_num_threads(n);
+  openblas_set_num_threads(n);
 }
 
 uint64_t stream_hash(const std::vector<int>& s) {

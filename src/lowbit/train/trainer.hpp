@@ -19,6 +19,7 @@
 
 #include "lowbit/archive/record.hpp"
 #include "lowbit/core/log.hpp"
+#include "lowbit/io/tokenizer.hpp"
 #include "lowbit/train/adamw.hpp"
 #include "lowbit/train/decoder_grad.hpp"
 
@@ -103,6 +104,14 @@ class Trainer {
   std::vector<int64_t> perm_;
   std::vector<int> tok_buf_, tgt_buf_;
 };
+
+// The training stream of a text: documents split at `doc_sep` ("" = one document), each encoded
+// with BOS (when the tokenizer has one), concatenated.
+std::vector<int> token_stream(const Tokenizer& tok, const std::string& text, const std::string& doc_sep);
+
+// Threads for OpenMP loops and OpenBLAS GEMMs (n <= 0: leave the libraries' defaults). Results
+// are bit-identical across runs with the same thread count.
+void set_compute_threads(int n);
 
 // Hash of a token stream (FNV-1a over the ids), stored in checkpoints.
 uint64_t stream_hash(const std::vector<int>& s);
