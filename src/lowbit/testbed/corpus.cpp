@@ -112,13 +112,17 @@ Corpus make_corpus(const WorldConfig& cfg) {
   };
 
   // ---- training text ----
+  std::vector<std::array<int, 5>> offset(static_cast<size_t>(n));
+  for (auto& o : offset)
+    for (auto& v : o) v = draw(rng, cfg.templates_per_attribute);
   for (int e = 0; e < cfg.exposures; ++e) {
     for (int i = 0; i < n; ++i) {
       const Individual& p = w.people[size_t(i)];
       std::vector<std::string> s;
       for (Attribute a : kAttributes) {
+        // Forms in rotation (from a per-individual offset), so every training form is seen.
         const auto& forms = c.train_forms[size_t(i)][size_t(a)];
-        const int f = forms[size_t(draw(rng, int(forms.size())))];
+        const int f = forms[size_t(e + offset[size_t(i)][size_t(a)]) % forms.size()];
         s.push_back(form_text(a, f, p.name(), w.values(a)[size_t(w.value(p, a))]));
       }
       if (c.reasoning_train[size_t(i)]) {

@@ -69,6 +69,8 @@ void WorldConfig::validate(const std::string& where) const {
   range("year_max", year_max, year_min + 1, 2000);  // ages in 2020 stay two-digit positive numbers
   range("exposures", exposures, 1, 100000);
   range("templates_per_attribute", templates_per_attribute, 1, 4);  // at least one form held out
+  // Each training form appears at least once when exposures >= templates_per_attribute.
+  range("exposures", exposures, templates_per_attribute, 100000);
   if (!(reasoning_train_fraction >= 0 && reasoning_train_fraction < 1))
     LB_THROW(ConfigError, where, ".reasoning_train_fraction: ", reasoning_train_fraction, " must be in [0, 1)");
   range("probes_per_stratum", probes_per_stratum, 1, 1000000);
