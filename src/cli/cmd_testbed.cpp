@@ -38,7 +38,7 @@ int testbed_corpus(const std::vector<std::string>& args) {
   if (vm.count("individuals")) w.individuals = vm["individuals"].as<int>();
   if (vm.count("exposures")) w.exposures = vm["exposures"].as<int>();
   if (vm.count("probes")) w.probes_per_stratum = vm["probes"].as<int>();
-  w.validate("--config/flags");
+  w.validate("corpus");
   const testbed::Corpus c = testbed::make_corpus(w);
   const testbed::CorpusFiles f = testbed::write_corpus(c, out);
   const testbed::KnowledgeBits kb = testbed::knowledge_bits(c.world);

@@ -2,6 +2,7 @@
 // determinism, exact knowledge bits, each stratum's defining property checked against the
 // training text, probe answers recomputed from the world, tokenizer round trip, recipe errors.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
@@ -154,6 +155,9 @@ TEST(Testbed, FilesTokenizerAndTaskYamls) {
 }
 
 TEST(Testbed, UntrainedModelStoresAlmostNoKnowledge) {
+  // ~900 one-sequence forwards of a tiny model: threads only add barrier waits here.
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
   const Corpus c = make_corpus(small_world());
   const CorpusFiles f = write_corpus(c, test::tmpdir("testbed_cap"));
   auto tok = load_tokenizer(f.tokenizer);
@@ -165,6 +169,7 @@ TEST(Testbed, UntrainedModelStoresAlmostNoKnowledge) {
   // Near-uniform predictions from an N(0, 0.02²) init: a few percent at most (noise, floored at 0).
   EXPECT_LT(k.bits_stored, 0.05 * k.bits_total);
   for (const auto& a : k.attributes) EXPECT_LT(a.accuracy, 0.3) << a.name;
+  omp_set_num_threads(saved);
 }
 
 TEST(Testbed, RecipeParsesAndRejectsBadKeys) {
