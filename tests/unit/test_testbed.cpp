@@ -97,6 +97,11 @@ TEST(Testbed, StrataHaveTheirDefiningProperties) {
     if (p.kind == "two_hop") {
       ++kinds[0];
       EXPECT_EQ(ans, " " + w.cities[size_t(w.employer_hq[size_t(w.value(who, Attribute::Employer))])]);
+      for (const auto& ch : p.choices) {  // every option is some employer's headquarters
+        bool is_hq = false;
+        for (int hq : w.employer_hq) is_hq |= ch == " " + w.cities[size_t(hq)];
+        EXPECT_TRUE(is_hq) << ch;
+      }
     } else if (p.kind == "age") {
       ++kinds[1];
       EXPECT_EQ(ans, " " + std::to_string(2020 - w.birth_year(who)));
@@ -201,4 +206,37 @@ TEST(Testbed, RecipeParsesAndRejectsBadKeys) {
                       "family.members[0]");
   expect_config_error("corpus: {individuals: 5000}\ntrain: {steps: 10, warmup: 1}\n" + ok_members,
                       "corpus.individuals");
+}
+
+TEST(Testbed, TinyFamilyRunsScoresAndContinues) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const std::string dir = test::tmpdir("testbed_family");
+  write_file_atomic(dir + "/f.yaml",
+                    "corpus: {individuals: 20, exposures: 3, probes_per_stratum: 12}\n"
+                    "train: {steps: 4, warmup: 1, seq_len: 16, batch: 4, log_every: 2}\n"
+                    "family:\n  members:\n"
+                    "    - {name: a, dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32}\n"
+                    "    - {name: b, dim: 32, n_layers: 1, n_heads: 2, hidden_dim: 64, steps: 3}\n");
+  const FamilySpec spec = load_family_spec(dir + "/f.yaml");
+  FamilyOptions o;
+  o.out_dir = dir + "/out";
+  o.quiet = true;
+  const auto s1 = run_family(spec, o);
+  ASSERT_EQ(s1["members"].size(), 2u);
+  EXPECT_EQ(s1["members"][1]["steps"].get<long long>(), 3);  // the member's override
+  for (const auto& m : s1["members"]) {
+    for (const char* st : kStrata) EXPECT_EQ(m["strata"][st]["items"].get<long long>(), 12) << st;
+    const double n = m["non_embedding_params"].get<double>(), t = m["tokens"].get<double>();
+    EXPECT_DOUBLE_EQ(m["flops_6nd"].get<double>(), 6 * n * t);
+  }
+  // A second run finds both members trained and reproduces their records.
+  const auto s2 = run_family(spec, o);
+  EXPECT_EQ(s2["members"], s1["members"]);
+  const archive::Group g = family_group(s2);
+  const archive::Table& t = g.tables.at("members");
+  ASSERT_EQ(t.nrows(), 2u);
+  EXPECT_DOUBLE_EQ(t.at(1, size_t(t.col("bits_stored"))), s2["members"][1]["knowledge"]["bits_stored"].get<double>());
+  EXPECT_EQ(g.groups.at("a").tables.at("curve").nrows(), 2u);
+  omp_set_num_threads(saved);
 }

@@ -191,8 +191,16 @@ Corpus make_corpus(const WorldConfig& cfg) {
     if (kind == 0) {
       pr.kind = "two_hop";
       pr.context = before_value(subst(kTwoHop, "{N}", p.name()));
+      // Distractors are other headquarters cities: a model that only learned which cities host
+      // headquarters (a prior, not a composition) stays at 1/choices.
       const int emp = w.value(p, Attribute::Employer);
-      pr.answer = make_choices(w.cities, w.employer_hq[size_t(emp)], k, rng, pr.choices);
+      std::vector<std::string> hq_cities;
+      for (int hq : w.employer_hq)
+        if (std::find(hq_cities.begin(), hq_cities.end(), w.cities[size_t(hq)]) == hq_cities.end())
+          hq_cities.push_back(w.cities[size_t(hq)]);
+      if (int(hq_cities.size()) < k) hq_cities = w.cities;  // too few distinct headquarters
+      const auto truth = std::find(hq_cities.begin(), hq_cities.end(), w.cities[size_t(w.employer_hq[size_t(emp)])]);
+      pr.answer = make_choices(hq_cities, int(truth - hq_cities.begin()), k, rng, pr.choices);
       chance_sum += 1.0 / k;
     } else if (kind == 1) {
       pr.kind = "age";

@@ -2,6 +2,7 @@
 #include "lowbit/testbed/family.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -251,6 +252,57 @@ json run_family(const FamilySpec& spec, const FamilyOptions& o) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count()}};
   write_file_atomic(o.out_dir + "/summary.json", sum.dump(1) + "\n");
   return sum;
+}
+
+archive::Group family_group(const json& S) {
+  archive::Group g;
+  const json& c = S.at("corpus");
+  g.set("recipe", S.at("recipe").get<std::string>());
+  g.set("individuals", c.at("individuals").get<int64_t>());
+  g.set("exposures", c.at("exposures").get<int64_t>());
+  g.set("train_tokens", c.at("train_tokens").get<int64_t>());
+  g.set("vocab_size", c.at("vocab_size").get<int64_t>());
+  g.set("knowledge_bits", c.at("knowledge_bits").at("total").get<double>());
+  for (const char* s : kStrata) g.set(cat("chance_", s), c.at("chance").at(s).get<double>());
+  g.set("train_seconds", S.at("train_seconds").get<double>());
+  g.set("wall_seconds", S.at("wall_seconds").get<double>());
+  archive::Table t;
+  t.description = "testbed family: one row per member";
+  t.add_column("non_embedding_params", "");
+  t.add_column("tokens", "tokens");
+  t.add_column("flops_6nd", "FLOP");
+  t.add_column("seconds", "s");
+  t.add_column("final_loss", "nats/token");
+  for (const char* s : kStrata) {
+    t.add_column(cat("acc_", s), "");
+    t.add_column(cat("acc_", s, "_stderr"), "");
+  }
+  t.add_column("bits_stored", "bit");
+  for (const json& m : S.at("members")) {
+    std::vector<double> row = {m.at("non_embedding_params").get<double>(), m.at("tokens").get<double>(),
+                               m.at("flops_6nd").get<double>(), m.at("seconds").get<double>(),
+                               m.at("final_loss").get<double>()};
+    for (const char* s : kStrata) {
+      const bool has = m.contains("strata") && m["strata"].contains(s);
+      row.push_back(has ? m["strata"][s]["accuracy"].get<double>() : NAN);
+      row.push_back(has ? m["strata"][s]["stderr"].get<double>() : NAN);
+    }
+    row.push_back(m.at("knowledge").at("bits_stored").get<double>());
+    t.add_row(row, m.at("name").get<std::string>());
+    archive::Group& mg = g.group(m.at("name").get<std::string>());
+    archive::Table curve;
+    curve.description = "training curve: mean train loss over each log interval";
+    curve.add_column("step", "");
+    curve.add_column("tokens", "tokens");
+    curve.add_column("loss", "nats/token");
+    for (const json& r : m.at("history"))
+      curve.add_row({r.at("step").get<double>(), r.at("tokens").get<double>(), r.at("loss").get<double>()});
+    mg.tables["curve"] = std::move(curve);
+    mg.set("non_embedding_params", m.at("non_embedding_params").get<int64_t>());
+    mg.set("bits_stored", m.at("knowledge").at("bits_stored").get<double>());
+  }
+  g.tables["members"] = std::move(t);
+  return g;
 }
 
 }  // namespace lowbit::testbed

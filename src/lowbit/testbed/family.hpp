@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "lowbit/archive/record.hpp"
 #include "lowbit/testbed/world.hpp"
 #include "lowbit/train/trainer.hpp"
 
@@ -51,5 +52,11 @@ struct FamilyOptions {
 
 // Runs (or continues) the family; returns the summary JSON (also written to out_dir/summary.json).
 nlohmann::json run_family(const FamilySpec& spec, const FamilyOptions& o);
+
+// The archive form of a family summary: attributes (recipe, corpus knowledge bits, chance per
+// stratum, seconds), table "members" (one row per member: params, tokens, FLOPs, seconds, loss,
+// accuracy ± stderr per stratum, bits stored) and one sub-group per member with its training
+// curve (train::summary_group's table "curve").
+archive::Group family_group(const nlohmann::json& summary);
 
 }  // namespace lowbit::testbed
