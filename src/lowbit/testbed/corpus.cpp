@@ -143,8 +143,12 @@ Corpus make_corpus(const WorldConfig& cfg) {
       c.documents.push_back(std::move(doc));
     }
     for (int emp = 0; emp < int(w.employer_names.size()); ++emp) {
+      // All three forms, shuffled: a headquarters fact is seen as often, per form, as an attribute.
       const std::string& city = w.cities[size_t(w.employer_hq[size_t(emp)])];
-      c.documents.push_back(subst(subst(kHqText[size_t(draw(rng, 3))], "{E}", w.employer_names[size_t(emp)]), "{V}", city));
+      std::vector<std::string> s;
+      for (const char* t : kHqText) s.push_back(subst(subst(t, "{E}", w.employer_names[size_t(emp)]), "{V}", city));
+      shuffle(s, rng);
+      c.documents.push_back(s[0] + " " + s[1] + " " + s[2]);
     }
   }
   shuffle(c.documents, rng);
