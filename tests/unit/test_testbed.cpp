@@ -238,5 +238,9 @@ TEST(Testbed, TinyFamilyRunsScoresAndContinues) {
   ASSERT_EQ(t.nrows(), 2u);
   EXPECT_DOUBLE_EQ(t.at(1, size_t(t.col("bits_stored"))), s2["members"][1]["knowledge"]["bits_stored"].get<double>());
   EXPECT_EQ(g.groups.at("a").tables.at("curve").nrows(), 2u);
+  // A changed corpus must not silently reuse members trained on the old one.
+  FamilySpec changed = spec;
+  changed.corpus.seed = 99;
+  EXPECT_THROW(run_family(changed, o), InputError);
   omp_set_num_threads(saved);
 }

@@ -176,6 +176,9 @@ json run_family(const FamilySpec& spec, const FamilyOptions& o) {
     if (file_exists(sum_path) && file_exists(model_path)) {
       log_info("testbed family: ", ms.name, ": already trained, loading ", sum_path);
       entry = json::parse(read_file(sum_path));
+      LB_INPUT_CHECK(entry.value("stream_hash", uint64_t(0)) == train::stream_hash(*stream), sum_path,
+                     ": this member was trained on other data (the recipe's corpus changed); remove ", mdir,
+                     " or choose another --out");
     } else {
       DecoderConfig cfg = train::llama_train_config(ms.dim, ms.hidden_dim, ms.n_layers, ms.n_heads, files.vocab_size,
                                                     ms.train.seq_len);
@@ -191,6 +194,7 @@ json run_family(const FamilySpec& spec, const FamilyOptions& o) {
       fs::copy_file(files.tokenizer, mdir + "/tokenizer.json", fs::copy_options::overwrite_existing);
       entry = train::summary_to_json(s);
       entry["name"] = ms.name;
+      entry["stream_hash"] = train::stream_hash(*stream);
       entry["epochs"] = double(s.tokens) / double(stream->size());
       entry["exposures_seen"] = double(spec.corpus.exposures) * double(s.tokens) / double(stream->size());
       auto m = load_model(model_path);
