@@ -49,6 +49,8 @@ int cmd_quantize(const std::vector<std::string>& args);
 int cmd_prune(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_testbed(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_fit(const std::vector<std::string>& args);
 int cmd_diagnose(const std::vector<std::string>& args);

@@ -23,6 +23,8 @@ const std::vector<Command>& commands() {
       {"convert", "convert between llama2.c and Hugging Face (safetensors) checkpoints", cmd_convert},
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
+      {"train", "train a LLaMA-style decoder on a text file (f32, CPU, AdamW, resumable)", cmd_train},
+      {"testbed", "synthetic-knowledge testbed: corpus + probes per stratum, model-size family", cmd_testbed},
       {"prune", "pruning (magnitude, Wanda, SparseGPT, Haar wavelet subbands), layer-wise", cmd_prune},
       {"run", "run an experiment manifest into an HDF5 archive (serial, or under mpirun/srun)", cmd_run},
       {"inspect", "summarise a run archive: metadata, configurations, results", cmd_inspect},
