@@ -208,7 +208,6 @@ json run_family(const FamilySpec& spec, const FamilyOptions& o) {
                             {"attributes", ka}};
       if (o.evaluate) {
         TaskOptions to;
-        to.progress = false;
         const EvalResult er = evaluate_tasks(*m, *tok, tasks, to);
         json strata = json::object();
         for (const auto& st : er.strata)
