@@ -41,7 +41,7 @@ refused "table without the needed metric" "no column 'acc_fp'" --table "$T/no_fp
 refused "unknown key in the laws file" "unknown key 'laws.bad.bounds'" --table "$T/points.csv" --laws "$T/typo.yaml"
 refused "unknown law name" "no law named 'power'" --table "$T/points.csv" --laws $LAWS --law power
 refused "missing table file" "cannot open" --table "$T/nope.csv" --laws $LAWS
-refused "no --table" "--table is required" --laws $LAWS
+refused "no --table" "give a run archive or --table" --laws $LAWS
 refused "bad --loss" "must be huber or squared" --table "$T/points.csv" --laws $LAWS --law exponential --loss l1
 refused "group-by a missing column" "--group-by column 'task'" --table "$T/points.csv" --laws $LAWS --group-by task
 

@@ -3,7 +3,10 @@
 #include "lowbit/run/runner.hpp"
 
 #include <mpi.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <chrono>
 #include <filesystem>
@@ -77,6 +80,19 @@ std::string hostname() {
   char buf[256] = {0};
   ::gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// Spill folders of processes of this host that are gone (killed runs) are removed.
+void remove_stale_spills(const std::string& staging) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(staging, ec)) return;
+  const std::string prefix = ".spill-" + hostname() + "-";
+  for (const auto& e : std::filesystem::directory_iterator(staging, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(n.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+  }
 }
 
 archive::Table layer_table(const CompressResult& r) {
@@ -394,6 +410,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   run.set("complete", int64_t(0));
   if (fresh) ar.commit(world, run);  // the archive exists (and opens) before the first result
   start_lock.reset();
+  if (world.is_root()) remove_stale_spills(ar.staging_dir());
   log_info("run ", m.name, ": ", all.size(), " configurations, ", done.size(), " already complete, ", todo.size(),
            " to run on ", world.size(), " rank", world.size() > 1 ? "s" : "", " in groups of ", m.group_size);
   // Rank groups and the dynamic queue.
@@ -418,7 +435,9 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       const auto& c = todo[size_t(k)];
       const auto tc = Clock::now();
       // Compressed blocks are spilled here (one block resident); removed when the config is done.
-      const std::string spill = cat(ar.staging_dir(), "/.spill-", archive::safe_name(c.id), ".r", world.rank());
+      // Unique per process: a requeued task may overlap with its own dying predecessor.
+      const std::string spill = cat(ar.staging_dir(), "/.spill-", hostname(), "-", ::getpid(), "-",
+                                    archive::safe_name(c.id));
       std::filesystem::create_directories(spill);
       archive::Group g = run_config(m, c, *group, spill, studies);
       std::filesystem::remove_all(spill);
