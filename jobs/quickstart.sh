@@ -2,7 +2,8 @@
 # jobs/quickstart.sh — the quickstart job on the embedded model (stories260K, shipped in models/):
 # describe the checkpoint, measure its perplexity on the shipped TinyStories sample (golden:
 # 1.2664 nats/token over 1804 tokens), generate greedily, and round-trip it through the Hugging
-# Face format. Results land in quickstart-out/ (JSON, one file per step).
+# Face format; then the experiment of jobs/quickstart.yaml (quantization and pruning sweep, tasks,
+# diagnostics) into one HDF5 archive and a scaling-law fit. Results land in quickstart-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LB=build/lowbit
@@ -38,4 +39,20 @@ ex = {"fake": "fake", "packed": "packed", "both": "fake + packed"}[q["format"]]
 print(f"gptq w4 (pc)  ppl {q['quantized']['eval']['ppl']:.3f}   export: {o}/gptq4 ({ex}; packed needs out·bits % 32 == 0)")
 print(f"haar 50 %     ppl {h['pruned']['eval']['ppl']:.3f}   {h['pruned_elements']}/{h['total_elements']} coefficients zeroed")
 PY
-echo "quickstart: done; results in $OUT/" >&2
+echo "== the experiment: jobs/quickstart.yaml (sweep + tasks + diagnostics) into one HDF5 archive, then a fit" >&2
+rm -rf "$OUT/quickstart.h5" "$OUT/quickstart.h5.staging" "$OUT/quickstart.h5.lock"
+$LB run jobs/quickstart.yaml --output "$OUT/quickstart.h5"
+$LB fit "$OUT/quickstart.h5" --bootstrap 100 --quiet --out "$OUT/fit.json" > "$OUT/fit.txt"
+$LB inspect "$OUT/quickstart.h5"
+/usr/bin/python3 - "$OUT/quickstart.h5" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+print("\nfailure mode per GPTQ configuration (diagnostics):")
+for k in sorted(f["configs"]):
+    g = f["configs"][k]
+    if "diagnostics" in g:
+        d = g["diagnostics"].attrs
+        print(f"  {k:40s} {d.get('mode', '?')}")
+print(f"fits in the archive: {len(f['fits'])} (laws x strata x methods); table: see fit.txt")
+PY
+echo "quickstart: done; results in $OUT/ (quickstart.h5: h5ls -r, lowbit inspect, h5py)" >&2

@@ -485,6 +485,6 @@ TEST_F(Tasks, StrataAndArchiveGroup) {
   const archive::Table& st = g.tables.at("strata");
   EXPECT_EQ(st.rows, (std::vector<std::string>{"application", "reasoning"}));
   EXPECT_NEAR(st.at(0, size_t(st.col("score"))), 0.5, 1e-12);
-  EXPECT_EQ(std::get<std::string>(g.groups.at("tasks").groups.at("c").attrs.at("stratum")), "application");
-  EXPECT_EQ(std::get<std::string>(g.groups.at("strata").groups.at("application").attrs.at("tasks")), "a,c");
+  EXPECT_EQ(std::get<std::string>(g.groups.at("by_task").groups.at("c").attrs.at("stratum")), "application");
+  EXPECT_EQ(std::get<std::string>(g.groups.at("by_stratum").groups.at("application").attrs.at("tasks")), "a,c");
 }

@@ -135,6 +135,8 @@ void write_table(hid_t loc, const std::string& name, const Table& t, WriteCtx& w
 
 // Sub-groups first, then tables, then attributes: a "complete" attribute is written last.
 void write_tree(hid_t loc, const Group& g, WriteCtx& w) {
+  for (const auto& [name, t] : g.tables)
+    LB_CHECK(!g.groups.count(name), w.file, ": '", name, "' is both a table and a group (HDF5 names are unique)");
   for (const auto& [name, sub] : g.groups) {
     H gid(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
     H5_OK(gid.id, w.file, ": cannot create group ", name);
@@ -401,7 +403,8 @@ bool RunArchive::exists() const { return file_exists(path_); }
 void RunArchive::check_writable() const {
   std::error_code ec;
   const std::string dir = parent_dir(path_);
-  LB_INPUT_CHECK(fs::is_directory(dir, ec), "--output ", path_, ": folder ", dir, " does not exist");
+  if (!fs::is_directory(dir, ec)) fs::create_directories(dir, ec);  // like mkdir -p; refused if impossible
+  LB_INPUT_CHECK(fs::is_directory(dir, ec), "--output ", path_, ": cannot create the folder ", dir);
   fs::create_directories(staging_dir(), ec);
   LB_INPUT_CHECK(!ec, "--output ", path_, ": cannot create ", staging_dir(), " (", ec.message(), ")");
   const std::string probe = staging_dir() + "/.write-probe";

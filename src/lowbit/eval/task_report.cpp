@@ -95,7 +95,7 @@ archive::Group eval_to_group(const EvalResult& r) {
     }
     tt.add_row(row, t.name);
 
-    archive::Group& tg = g.group("tasks").group(t.name);
+    archive::Group& tg = g.group("by_task").group(t.name);
     tg.set("stratum", t.stratum);
     tg.set("format", t.format);
     tg.set("type", t.type);
@@ -117,7 +117,7 @@ archive::Group eval_to_group(const EvalResult& r) {
     st.add_row({s.score, s.stderr_, s.chance, double(s.tasks.size()), double(s.n_items)}, s.name);
     std::string list;
     for (const auto& t : s.tasks) list += (list.empty() ? "" : ",") + t;
-    g.group("strata").group(s.name).set("tasks", list);
+    g.group("by_stratum").group(s.name).set("tasks", list);
   }
   return g;
 }

@@ -187,7 +187,7 @@ EvalResult evaluate_tasks(const Model& m, const Tokenizer& tok, const std::vecto
 void aggregate_strata(EvalResult& r);
 // The archive form: attrs (model, limit, seed, fewshot), table "tasks" (one row per task: n, chance,
 // primary, primary_stderr, fewshot, and every metric with its stderr; NaN where a task lacks it),
-// table "strata", and per task a sub-group "tasks/<name>" with its attributes and metrics.
+// table "strata", and per task a sub-group "by_task/<name>" (and "by_stratum/<name>") with its attributes and metrics.
 archive::Group eval_to_group(const EvalResult& r);
 
 }  // namespace lowbit

@@ -53,7 +53,9 @@ PointTable points_from_archive(const archive::Group& root, const std::string& so
   std::vector<double> N, B, G, C, sparsity, acc, chance, acc_fp;
   for (const auto& [name, c] : configs) {
     const std::string meth = str(c, "method");
-    if (meth == "fp") continue;
+    // The laws are over the quantization axes (N, B, G, C): FP is the reference, pruning (B = 16,
+    // a sparsity axis instead) is the Haar study's and stays out of the point table.
+    if (meth == "fp" || c.attrs.count("sparsity")) continue;
     const std::string mdl = str(c, "model");
     auto f = fp.find(mdl);
     LB_INPUT_CHECK(f != fp.end(), source, ": configuration ", name, " has no FP configuration of model '", mdl,

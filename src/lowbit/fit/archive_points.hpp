@@ -1,7 +1,7 @@
 // lowbit/fit/archive_points.hpp — the point table of a run archive: what `lowbit fit ARCHIVE` fits.
 // defines: lowbit::fit::points_from_archive
 //
-// One row per (compressed configuration, stratum), columns as docs/FIT.md: config, model, family,
+// One row per (quantized configuration, stratum; pruned configurations are left out), columns as docs/FIT.md: config, model, family,
 // method, stratum, N (non-embedding parameters), B (bits; 16 for pruning), G (group, 0 = per
 // channel), C (calibration tokens), sparsity, acc, chance, acc_fp (the same model's FP
 // configuration in the same archive). Strata are the task strata of each configuration's tasks/

@@ -712,21 +712,28 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
   }
   // Sections other parts of lowbit read: shape checked here, kept as YAML text.
   if (const YAML::Node d = root["diagnostics"]) {
-    if (!d.IsMap()) e.add(d, "diagnostics", "must be a mapping {layerwise, facts, max_facts, repair}");
-    else {
-      check_keys(e, d, "diagnostics", {"layerwise", "facts", "relations", "max_facts", "repair", "eval_windows"});
+    // Read by the runner (run/studies.hpp): run for every quantized configuration (or those whose
+    // id contains `only`); facts enable causal tracing.
+    if (d.IsScalar()) {
+      bool b = false;
+      if (!scalar_as(d, b)) e.add(d, "diagnostics", "must be true/false or a mapping {eval_windows, eval_seqlen, facts, only}");
+    } else if (!d.IsMap()) {
+      e.add(d, "diagnostics", "must be true/false or a mapping {eval_windows, eval_seqlen, facts, only}");
+    } else {
+      check_keys(e, d, "diagnostics", {"enabled", "eval_windows", "eval_seqlen", "facts", "only"});
       bool b = false;
       int n = 0;
       std::string f;
-      get(e, d, "diagnostics", "layerwise", b);
-      get(e, d, "diagnostics", "repair", b);
-      get(e, d, "diagnostics", "max_facts", n);
-      get(e, d, "diagnostics", "eval_windows", n);
-      for (const char* k : {"facts", "relations"}) {
-        f.clear();
-        get(e, d, "diagnostics", k, f);
-        if (!f.empty()) need_file(d[k], cat("diagnostics.", k), resolve(m.dir, f), false);
+      get(e, d, "diagnostics", "enabled", b);
+      for (const char* k : {"eval_windows", "eval_seqlen"}) {
+        n = 1;
+        get(e, d, "diagnostics", k, n);
+        if (n < 1) e.add(d[k], cat("diagnostics.", k), "must be at least 1");
       }
+      get(e, d, "diagnostics", "only", f);
+      f.clear();
+      get(e, d, "diagnostics", "facts", f);
+      if (!f.empty()) need_file(d["facts"], "diagnostics.facts", resolve(m.dir, f), false);
     }
   }
   if (const YAML::Node t = root["tasks"]) {
