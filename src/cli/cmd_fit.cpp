@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -82,7 +84,7 @@ std::string fit_name(const fit::FitResult& r) { return r.law + "." + r.stratum; 
 
 int cmd_fit(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  std::string archive_path, points_out, table, laws_file, law_names, target, group_by, out, loss, curve_axis;
+  std::string archive_path, points_out, strata, table, laws_file, law_names, target, group_by, out, loss, curve_axis;
   int bootstrap = 200, max_starts = 64;
   uint64_t seed = 0;
   double huber_delta = 0, ci = 0.95;
@@ -92,6 +94,8 @@ int cmd_fit(const std::vector<std::string>& args) {
        "are written back into it under /fits")
       ("table", po::value(&table), "point table CSV: one row per (configuration, stratum); see docs/FIT.md")
       ("points-out", po::value(&points_out), "write the point table built from the archive to this CSV")
+      ("strata", po::value(&strata), "fit only these strata (comma-separated); with an archive, strata whose target "
+       "is undefined (e.g. FP accuracy 0) are otherwise skipped with a warning")
       ("laws", po::value(&laws_file), "YAML file with a top-level 'laws:' mapping (shipped: jobs/laws.yaml)")
       ("law", po::value(&law_names), "law name(s) to fit, comma-separated (default: every law in the file)")
       ("target", po::value(&target), "fit this column or derived variable instead of the law's target")
@@ -185,6 +189,35 @@ int cmd_fit(const std::vector<std::string>& args) {
   opt.curve_axis = curve_axis;
   opt.progress = !common.quiet;
 
+  // An archive's strata are what the sweep measured: a stratum where the target is undefined for
+  // this sweep (tasks at 0 accuracy for the FP model, so no relative drop) is skipped with a
+  // warning, or kept by --strata. A CSV table is the user's own: any problem refuses it.
+  if (!strata.empty()) {
+    const auto want = split_list(strata);
+    std::vector<size_t> keep;
+    LB_INPUT_CHECK(t.is_text("stratum"), t.source, ": --strata needs a 'stratum' column");
+    for (size_t r = 0; r < t.nrows; ++r)
+      if (std::find(want.begin(), want.end(), t.text.at("stratum")[r]) != want.end()) keep.push_back(r);
+    LB_INPUT_CHECK(!keep.empty(), t.source, ": no rows in the strata ", strata);
+    t = t.select(keep);
+  } else if (!archive_path.empty() && t.is_text("stratum")) {
+    std::set<std::string> names(t.text.at("stratum").begin(), t.text.at("stratum").end());
+    std::vector<size_t> keep;
+    for (const auto& sname : names) {
+      std::vector<size_t> rows;
+      for (size_t r = 0; r < t.nrows; ++r)
+        if (t.text.at("stratum")[r] == sname) rows.push_back(r);
+      try {
+        for (const auto* l : chosen) fit::check_strata(*l, t.select(rows), by, opt);
+        keep.insert(keep.end(), rows.begin(), rows.end());
+      } catch (const InputError& e) {
+        log_warn("stratum ", sname, " skipped: ", e.what());
+      }
+    }
+    LB_INPUT_CHECK(!keep.empty(), archive_path, ": no stratum can be fitted (see the warnings above)");
+    std::sort(keep.begin(), keep.end());
+    t = t.select(keep);
+  }
   // Refuse bad input (unknown variables, missing metrics, too few configurations) before any fit.
   for (const auto* l : chosen) fit::check_strata(*l, t, by, opt);
   nlohmann::json fits = nlohmann::json::array();

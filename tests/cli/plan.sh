@@ -7,9 +7,9 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/lowbit_plan.XXXXXX)
 PY=/usr/bin/python3
 "$LB" plan "$SRC/jobs/quickstart.yaml" --json > "$T/q.json" 2> "$T/err"
-check "quickstart plans: 18 configurations, ids unique, first fp" '[ $? -eq 0 ] && "$PY" -c "
+check "quickstart plans: 12 configurations, ids unique, first fp" '[ $? -eq 0 ] && "$PY" -c "
 import json; j = json.load(open(\"$T/q.json\")); c = j[\"configurations\"]
-assert j[\"configs\"] == len(c) == 18 and len({x[\"id\"] for x in c}) == 18 and c[0][\"id\"] == \"stories260K.fp\", j"'
+assert j[\"configs\"] == len(c) == 12 and len({x[\"id\"] for x in c}) == 12 and c[0][\"id\"] == \"stories260K.fp\", j"'
 for s in failure_modes scaling_laws haar_pruning; do
   f="$SRC/jobs/study_$s.yaml"
   "$LB" plan "$f" --no-file-checks --json > "$T/$s.json" 2> "$T/err"
