@@ -30,9 +30,15 @@ LinearId input_owner(LinearId id) {
 
 bool block_has(const DecoderConfig& c, LinearId id) { return id != LinearId::Gate || c.gated_mlp; }
 
-// Run block `w` over all calibration activations x [n*L, D] in micro-batches, in place.
-void run_block(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
-               const ForwardHooks* hooks) {
+double output_norm_sq(const Tensor& w, const std::vector<double>& H) {
+  Tensor zero(w.shape);
+  return output_error(w, zero, H);
+}
+
+}  // namespace
+
+void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
+                       const ForwardHooks* hooks, bool update) {
   const int64_t D = c.dim;
   Tensor chunk;
   for (int s = 0; s < n; s += mb) {
@@ -40,16 +46,9 @@ void run_block(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor&
     chunk.resize({int64_t(B) * L, D});
     std::copy(x.row(int64_t(s) * L), x.row(int64_t(s) * L) + int64_t(B) * L * D, chunk.ptr());
     block_forward(c, w, layer, chunk, B, L, 0, hooks);
-    std::copy(chunk.data.begin(), chunk.data.end(), x.row(int64_t(s) * L));
+    if (update) std::copy(chunk.data.begin(), chunk.data.end(), x.row(int64_t(s) * L));
   }
 }
-
-double output_norm_sq(const Tensor& w, const std::vector<double>& H) {
-  Tensor zero(w.shape);
-  return output_error(w, zero, H);
-}
-
-}  // namespace
 
 bool is_quant_method(const std::string& m) { return m == "rtn" || m == "gptq" || m == "awq"; }
 bool is_compress_method(const std::string& m) { return is_quant_method(m) || is_prune_method(m); }
@@ -371,8 +370,8 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
     }
     // 3. Install the compressed block and propagate this rank's calibration inputs through it.
     if (nl > 0) {
-      run_block(c, qb, l, x, nl, L, mb, nullptr);
-      if (o.fp_inputs) run_block(c, fp, l, x_fp, nl, L, mb, nullptr);
+      run_block_batched(c, qb, l, x, nl, L, mb, nullptr);
+      if (o.fp_inputs) run_block_batched(c, fp, l, x_fp, nl, L, mb, nullptr);
     }
     m.set_block(l, std::move(qb));
     if (!o.spill_dir.empty()) m.spill_block(l, cat(o.spill_dir, "/block-", l, ".safetensors"));

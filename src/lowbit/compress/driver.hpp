@@ -16,6 +16,7 @@
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/io/gptq_pack.hpp"
 #include "lowbit/io/haar_store.hpp"
+#include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"
 
 namespace lowbit {
@@ -71,6 +72,11 @@ struct CompressResult {
   long long peak_model_bytes = 0;
   int local_samples = 0;
 };
+
+// Run block `w` over n sequences of L rows of x ([n*L, D]) in micro-batches of mb sequences; x is
+// updated in place when `update` (hooks see every micro-batch either way).
+void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
+                       const ForwardHooks* hooks, bool update = true);
 
 bool is_quant_method(const std::string& m);
 bool is_compress_method(const std::string& m);

@@ -17,6 +17,7 @@
 #include <array>
 #include <cmath>
 
+#include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
@@ -29,15 +30,7 @@ namespace {
 // Run block w over all calibration rows x [n*L, D] in micro-batches (in place when `update`).
 void run_mb(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
             const ForwardHooks* hooks, bool update) {
-  const int64_t D = c.dim;
-  Tensor chunk;
-  for (int s = 0; s < n; s += mb) {
-    const int B = std::min(mb, n - s);
-    chunk.resize({int64_t(B) * L, D});
-    std::copy(x.row(int64_t(s) * L), x.row(int64_t(s) * L) + int64_t(B) * L * D, chunk.ptr());
-    block_forward(c, w, layer, chunk, B, L, 0, hooks);
-    if (update) std::copy(chunk.data.begin(), chunk.data.end(), x.row(int64_t(s) * L));
-  }
+  run_block_batched(c, w, layer, x, n, L, mb, hooks, update);
 }
 
 Tensor embed_calib(const Model& m, const CalibSet& calib) {
