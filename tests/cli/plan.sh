@@ -27,6 +27,8 @@ check "without --no-file-checks a missing model is named (exit 2, file:line:colu
   '[ $? -eq 2 ] && grep -q "study_haar_pruning.yaml:[0-9]*:[0-9]*: models\[0\].path: no such file or folder" "$T/err"'
 "$LB" plan "$SRC/tests/data/manifests/bad_many_errors.yaml" > /dev/null 2> "$T/err"
 check "a malformed manifest: exit 2, every problem listed" '[ $? -eq 2 ] && grep -q "3 problems" "$T/err" && [ "$(grep -c "^  " "$T/err")" -eq 3 ]'
+"$LB" submit "$SRC/jobs/quickstart.yaml" --dry-run --output "$T/q.h5" > "$T/qs.sbatch" 2> /dev/null
+check "a manifest with laws: the dependent job runs lowbit fit on the archive" 'grep -q "lowbit.* fit .*q.h5" "$T/qs.sbatch"'
 "$LB" plan "$T/none.yaml" > /dev/null 2> "$T/err"
 check "a missing manifest: exit 2, named" '[ $? -eq 2 ] && grep -q "none.yaml: no such manifest file" "$T/err"'
 finish
