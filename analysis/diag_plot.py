@@ -9,7 +9,8 @@ relative L2 error of each block (compressed block on the FP input), mean attenti
 gap closed by patching the FP residual stream after the layer, and the causal-tracing indirect
 effect at the last position (FP dashed, compressed solid) when tracing was run.
 
-usage: analysis/diag_plot.py PREFIX RUN1/diagnose.json [RUN2/diagnose.json ...] [--title TEXT]
+usage: analysis/diag_plot.py PREFIX RUN1/diagnose.json|ARCHIVE.h5 [...] [--title TEXT]   (an archive: every
+       configuration with a diagnostics group; --table ARGS... prints the Markdown table instead)
        analysis/diag_plot.py --table RUN1/diagnose.json ...      (Markdown summary on stdout)
 """
 import json
@@ -23,9 +24,52 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
+def h5_group(g):
+    """An HDF5 group of a run archive as the dict `lowbit diagnose --json` writes."""
+    import h5py
+    import numpy as np
+
+    def val(v):
+        if isinstance(v, bytes):
+            return v.decode()
+        if isinstance(v, np.ndarray):
+            return [val(x) for x in v.tolist()]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    d = {"attrs": {k: val(v) for k, v in g.attrs.items()}, "tables": {}, "groups": {}}
+    for k, obj in g.items():
+        if isinstance(obj, h5py.Group):
+            d["groups"][k] = h5_group(obj)
+        else:
+            d["tables"][k] = {"columns": val(obj.attrs["columns"]), "units": val(obj.attrs["units"]),
+                              "rows": val(obj.attrs["rows"]) if "rows" in obj.attrs else [],
+                              "data": [[None if math.isnan(x) else x for x in r] for r in obj[()].tolist()]}
+    return d
+
+
 def load(path):
+    if isinstance(path, dict):
+        return path
     with open(path) as f:
         return json.load(f)
+
+
+def expand(args):
+    """diagnose.json files as given; a run archive (.h5) stands for every configuration in it that
+    has a diagnostics group (written by `lowbit run` with a `diagnostics:` manifest section)."""
+    out = []
+    for a in args:
+        if a.endswith(".h5"):
+            import h5py
+            with h5py.File(a, "r") as f:
+                for name in sorted(f["configs"]):
+                    if "diagnostics" in f["configs"][name]:
+                        out.append(h5_group(f["configs"][name]["diagnostics"]))
+        else:
+            out.append(a)
+    return out
 
 
 def column(d, table, name):
@@ -117,7 +161,7 @@ def main(argv):
         print(__doc__)
         return 0 if len(argv) >= 2 else 2
     if argv[1] == "--table":
-        table(argv[2:])
+        table(expand(argv[2:]))
         return 0
     title = ""
     args = argv[2:]
@@ -128,7 +172,7 @@ def main(argv):
     if not args:
         print("diag_plot.py: no diagnose.json given", file=sys.stderr)
         return 2
-    plot(argv[1], args, title)
+    plot(argv[1], expand(args), title)
     return 0
 
 
