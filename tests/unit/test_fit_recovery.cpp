@@ -2,7 +2,7 @@
 // `multiplicative` form) plus Gaussian noise, fitted with the default procedure (Huber, multi-start,
 // bootstrap over configurations); every parameter must lie inside its reported 95% interval in at
 // least 90% of seeded trials. FitRecovery.Fast: 8 trials × 100 resamples (label fast);
-// FitRecoverySlow.FiftyTrials: 50 trials × 200 resamples (label slow).
+// FitRecovery.FiftyTrials: 50 trials × 200 resamples (about 20 s; in the default suite).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -76,7 +76,7 @@ TEST(FitRecovery, Fast) {
   for (int h : coverage(trials, 100)) EXPECT_GE(h, 7);  // ≥ 87.5%; nominal 95% gives ≥ 7 of 8 with p ≈ 0.94
 }
 
-TEST(FitRecoverySlow, FiftyTrials) {
+TEST(FitRecovery, FiftyTrials) {
   const int trials = 50;
   for (int h : coverage(trials, 200)) EXPECT_GE(h, 45);  // ≥ 90%
 }
