@@ -2,6 +2,7 @@
 // defines: launched_under_mpi, make_world, the MPI backend
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "lowbit/core/error.hpp"
@@ -56,7 +57,25 @@ class MpiComm final : public Comm {
     std::vector<long long> sizes(static_cast<size_t>(size_), 0);
     mpi_check(MPI_Allgather(&n, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, c_), "MPI_Allgather");
     std::vector<std::vector<char>> out(static_cast<size_t>(size_));
-    for (int r = 0; r < size_; ++r) {
+    long long total = 0;
+    for (long long x : sizes) total += x;
+    if (total < (1LL << 31) - 1) {
+      // One MPI_Allgatherv into a contiguous buffer (counts and displacements fit in int).
+      std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+      for (int r = 0, off = 0; r < size_; ++r) {
+        counts[size_t(r)] = int(sizes[size_t(r)]);
+        displs[size_t(r)] = off;
+        off += counts[size_t(r)];
+      }
+      std::vector<char> all(static_cast<size_t>(std::max<long long>(total, 1)));
+      mpi_check(MPI_Allgatherv(mine.data(), int(mine.size()), MPI_BYTE, all.data(), counts.data(), displs.data(),
+                               MPI_BYTE, c_),
+                "MPI_Allgatherv");
+      for (int r = 0; r < size_; ++r)
+        out[size_t(r)].assign(all.begin() + displs[size_t(r)], all.begin() + displs[size_t(r)] + counts[size_t(r)]);
+      return out;
+    }
+    for (int r = 0; r < size_; ++r) {  // very large: one broadcast per rank, in 1 GiB pieces
       out[size_t(r)].resize(size_t(sizes[size_t(r)]));
       if (r == rank_) out[size_t(r)] = mine;
       char* p = out[size_t(r)].data();
