@@ -168,20 +168,7 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
         for (int t = 0; t < T; ++t) {
           const float* qr = q.ptr() + (int64_t(b) * T + t) * Qd + int64_t(h) * hd;
           const int n = pos0 + t + 1;
-          float mx = -INFINITY;
-          for (int j = 0; j < n; ++j) {
-            const float* kr = kb + int64_t(j) * KVd;
-            float d = 0.f;
-            for (int i = 0; i < hd; ++i) d += qr[i] * kr[i];
-            s[size_t(j)] = d * scale;
-            mx = std::max(mx, s[size_t(j)]);
-          }
-          float sum = 0.f;
-          for (int j = 0; j < n; ++j) {
-            s[size_t(j)] = std::exp(s[size_t(j)] - mx);
-            sum += s[size_t(j)];
-          }
-          const float inv = 1.f / sum;
+          const float inv = attention_scores(qr, kb, KVd, n, hd, scale, s.data());
           float* o = att.ptr() + (int64_t(b) * T + t) * Qd + int64_t(h) * hd;
           for (int j = 0; j < n; ++j) {
             const float p = s[size_t(j)] * inv;

@@ -7,6 +7,9 @@
 // holds earlier positions). GEMMs go to OpenBLAS; attention and elementwise work use OpenMP.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
 #include <functional>
 #include <vector>
 
@@ -60,5 +63,26 @@ void apply_rope(float* x, int64_t rows, int T, int pos0, int n_heads, int head_d
                 float theta);
 // y[rows, out] = x[rows, in] · wᵀ (+ b)
 void linear_forward(const Tensor& x, const Linear& l, Tensor& y);
+
+// One causal attention row: s[j] = exp(q·k_j·scale − max) for the n visible keys (row j of `kb` at
+// stride `kstride`); returns 1/Σ s_j. The inference forward and the trainer both call it, so they
+// compute the same bits.
+inline float attention_scores(const float* qr, const float* kb, int64_t kstride, int n, int hd, float scale,
+                              float* s) {
+  float mx = -INFINITY;
+  for (int j = 0; j < n; ++j) {
+    const float* kr = kb + int64_t(j) * kstride;
+    float d = 0.f;
+    for (int i = 0; i < hd; ++i) d += qr[i] * kr[i];
+    s[j] = d * scale;
+    mx = std::max(mx, s[j]);
+  }
+  float sum = 0.f;
+  for (int j = 0; j < n; ++j) {
+    s[j] = std::exp(s[j] - mx);
+    sum += s[j];
+  }
+  return 1.f / sum;
+}
 
 }  // namespace lowbit

@@ -1,6 +1,8 @@
 // lowbit/train/ops.cpp — forward/backward operators of decoder training. defines: see ops.hpp
 #include "lowbit/train/ops.hpp"
 
+#include "lowbit/model/forward.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -115,20 +117,7 @@ void attention_forward(const float* q, const float* k, const float* v, int B, in
           // Same arithmetic, in the same order, as lowbit::block_forward's attention.
           const float* qr = q + (int64_t(b) * T + t) * W + int64_t(h) * hd;
           const int n = t + 1;
-          float mx = -INFINITY;
-          for (int j = 0; j < n; ++j) {
-            const float* kr = kb + int64_t(j) * W;
-            float d = 0.f;
-            for (int i = 0; i < hd; ++i) d += qr[i] * kr[i];
-            s[size_t(j)] = d * scale;
-            mx = std::max(mx, s[size_t(j)]);
-          }
-          float sum = 0.f;
-          for (int j = 0; j < n; ++j) {
-            s[size_t(j)] = std::exp(s[size_t(j)] - mx);
-            sum += s[size_t(j)];
-          }
-          const float inv = 1.f / sum;
+          const float inv = attention_scores(qr, kb, W, n, hd, scale, s.data());
           float* o = out + (int64_t(b) * T + t) * W + int64_t(h) * hd;
           std::fill(o, o + hd, 0.f);
           float* pr = probs + ((int64_t(b) * H + h) * T + t) * T;
