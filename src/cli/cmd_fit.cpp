@@ -129,21 +129,27 @@ int cmd_fit(const std::vector<std::string>& args) {
     return 0;
   LB_INPUT_CHECK(!table.empty() || !archive_path.empty(), "give a run archive or --table (a point table CSV; see docs/FIT.md)");
   LB_INPUT_CHECK(table.empty() || archive_path.empty(), "give a run archive or --table, not both");
+  // An archive's /run (schema checked once here; reused for the laws and the commit).
+  archive::Group run;
+  if (!archive_path.empty()) {
+    LB_INPUT_CHECK(archive::RunArchive(archive_path).exists(), archive_path, ": no such archive");
+    run = archive::RunArchive(archive_path).read_run();
+  }
   // Laws: --laws, else the laws of the archive's manifest, else the shipped jobs/laws.yaml.
   std::vector<fit::Law> laws;
-  if (laws_file.empty() && !archive_path.empty()) {
-    const archive::Group run = archive::RunArchive(archive_path).read_run();
-    auto it = run.attrs.find("manifest");
-    if (it != run.attrs.end() && std::holds_alternative<std::string>(it->second)) {
-      const YAML::Node mf = YAML::Load(std::get<std::string>(it->second));
-      if (mf["laws"] && mf["laws"].IsMap()) {
-        laws_file = archive_path + ":/run/manifest";
-        laws = fit::parse_laws(mf["laws"], laws_file);
-      } else if (mf["laws"] && mf["laws"].IsScalar()) {
-        const std::string mp = std::get<std::string>(run.attrs.at("manifest_path"));
-        const auto dir = std::filesystem::path(mp).parent_path();
-        laws_file = (dir / mf["laws"].as<std::string>()).lexically_normal().string();
-      }
+  if (laws_file.empty() && !run.text("manifest").empty()) {
+    YAML::Node mf;
+    try {
+      mf = YAML::Load(run.text("manifest"));
+    } catch (const YAML::Exception& e) {
+      LB_FAIL_INPUT(archive_path, ": /run@manifest is not valid YAML: ", e.what());
+    }
+    if (mf.IsMap() && mf["laws"] && mf["laws"].IsMap()) {
+      laws_file = archive_path + ":/run/manifest";
+      laws = fit::parse_laws(mf["laws"], laws_file);
+    } else if (mf.IsMap() && mf["laws"] && mf["laws"].IsScalar()) {
+      const auto dir = std::filesystem::path(run.text("manifest_path")).parent_path();
+      laws_file = (dir / mf["laws"].as<std::string>()).lexically_normal().string();
     }
   }
   if (laws_file.empty()) laws_file = project_dir() + "/jobs/laws.yaml";
@@ -161,8 +167,6 @@ int cmd_fit(const std::vector<std::string>& args) {
   fit::PointTable t;
   if (!archive_path.empty()) {
     ar = std::make_unique<archive::RunArchive>(archive_path);
-    LB_INPUT_CHECK(ar->exists(), archive_path, ": no such archive");
-    ar->read_run();  // schema check
     t = fit::points_from_archive(ar->read_all(), archive_path);
     if (!points_out.empty()) write_points_csv(t, points_out);
   } else {
@@ -232,7 +236,7 @@ int cmd_fit(const std::vector<std::string>& args) {
     fits.set("bootstrap", int64_t(bootstrap));
     for (const auto& r : results) fits.groups[archive::safe_name(fit_name(r))] = fit::fit_to_group(r);
     auto world = dist::make_serial();
-    ar->commit(*world, ar->read_run(), {{"fits", fits}});
+    ar->commit(*world, run, {{"fits", fits}});
   }
   nlohmann::json j = {{"table", archive_path.empty() ? table : archive_path},   {"laws", laws_file},      {"group_by", by},
                       {"seed", seed},     {"bootstrap", bootstrap}, {"loss", loss},

@@ -448,9 +448,7 @@ std::set<std::string> RunArchive::complete_configs() const {
   Group root = read_group_file(path_);
   if (auto it = root.groups.find("configs"); it != root.groups.end())
     for (const auto& [name, g] : it->second.groups) {
-      auto c = g.attrs.find("complete");
-      if (c != g.attrs.end() && std::holds_alternative<int64_t>(c->second) && std::get<int64_t>(c->second) == 1)
-        out.insert(name);
+      if (g.number("complete", 0) == 1) out.insert(name);
     }
   return out;
 }
@@ -524,7 +522,7 @@ void RunArchive::commit(dist::Comm& world, const Group& run, const std::map<std:
     if (auto t = run.attrs.find("configs_total"); t != run.attrs.end() && std::holds_alternative<int64_t>(t->second)) {
       int64_t n = 0;
       for (const auto& [name, g] : root.groups["configs"].groups)
-        if (auto c = g.attrs.find("complete"); c != g.attrs.end() && c->second == Attr(int64_t(1))) ++n;
+        if (g.number("complete", 0) == 1) ++n;
       root.groups["run"].attrs["complete"] = int64_t(n >= std::get<int64_t>(t->second) ? 1 : 0);
     }
     for (const auto& [k, g] : extra) root.groups[k] = g;

@@ -56,6 +56,21 @@ struct Group {
 
   Group& group(const std::string& name) { return groups[name]; }
   void set(const std::string& key, Attr v) { attrs[key] = std::move(v); }
+  // Typed reads that tolerate a missing key or another type (archives are input): an integer or
+  // real attribute as a double (else `def`), a text attribute (else "").
+  double number(const std::string& key, double def) const {
+    auto it = attrs.find(key);
+    if (it == attrs.end()) return def;
+    if (auto* i = std::get_if<int64_t>(&it->second)) return double(*i);
+    if (auto* d = std::get_if<double>(&it->second)) return *d;
+    return def;
+  }
+  std::string text(const std::string& key) const {
+    auto it = attrs.find(key);
+    if (it == attrs.end()) return {};
+    auto* s = std::get_if<std::string>(&it->second);
+    return s ? *s : std::string();
+  }
   bool operator==(const Group&) const = default;
 };
 

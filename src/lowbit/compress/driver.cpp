@@ -210,9 +210,10 @@ long long compress_memory_model(const Model& m, int n_local, int seqlen, const C
   // (q,k,v,attention output, gate/up/hidden) — bounded by (4·D + 3·F)·tokens floats.
   const long long mb = std::min<long long>(o.micro_batch, std::max(n_local, 1)) * L;
   const long long work = mb * (5 * D + 3 * F) * 4 + mb * c.n_heads * L * 4;
-  // Statistics: every distinct linear input's Σxᵀx (double), per tree level held by the recursion.
+  // Statistics: Σxᵀx (double) of each distinct linear input — attention (D), o (q_dim), MLP (D),
+  // down (F) — per tree level held by the recursion.
   const long long qd = c.q_dim();
-  const long long stats = (D * D + qd * qd + D * D * 0 + F * F + D * D) * 8;
+  const long long stats = (D * D + qd * qd + D * D + F * F) * 8;
   return 2 * block + acts + work + stats * levels;
 }
 

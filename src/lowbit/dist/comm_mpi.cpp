@@ -43,13 +43,10 @@ class MpiComm final : public Comm {
   void allreduce_max(double* b, size_t n) override { reduce(b, n, MPI_DOUBLE, MPI_MAX); }
   void broadcast(void* buf, size_t bytes, int root) override {
     CollectiveTimer t(*this);
-    // MPI counts are int: send large buffers in pieces.
+    // MPI counts are int: send large buffers in pieces (every rank passes the same byte count).
     char* p = static_cast<char*>(buf);
-    for (size_t off = 0; off < bytes || (bytes == 0 && off == 0); off += kChunk) {
-      const int n = int(std::min(kChunk, bytes - off));
-      mpi_check(MPI_Bcast(p + off, n, MPI_BYTE, root, c_), "MPI_Bcast");
-      if (bytes == 0) break;
-    }
+    for (size_t off = 0; off < bytes; off += kChunk)
+      mpi_check(MPI_Bcast(p + off, int(std::min(kChunk, bytes - off)), MPI_BYTE, root, c_), "MPI_Bcast");
   }
   std::vector<std::vector<char>> allgather(const std::vector<char>& mine) override {
     CollectiveTimer t(*this);

@@ -26,7 +26,8 @@ namespace {
 
 class NcclComm final : public Comm {
  public:
-  NcclComm(Comm& parent) : parent_(parent) {
+  // `owned` (optional) is a parent this communicator keeps alive (the sub-communicators of split).
+  explicit NcclComm(Comm& parent, std::unique_ptr<Comm> owned = nullptr) : owned_(std::move(owned)), parent_(parent) {
     int ndev = 0;
     LB_CUDA_OK(cudaGetDeviceCount(&ndev));
     LB_INPUT_CHECK(ndev > 0, "the NCCL communicator needs a GPU and none is visible");
@@ -64,8 +65,8 @@ class NcclComm final : public Comm {
   std::vector<std::vector<char>> allgather(const std::vector<char>& mine) override { return parent_.allgather(mine); }
   std::unique_ptr<Comm> split(int color, int key) override {
     auto sub = parent_.split(color, key);
-    auto* raw = sub.release();
-    return std::unique_ptr<Comm>(new NcclComm(*raw));  // the sub-parent lives as long as the process
+    Comm& ref = *sub;
+    return std::make_unique<NcclComm>(ref, std::move(sub));
   }
   void* mpi_handle() const override { return parent_.mpi_handle(); }
 
@@ -87,6 +88,7 @@ class NcclComm final : public Comm {
     LB_CUDA_OK(cudaMemcpyAsync(b, d, bytes, cudaMemcpyDeviceToHost, stream_));
     LB_CUDA_OK(cudaStreamSynchronize(stream_));
   }
+  std::unique_ptr<Comm> owned_;
   Comm& parent_;
   ncclComm_t comm_{};
   cudaStream_t stream_{};

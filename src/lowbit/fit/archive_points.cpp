@@ -9,19 +9,8 @@
 namespace lowbit::fit {
 
 namespace {
-double num(const archive::Group& g, const std::string& k, double def = std::nan("")) {
-  auto it = g.attrs.find(k);
-  if (it == g.attrs.end()) return def;
-  if (auto* i = std::get_if<int64_t>(&it->second)) return double(*i);
-  if (auto* d = std::get_if<double>(&it->second)) return *d;
-  return def;
-}
-std::string str(const archive::Group& g, const std::string& k) {
-  auto it = g.attrs.find(k);
-  if (it == g.attrs.end()) return "";
-  if (auto* s = std::get_if<std::string>(&it->second)) return *s;
-  return "";
-}
+double num(const archive::Group& g, const std::string& k, double def = std::nan("")) { return g.number(k, def); }
+std::string str(const archive::Group& g, const std::string& k) { return g.text(k); }
 // stratum → (score, chance) of one configuration: task strata and "lm".
 std::map<std::string, std::pair<double, double>> strata_of(const archive::Group& c) {
   std::map<std::string, std::pair<double, double>> out;

@@ -63,9 +63,9 @@ std::string weights_digest(const Model& m) {
   return buf;
 }
 
-std::string sha256_hex_of(const std::string& s) {
-  // A content hash for the manifest check on resume (FNV-1a 64 twice with different seeds: not a
-  // security hash, a change detector).
+// A content digest of the manifest text for the check on resume (two FNV-1a-style 64-bit hashes:
+// not a security hash, a change detector; stored as /run@manifest_sha).
+std::string manifest_digest(const std::string& s) {
   uint64_t a = 1469598103934665603ull, b = 0x9e3779b97f4a7c15ull;
   for (unsigned char ch : s) {
     a = (a ^ ch) * 1099511628211ull;
@@ -214,16 +214,6 @@ Studies load_studies(const plan::Manifest& m) {
   return s;
 }
 
-namespace {
-int64_t non_embedding_params(const Model& m) {
-  int64_t n = 0;
-  const BlockWeights b = m.load_block(0);
-  for (auto id : kLinearIds)
-    if (id != LinearId::Gate || m.cfg.gated_mlp) n += b.linear(id).w.numel() + b.linear(id).b.numel();
-  n += b.attn_norm_w.numel() + b.attn_norm_b.numel() + b.mlp_norm_w.numel() + b.mlp_norm_b.numel();
-  return n * m.cfg.n_layers;
-}
-}  // namespace
 
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
                           const std::string& spill_dir, const Studies& studies) {
@@ -233,7 +223,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   auto model = load_model(me.path);
   auto tok = load_tokenizer(me.tokenizer);
   archive::Group g = plan::config_params(m, c);
-  g.set("n_params", non_embedding_params(*model));  // non-embedding parameters (N of the laws)
+  g.set("n_params", int64_t(model->cfg.non_embedding_params()));  // N of the laws, as `lowbit info` counts it
   g.set("vocab_size", int64_t(model->cfg.vocab_size));
   CalibSet calib;
   CalibSpec cs;
@@ -336,7 +326,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   validate_configs(m, all);  // every rank: the same files, the same verdict
   const Studies studies = load_studies(m);
   archive::RunArchive ar(m.output);
-  const std::string msha = sha256_hex_of(m.text);
+  const std::string msha = manifest_digest(m.text);
   // Checks before any work, decided on rank 0 and shared, so every rank fails the same way.
   std::string err;
   std::vector<std::string> done_list;
@@ -344,15 +334,15 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   // Several jobs (array tasks) may start on one archive at once: rank 0 holds the archive lock
   // from the existence check to the first commit, so exactly one creates it; the others resume.
   std::unique_ptr<archive::RunArchive::Lock> start_lock;
+  archive::Group prev_run;  // the archive's /run when resuming (rank 0)
   if (world.is_root()) {
     try {
       ar.check_writable();
       start_lock = ar.lock();
       if (ar.exists()) {
         LB_INPUT_CHECK(opt.resume, m.output, ": the archive exists; pass --resume to continue it (nothing was changed)");
-        archive::Group run = ar.read_run();
-        auto it = run.attrs.find("manifest_sha");
-        LB_INPUT_CHECK(it != run.attrs.end() && std::get<std::string>(it->second) == msha, m.output,
+        prev_run = ar.read_run();
+        LB_INPUT_CHECK(prev_run.text("manifest_sha") == msha, m.output,
                        ": was written from a different manifest; resuming it with ", opt.manifest,
                        " would mix experiments (use another --output)");
         fresh = false;
@@ -393,9 +383,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
     for (const auto& n : names) uniq.insert(std::string(n.begin(), n.end()));
     for (const auto& h : uniq) hosts += (hosts.empty() ? "" : ",") + h;
   }
-  archive::Group run;
-  if (!fresh && world.is_root()) run = ar.read_run();
-  world.barrier();
+  archive::Group run = prev_run;  // only rank 0's is committed
   run.set("manifest", m.text);
   run.set("manifest_path", m.path);
   run.set("manifest_sha", msha);
@@ -460,13 +448,8 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
     std::fprintf(stderr, "lowbit run: error on rank %d: %s\n", world.rank(), e.what());
     MPI_Abort(MPI_COMM_WORLD, e.exit_code());
   }
-  // Final commit: every staged configuration merged, collectively.
-  const bool all_done = s.already + s.done >= s.total || [&] {
-    return world.is_root() && ar.complete_configs().size() >= all.size();
-  }();
-  uint8_t ad = all_done;
-  world.broadcast(&ad, 1, 0);
-  run.set("complete", int64_t(ad));
+  // Final commit: every staged configuration merged, collectively; /run@complete is decided by
+  // the commit from the merged configurations and configs_total (other jobs may share the archive).
   run.set("finished", utc_now());
   ar.commit(world, run);
   s.seconds = since(t0);
