@@ -487,4 +487,8 @@ TEST_F(Tasks, StrataAndArchiveGroup) {
   EXPECT_NEAR(st.at(0, size_t(st.col("score"))), 0.5, 1e-12);
   EXPECT_EQ(std::get<std::string>(g.groups.at("by_task").groups.at("c").attrs.at("stratum")), "application");
   EXPECT_EQ(std::get<std::string>(g.groups.at("by_stratum").groups.at("application").attrs.at("tasks")), "a,c");
+  // Run-dependent wall times only under timings/ (archives compare equal outside it).
+  EXPECT_EQ(tt.col("seconds"), -1);
+  EXPECT_EQ(g.attrs.count("seconds"), 0u);
+  EXPECT_TRUE(g.groups.at("timings").attrs.count("total_s"));
 }

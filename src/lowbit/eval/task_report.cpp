@@ -70,7 +70,11 @@ archive::Group eval_to_group(const EvalResult& r) {
   g.set("limit", int64_t(r.options.limit));
   g.set("fewshot", int64_t(r.options.fewshot));
   g.set("seed", int64_t(r.options.seed));
-  g.set("seconds", r.seconds);
+  // Wall times are run-dependent: they go under timings/, like every timing in the archive (the
+  // rest of the group is a deterministic function of model and options).
+  archive::Group& tm = g.group("timings");
+  tm.set("total_s", r.seconds);
+  for (const auto& t : r.tasks) tm.set(t.name + "_s", t.seconds);
 
   std::set<std::string> names;
   for (const auto& t : r.tasks)
@@ -78,8 +82,7 @@ archive::Group eval_to_group(const EvalResult& r) {
   archive::Table& tt = g.tables["tasks"];
   tt.description = "one row per task: primary metric, chance level, every metric with its stderr (NaN = not "
                    "measured for this task)";
-  for (const char* c : {"n_items", "n_available", "fewshot", "chance", "primary", "primary_stderr", "seconds"})
-    tt.add_column(c, std::string(c) == "seconds" ? "s" : "");
+  for (const char* c : {"n_items", "n_available", "fewshot", "chance", "primary", "primary_stderr"}) tt.add_column(c, "");
   for (const auto& k : names) {
     const std::string unit = k == "logprob" ? "nats" : "";
     tt.add_column(k, unit);
@@ -87,7 +90,7 @@ archive::Group eval_to_group(const EvalResult& r) {
   }
   for (const auto& t : r.tasks) {
     std::vector<double> row = {double(t.n_items), double(t.n_available), double(t.fewshot), t.chance,
-                               t.primary().value, t.primary().stderr_, t.seconds};
+                               t.primary().value, t.primary().stderr_};
     for (const auto& k : names) {
       auto it = t.metrics.find(k);
       row.push_back(it == t.metrics.end() ? std::nan("") : it->second.value);

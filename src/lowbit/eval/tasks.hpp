@@ -187,7 +187,8 @@ EvalResult evaluate_tasks(const Model& m, const Tokenizer& tok, const std::vecto
 void aggregate_strata(EvalResult& r);
 // The archive form: attrs (model, limit, seed, fewshot), table "tasks" (one row per task: n, chance,
 // primary, primary_stderr, fewshot, and every metric with its stderr; NaN where a task lacks it),
-// table "strata", and per task a sub-group "by_task/<name>" (and "by_stratum/<name>") with its attributes and metrics.
+// table "strata", and per task a sub-group "by_task/<name>" (and "by_stratum/<name>") with its attributes and metrics;
+// wall times only in the sub-group "timings" (total_s, <task>_s).
 archive::Group eval_to_group(const EvalResult& r);
 
 }  // namespace lowbit
