@@ -9,6 +9,10 @@ small_manifest "$T/m.yaml" "  - method: rtn
     group: [4]
     sym: [false, true]"
 { echo "resources:"; echo "  chunks: 2"; echo "  time: \"00:10:00\""; } >> "$T/m.yaml"
+# About 1 s of work per configuration (200 task items scored), so that the requeue lands while task 0
+# is still inside its slice: with 0.1 s configurations it could land while the task was already
+# finishing, and Slurm then marked the task FAILED instead of running it again (seen once in CI).
+{ echo "tasks:"; echo "  names: [copa, arc_easy]"; echo "  limit: 100"; echo "  data_root: $(readlink -f "$2")/data"; } >> "$T/m.yaml"
 n_total=12
 "$LB" run "$T/m.yaml" --output "$T/ref.h5" --quiet 2> "$T/ref.err"
 check "serial reference run" '[ $? -eq 0 ]'
