@@ -16,4 +16,9 @@ inline constexpr float kLogitsF32 = 1e-4f;
 // Same, against an independent numpy float64 reference (tests/data/ref_forward.py).
 inline constexpr float kLogitsVsNumpy = 2e-4f;
 
+// Share of a model's own f32 bytes that must still be resident (RssAnon) after compressing it
+// without streaming: the blocks are live and written, so all of it is; 0.9 leaves room for pages
+// the kernel has not yet accounted and for blocks smaller than the nominal size (none here).
+inline constexpr double kRetainedShare = 0.9;
+
 }  // namespace lowbit::tol
