@@ -10,6 +10,7 @@
 
 #include "cli/compress_common.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/diagnose/config_run.hpp"
@@ -28,7 +29,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   bool no_heads = false, no_repairs = false, no_restoration = false, no_patching = false;
   desc.add_options()("model,m", po::value(&cc.model)->default_value(default_model_path()), "FP checkpoint")(
       "tokenizer,t", po::value(&cc.tok), "tokenizer (default: beside the model)")(
-      "method", po::value(&o.method)->default_value("gptq"), "rtn | gptq | awq | noise (Gaussian weight noise)")(
+      "method", po::value(&o.method)->default_value("gptq"),
+      method_help({MethodKind::Quant, MethodKind::Control}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
       "group", po::value(&o.spec.group)->default_value(0), "columns per quantization group; 0 = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid")(
@@ -83,8 +85,10 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
   if (threads > 0) omp_set_num_threads(threads);
   // Everything checkable before work, and before the output folder appears.
-  LB_INPUT_CHECK(o.method == "noise" || is_quant_method(o.method), "--method '", o.method,
-                 "' must be rtn, gptq, awq or noise");
+  const MethodRow* row = find_method(o.method);
+  const bool control = row && row->kind == MethodKind::Control;
+  LB_INPUT_CHECK(row && (control || row->quant()), "--method '", o.method, "' must be ",
+                 method_names(MethodKind::Quant), " or ", method_names(MethodKind::Control));
   cc.prepare();
   const Model& fp = *cc.m;
   diag::DiagnoseConfig cfg;
@@ -111,10 +115,10 @@ int cmd_diagnose(const std::vector<std::string>& args) {
   archive::Group g;
   const diag::DiagnoseResult r = diag::run_prepared(cfg, fp, in, g);
   nlohmann::json summary = {{"model", cc.model}, {"method", o.method},
-                            {"bits", o.method == "noise" ? nlohmann::json() : nlohmann::json(o.spec.bits)}, {"group", o.spec.group},
+                            {"bits", control ? nlohmann::json() : nlohmann::json(o.spec.bits)}, {"group", o.spec.group},
                             {"loss_fp", r.loss_fp}, {"loss_q", r.loss_q}, {"gap", r.gap()}, {"gap_se", r.gap_se},
                             {"eval_predictions", r.eval_tokens}, {"mode", r.mode.label}, {"reason", r.mode.reason}};
-  if (o.method == "noise") summary["noise_rel_std"] = noise;
+  if (control) summary["noise_rel_std"] = noise;
   for (const auto& rp : r.repairs) summary["repairs"][rp.name] = std::isfinite(rp.gap_closed) ? nlohmann::json(rp.gap_closed) : nlohmann::json();
   if (!r.restoration.empty()) summary["top_component"] = r.restoration.front().name;
   if (!cc.out.empty()) {
@@ -125,7 +129,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
     emit_json(summary);
   } else {
     std::printf("%s %s: loss %.4f -> %.4f nats/token (gap %.4f), mode %s\n", o.method.c_str(),
-                o.method == "noise" ? cat("rel ", noise).c_str() : o.spec.str().c_str(), r.loss_fp, r.loss_q, r.gap(),
+                control ? cat("rel ", noise).c_str() : o.spec.str().c_str(), r.loss_fp, r.loss_q, r.gap(),
                 r.mode.label.c_str());
     std::printf("  %s\n", r.mode.reason.c_str());
     for (const auto& rp : r.repairs) std::printf("  repair %-26s gap closed %+.3f\n", rp.name.c_str(), rp.gap_closed);

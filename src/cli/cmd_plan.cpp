@@ -4,6 +4,7 @@
 
 #include "cli/cli.hpp"
 #include "lowbit/compress/driver.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/plan/manifest.hpp"
 

@@ -7,6 +7,7 @@
 
 #include "cli/compress_common.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/hf.hpp"
@@ -21,7 +22,8 @@ int cmd_prune(const std::vector<std::string>& args) {
   std::string nm;
   bool per_matrix = false;
   cc.add_options(desc);
-  desc.add_options()("method", po::value(&o.method)->default_value("haar"), "magnitude | wanda | sparsegpt | haar")(
+  desc.add_options()("method", po::value(&o.method)->default_value("haar"),
+                                method_help({MethodKind::Prune}).c_str())(
       "sparsity", po::value(&o.prune.sparsity)->default_value(0.5), "fraction of weights (Haar: coefficients) zeroed, [0, 1)")(
       "nm", po::value(&nm), "N:M semi-structured pattern, e.g. 2:4 (magnitude, wanda, sparsegpt)")(
       "per-matrix", po::bool_switch(&per_matrix), "magnitude: one comparison group per matrix (default per row)")(
@@ -48,9 +50,10 @@ int cmd_prune(const std::vector<std::string>& args) {
     o.prune.n = n;
     o.prune.m = mm;
   }
-  LB_INPUT_CHECK(is_prune_method(o.method), "--method '", o.method,
-                 "' is not a pruning method (magnitude, wanda, sparsegpt, haar)");
-  LB_INPUT_CHECK(!prune_needs_calibration(o.method) || !cc.cs.path.empty(), "--method ", o.method,
+  const MethodRow* row = find_method(o.method);
+  LB_INPUT_CHECK(row && row->prune(), "--method '", o.method, "' is not a pruning method (",
+                 method_names(MethodKind::Prune), ")");
+  LB_INPUT_CHECK(!row->needs_calibration || !cc.cs.path.empty(), "--method ", o.method,
                  " needs calibration data: give --calib FILE");
   cc.prepare();
   Model& m = *cc.m;
@@ -60,7 +63,7 @@ int cmd_prune(const std::vector<std::string>& args) {
   CalibSet calib = cc.calibration();
   nlohmann::json report = {{"model", cc.model}, {"method", o.method}, {"sparsity", o.prune.sparsity},
                            {"pattern", o.prune.str()}, {"calibration", cc.calib_json(calib)}};
-  if (o.method == "haar") report["haar"] = {{"levels", o.prune.haar_levels}, {"global", o.prune.haar_global}};
+  if (row->has_levels) report["haar"] = {{"levels", o.prune.haar_levels}, {"global", o.prune.haar_global}};
   cc.eval_into(report, "fp", calib);
   CompressResult r = compress_model(m, calib, o);
   report["layers"] = CompressCli::records_json(r);
@@ -74,7 +77,7 @@ int cmd_prune(const std::vector<std::string>& args) {
   report["seconds"] = r.seconds;
   cc.eval_into(report, "pruned", calib);
   write_hf_model(m, cc.out + "/model", DType::F32);
-  if (o.method == "haar") {
+  if (row->has_levels) {
     // The compact form of a Haar-pruned model: sparse coefficients + shape per linear (docs/HAAR.md).
     write_haar_coeffs(r.haar, cc.out + "/haar_coeffs.safetensors");
     report["haar"]["coeff_store"] = "haar_coeffs.safetensors";

@@ -6,6 +6,7 @@
 
 #include "cli/compress_common.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/hf.hpp"
@@ -18,7 +19,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
   std::string format;
   CompressOptions o;
   cc.add_options(desc);
-  desc.add_options()("method", po::value(&o.method)->default_value("gptq"), "rtn | gptq | awq")(
+  desc.add_options()("method", po::value(&o.method)->default_value("gptq"),
+                                method_help({MethodKind::Quant}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
       "group", po::value(&o.spec.group)->default_value(128), "columns per quantization group; 0 = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid (default asymmetric)")(
@@ -41,7 +43,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   cc.prepare();
   Model& m = *cc.m;
   // Everything checkable is checked before any work.
-  LB_INPUT_CHECK(is_quant_method(o.method), "--method '", o.method, "' is not a quantization method (rtn, gptq, awq)");
+  LB_INPUT_CHECK(is_quant_method(o.method), "--method '", o.method, "' is not a quantization method (", method_names(MethodKind::Quant), ")");
   validate_compress_options(m, o);
   LB_INPUT_CHECK(format == "fake" || format == "packed" || format == "both" || format == "auto", "--format '", format,
                  "' must be fake, packed, both or auto");

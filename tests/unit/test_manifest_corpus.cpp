@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -205,4 +206,27 @@ TEST(SubmitScripts, TemplatesRenderTheResources) {
   o.chunks = 4;
   EXPECT_THROW(plan::prepare_submission(m, 3, o), InputError);  // more tasks than configurations
   EXPECT_THROW(plan::render_template("x @NOPE@", {}, "t"), InputError);
+}
+
+// Paths read as a shell would: ~/ is $HOME, ${NAME} and ${NAME:-default} (what jobs/smollm2.yaml uses
+// to find the models .ci/models caches); relative results still resolve against the manifest's folder.
+TEST(ManifestSweep, PathsExpandHomeAndEnvironmentWithDefaults) {
+  const std::string text = "name: t\nmodels:\n"
+                           "  - name: a\n    path: ${LOWBIT_TEST_UNSET_VAR:-~/cache}/a.gguf\n"
+                           "  - name: b\n    path: ${LOWBIT_TEST_SET_VAR}/b.gguf\n"
+                           "  - name: c\n    path: ${LOWBIT_TEST_UNSET_VAR:-${LOWBIT_TEST_SET_VAR}}/c.gguf\n"
+                           "  - name: d\n    path: rel/${LOWBIT_TEST_UNSET_VAR:-x}/d.bin\n"
+                           "methods:\n  - method: fp\n";
+  ::unsetenv("LOWBIT_TEST_UNSET_VAR");
+  ::setenv("LOWBIT_TEST_SET_VAR", "/opt/models", 1);
+  ::setenv("HOME", ::getenv("HOME") ? ::getenv("HOME") : "/root", 1);
+  plan::ParseOptions po;
+  po.check_files = false;
+  const auto m = plan::parse_manifest(text, "/tmp/jobs/m.yaml", po);
+  ASSERT_EQ(m.models.size(), 4u);
+  EXPECT_EQ(m.models[0].path, std::string(::getenv("HOME")) + "/cache/a.gguf");
+  EXPECT_EQ(m.models[1].path, "/opt/models/b.gguf");
+  EXPECT_EQ(m.models[2].path, "/opt/models/c.gguf");
+  EXPECT_EQ(m.models[3].path, "/tmp/jobs/rel/x/d.bin");
+  ::unsetenv("LOWBIT_TEST_SET_VAR");
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/haar.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
@@ -186,16 +187,16 @@ TEST(PruneSpec, StrNamesThePattern) {
 TEST(PruneSpec, MethodPredicates) {
   for (const char* m : {"magnitude", "wanda", "sparsegpt", "haar"}) EXPECT_TRUE(is_prune_method(m)) << m;
   EXPECT_FALSE(is_prune_method("gptq"));
-  EXPECT_TRUE(prune_needs_calibration("wanda"));
-  EXPECT_TRUE(prune_needs_calibration("sparsegpt"));
-  EXPECT_FALSE(prune_needs_calibration("magnitude"));
-  EXPECT_FALSE(prune_needs_calibration("haar"));
+  EXPECT_TRUE(method_row("wanda").needs_calibration);
+  EXPECT_TRUE(method_row("sparsegpt").needs_calibration);
+  EXPECT_FALSE(method_row("magnitude").needs_calibration);
+  EXPECT_FALSE(method_row("haar").needs_calibration);
 }
 
 TEST(PruneSpec, BadSpecsAreInputErrorsNamingTheOption) {
   const std::string where = "--sparsity/--nm for attn.q";
   auto err = [&](const PruneSpec& s, const std::string& method, int64_t in = 64) {
-    return input_error_of([&] { s.validate(in, method, where); });
+    return input_error_of([&] { s.validate(in, method_row(method), where); });
   };
   for (const char* m : {"magnitude", "wanda", "sparsegpt", "haar"}) {
     const std::string e1 = err(ratio(1.0), m), e2 = err(ratio(-0.1), m), e3 = err(ratio(NAN), m);
@@ -222,7 +223,8 @@ TEST(PruneSpec, BadSpecsAreInputErrorsNamingTheOption) {
   EXPECT_NE(err(lv, "haar").find("levels"), std::string::npos) << err(lv, "haar");
   lv.haar_levels = 0;
   EXPECT_NE(err(lv, "haar").find("levels"), std::string::npos);
-  EXPECT_NE(err(ratio(0.5), "lottery").find("not a pruning method"), std::string::npos);
+  EXPECT_NE(err(ratio(0.5), "gptq").find("not a pruning method"), std::string::npos);
+  EXPECT_NE(err(ratio(0.5), "lottery").find("unknown method 'lottery'"), std::string::npos);
 
   // The methods validate too (before any work).
   const Tensor w = randn(8, 64, 1);

@@ -1,9 +1,11 @@
 // lowbit/compress/driver.cpp — layer-wise compression driver. defines: see driver.hpp
 #include "lowbit/compress/driver.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/stats.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
@@ -50,20 +52,15 @@ void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer,
   }
 }
 
-bool is_quant_method(const std::string& m) { return m == "rtn" || m == "gptq" || m == "awq"; }
-bool is_compress_method(const std::string& m) { return is_quant_method(m) || is_prune_method(m); }
-
 void validate_compress_options(const Model& m, const CompressOptions& o) {
-  LB_INPUT_CHECK(is_compress_method(o.method), "--method '", o.method,
-                 "' is not a compression method (rtn, gptq, awq, magnitude, wanda, sparsegpt, haar)");
+  const MethodRow& row = method_row(o.method);
+  LB_INPUT_CHECK(row.compresses(), "--method '", o.method, "' is not a compression method (",
+                 method_names_compress(), ")");
   const auto& c = m.cfg;
   for (auto id : kLinearIds) {
     if (!block_has(c, id)) continue;
     const int64_t in = (id == LinearId::O) ? c.q_dim() : (id == LinearId::Down ? c.hidden_dim : c.dim);
-    if (is_quant_method(o.method))
-      o.spec.validate(in, std::string("--group/--bits for ") + linear_name(id));
-    else
-      o.prune.validate(in, o.method, std::string("--sparsity/--nm for ") + linear_name(id));
+    row.validate(o, in, std::string(row.quant() ? "--group/--bits for " : "--sparsity/--nm for ") + linear_name(id));
   }
   LB_INPUT_CHECK(o.sparsegpt.percdamp > 0 && o.sparsegpt.percdamp < 1, "SparseGPT damping must be in (0, 1)");
   LB_INPUT_CHECK(o.gptq.percdamp > 0 && o.gptq.percdamp < 1, "--damp ", o.gptq.percdamp, " must be in (0, 1)");
@@ -117,14 +114,6 @@ Tensor get_tensor(dist::ByteReader& r) {
   t.data = r.get_vec<float>();
   return t;
 }
-
-// What one linear's solve produces: the weights, the method's outputs and its record.
-struct LinearOutcome {
-  Tensor w_hat;
-  QuantResult q;
-  std::optional<HaarLayer> haar;
-  LayerRecord rec;
-};
 
 void pack_outcome(const LinearOutcome& o, dist::ByteWriter& w) {
   put_tensor(w, o.w_hat);
@@ -217,13 +206,19 @@ long long compress_memory_model(const Model& m, int n_local, int seqlen, const C
   return 2 * block + acts + work + stats * levels;
 }
 
+namespace {
+std::atomic<long long> g_compress_calls{0};
+}
+long long compress_model_calls() { return g_compress_calls.load(); }
+
 CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOptions& o) {
   validate_compress_options(m, o);
+  ++g_compress_calls;
   const DecoderConfig& c = m.cfg;
   const int n = int(calib.samples.size()), L = n ? calib.spec.seqlen : 0;
-  const bool quant = is_quant_method(o.method);
-  const bool needs_calib = o.method == "gptq" || o.method == "awq" || prune_needs_calibration(o.method);
-  LB_INPUT_CHECK(n > 0 || !needs_calib, "method ", o.method, " needs calibration data (--calib)");
+  const MethodRow& row = method_row(o.method);
+  const bool quant = row.quant();
+  LB_INPUT_CHECK(n > 0 || !row.needs_calibration, "method ", o.method, " needs calibration data (--calib)");
   LB_INPUT_CHECK(n == 0 || !c.learned_pos || L <= c.max_seq_len, "calibration seqlen ", L, " exceeds the model's ",
                  c.max_seq_len, " learned positions");
   auto serial = dist::make_serial();
@@ -247,8 +242,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
   if (o.fp_inputs) x_fp = x;
   res.peak_model_bytes = compress_memory_model(m, nl, L, o, tree_levels(std::max(leaves, 1)));
   // Hessians: for GPTQ/AWQ/SparseGPT, and to record ‖WX−ŴX‖² whenever there is calibration data.
-  const bool need_h = n > 0 && (o.method == "gptq" || o.method == "awq" || o.method == "sparsegpt" ||
-                                 o.method == "wanda" || o.record_errors);  // Wanda: ‖X_j‖² = diag(Σxᵀx)
+  const bool need_h = n > 0 && (row.needs_hessian || o.record_errors);
   const std::string what = quant ? o.spec.str() : o.prune.str();
   Progress prog(o.method + " " + what, c.n_layers, "blocks");
   // Statistics of every linear input of block `w` over all calibration samples: leaf k runs the
@@ -285,7 +279,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
     BlockWeights qb = fp;
     StatsSet scaled_stats;  // AWQ: statistics of the scaled layers' inputs
     std::vector<const LinearStats*> qst = st;
-    if (o.method == "awq") {
+    if (row.scales_block) {
       // The scale search reads only the (identical) statistics: every rank runs it.
       res.awq.push_back(awq_scale_block(c, qb, st, o.spec, o.awq));
       // The folded scales change each linear's input (x/s); measure errors in those coordinates.
@@ -304,29 +298,7 @@ CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOpt
       const Linear& lin = qb.linear(id);
       LinearOutcome& oc = out[i];
       LayerRecord& rec = oc.rec;
-      if (quant) {
-        if (o.method == "gptq") {
-          GptqReport gr;
-          oc.q = quantize_gptq(lin.w, st[size_t(id)]->xtx, o.spec, o.gptq, &gr);
-          rec.damp_raises = gr.damp_raises;
-          rec.dead_columns = gr.dead_columns;
-        } else {
-          oc.q = quantize_rtn(lin.w, o.spec);  // AWQ: RTN of the scaled weights
-        }
-        oc.w_hat = std::move(oc.q.w_hat);
-        oc.q.w_hat = Tensor();
-      } else {
-        PruneResult p;
-        if (o.method == "magnitude") p = prune_magnitude(lin.w, o.prune);
-        else if (o.method == "wanda") p = prune_wanda(lin.w, *st[size_t(id)], o.prune);
-        else if (o.method == "sparsegpt") p = prune_sparsegpt(lin.w, st[size_t(id)]->xtx, o.prune, o.sparsegpt);
-        else p = prune_haar(lin.w, o.prune);
-        rec.pruned = p.pruned;
-        rec.total = p.total;
-        rec.subbands = p.subbands;
-        if (o.method == "haar") oc.haar = HaarLayer{std::move(p.coeffs), p.haar_levels};
-        oc.w_hat = std::move(p.w_hat);
-      }
+      row.run(LinearJob{lin.w, *st[size_t(id)], o}, oc);  // AWQ: the scaled weights
       rec.seconds = since(tl);
       if (need_h) {
         // ‖WX − ŴX‖² of this linear on its calibration inputs, in the coordinates it computes in

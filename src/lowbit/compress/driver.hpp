@@ -3,7 +3,7 @@
 // (or, with fp_inputs, by the full-precision blocks). Only the current block's weights and the
 // calibration activations are resident; statistics are accumulated in LinearStats (summable
 // across ranks). The method only sees weights and statistics; I/O, hooks and records are here.
-// defines: lowbit::CompressOptions, LayerRecord, CompressResult, compress_model, method names
+// defines: lowbit::CompressOptions, LayerRecord, CompressResult, compress_model (the methods themselves: methods.hpp)
 #pragma once
 
 #include <string>
@@ -78,8 +78,6 @@ struct CompressResult {
 void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
                        const ForwardHooks* hooks, bool update = true);
 
-bool is_quant_method(const std::string& m);
-bool is_compress_method(const std::string& m);
 // Check everything that can be checked before work starts (method, bits, group vs every linear's
 // input dimension). Throws InputError naming the option and the offending layer.
 void validate_compress_options(const Model& m, const CompressOptions& o);
@@ -89,5 +87,8 @@ long long compress_memory_model(const Model& m, int n_local, int seqlen, const C
 // calibration-free methods (rtn without error records, magnitude, haar): blocks are then
 // transformed without any forward pass and no output errors are recorded.
 CompressResult compress_model(Model& m, const CalibSet& calib, const CompressOptions& o);
+// How many times compress_model has run in this process (the runner records it per configuration:
+// one compression per compressed configuration, diagnostics included).
+long long compress_model_calls();
 
 }  // namespace lowbit

@@ -95,16 +95,10 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
 
   // 1. dead columns: diag(H) == 0 → H[j, j] = 1 (in dg, the diagonal used from here on) and W[:, j] = 0
   //    (applied where W is read: the static grids and the working copy).
-  std::vector<double> dg(static_cast<size_t>(in));
-  std::vector<char> dead(static_cast<size_t>(in), 0);
-  for (int64_t j = 0; j < in; ++j) {
-    dg[size_t(j)] = H_in[size_t(j * in + j)];
-    if (dg[size_t(j)] == 0.0) {
-      dg[size_t(j)] = 1.0;
-      dead[size_t(j)] = 1;
-      ++rep.dead_columns;
-    }
-  }
+  const ObsPrologue pro = obs_prologue(H_in, in);
+  const std::vector<double>& dg = pro.diag;
+  const std::vector<char>& dead = pro.dead;
+  rep.dead_columns = pro.dead_columns;
 
   // 2. static groups: all grids on the unpermuted W (dead columns zeroed).
   if (static_groups) {
@@ -135,10 +129,7 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
   }
 
   // 4. damping.
-  double mean_diag = 0;
-  for (int64_t j = 0; j < in; ++j) mean_diag += dg[size_t(j)];
-  mean_diag /= double(in);
-  double damp = o.percdamp * mean_diag;
+  ObsDamping damping("gptq", o.percdamp, pro.mean_diag);
 
   // Results are written straight to their original columns: Q[:, perm[j]] (the un-permutation of step 6).
   r.w_hat.resize({out, in});
@@ -146,8 +137,8 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
   std::vector<double> Hinv(static_cast<size_t>(in * in));
   std::vector<double> W(static_cast<size_t>(out * in));    // permuted working weights (double)
   std::vector<double> Err1(static_cast<size_t>(out * B));  // (w − q) / Hinv[j, j] of the current block
-  constexpr int kMaxAttempts = 40;
   for (int attempt = 0;; ++attempt) {
+    const double damp = damping.value();
     auto t0 = Clock::now();
     // H (permuted, dead diagonal set to 1) + λI.
 #pragma omp parallel for schedule(static) if (in * in >= kParallelMin)
@@ -228,15 +219,10 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
       if (finite) break;
       fail = 4;
     }
-
-    LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "gptq: the Hessian is not positive definite even with damping ", damp,
-                   " (", hessian_step_name(fail), " failed); is it a Hessian of real inputs?");
-    const double next = damp > 0 ? damp * 10 : 1e-8 * std::max(std::fabs(mean_diag), 1e-300);
-    log_warn("gptq: ", hessian_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
-    damp = next;
-    ++rep.damp_raises;
+    damping.raise(attempt, fail);
   }
-  rep.damp_used = damp;
+  rep.damp_raises = damping.raises();
+  rep.damp_used = damping.value();
   if (report) *report = rep;
   return r;
 }

@@ -17,6 +17,7 @@
 // least 2^14 LL coefficients, a fused one that reads W twice and never re-reads C
 // (prune_haar_fused below). The row-pair kernels have SSE2 and AVX2 (runtime dispatch) versions
 // doing the same IEEE operations.
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/haar.hpp"
 #include "lowbit/compress/prune_select.hpp"
 
@@ -390,7 +391,7 @@ constexpr int64_t kFusedMin = int64_t(1) << 14;
 void check_haar_input(const Tensor& w, const PruneSpec& s, bool values = true) {
   LB_INPUT_CHECK(w.shape.size() == 2, "haar: weight must be 2-D, got ", w.shape_str());
   const int64_t out = w.dim(0), in = w.dim(1);
-  s.validate(in, "haar", "haar");
+  s.validate(in, method_row("haar"), "haar");
   LB_INPUT_CHECK(s.haar_levels <= haar_max_levels(out, in), "haar: ", s.haar_levels, " Haar levels do not fit the ",
                  out, "x", in, " weight (at most ", haar_max_levels(out, in), ")");
   if (values) LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "haar: weight has a non-finite value");

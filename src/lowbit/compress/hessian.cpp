@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstddef>
 
+#include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
+
 extern "C" {
 // Fortran LAPACK (OpenBLAS). The trailing size_t is the hidden length of the character argument.
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t uplo_len);
@@ -64,6 +67,33 @@ const char* hessian_step_name(int code) {
     default:
       return "?";
   }
+}
+
+ObsPrologue obs_prologue(const std::vector<double>& H, int64_t in) {
+  ObsPrologue p;
+  p.diag.resize(size_t(in));
+  p.dead.assign(size_t(in), 0);
+  for (int64_t j = 0; j < in; ++j) {
+    p.diag[size_t(j)] = H[size_t(j * in + j)];
+    if (p.diag[size_t(j)] == 0.0) {
+      p.diag[size_t(j)] = 1.0;
+      p.dead[size_t(j)] = 1;
+      ++p.dead_columns;
+    }
+  }
+  for (int64_t j = 0; j < in; ++j) p.mean_diag += p.diag[size_t(j)];
+  p.mean_diag /= double(in);
+  return p;
+}
+
+void ObsDamping::raise(int attempt, int fail) {
+  constexpr int kMaxAttempts = 40;
+  LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, who_, ": the Hessian is not positive definite even with damping ", damp_,
+                 " (", hessian_step_name(fail), " failed); is it a Hessian of real inputs?");
+  const double next = damp_ > 0 ? damp_ * 10 : 1e-8 * std::max(std::fabs(mean_diag_), 1e-300);
+  log_warn(who_, ": ", hessian_step_name(fail), " failed with damping ", damp_, "; raising it to ", next);
+  damp_ = next;
+  ++raises_;
 }
 
 }  // namespace lowbit

@@ -3,6 +3,7 @@
 // defines: lowbit::prune_magnitude (see prune.hpp; the rounding rule and tie order: prune_select.hpp)
 #include <cmath>
 
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
@@ -11,7 +12,7 @@ namespace lowbit {
 
 PruneResult prune_magnitude(const Tensor& w, const PruneSpec& s) {
   LB_INPUT_CHECK(w.shape.size() == 2, "magnitude: weight must be 2-D, got ", w.shape_str());
-  s.validate(w.dim(1), "magnitude", "magnitude");
+  s.validate(w.dim(1), method_row("magnitude"), "magnitude");
   LB_INPUT_CHECK(prune_detail::all_finite(w.ptr(), w.numel()), "magnitude: weight has a non-finite value");
   return prune_detail::prune_scored(w, nullptr, s);
 }

@@ -1,7 +1,6 @@
 // lowbit/compress/prune.cpp — what the pruning methods share: PruneSpec validation and naming, the
-// method predicates, the exact k-smallest selection and score-based (magnitude / Wanda) masking.
-// defines: see prune.hpp (PruneSpec::validate, PruneSpec::str, is_prune_method,
-//          prune_needs_calibration) and prune_select.hpp
+// exact k-smallest selection and score-based (magnitude / Wanda) masking.
+// defines: see prune.hpp (PruneSpec::validate, PruneSpec::str) and prune_select.hpp
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -17,30 +16,26 @@
 #endif
 
 #include "lowbit/compress/prune.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
 
 namespace lowbit {
 
-bool is_prune_method(const std::string& m) {
-  return m == "magnitude" || m == "wanda" || m == "sparsegpt" || m == "haar";
-}
-bool prune_needs_calibration(const std::string& m) { return m == "wanda" || m == "sparsegpt"; }
-
-void PruneSpec::validate(int64_t in, const std::string& method, const std::string& where) const {
-  LB_INPUT_CHECK(is_prune_method(method), where, ": '", method,
-                 "' is not a pruning method (magnitude, wanda, sparsegpt, haar)");
+void PruneSpec::validate(int64_t in, const MethodRow& method, const std::string& where) const {
+  LB_INPUT_CHECK(method.prune(), where, ": '", method.name, "' is not a pruning method (",
+                 method_names(MethodKind::Prune), ")");
   LB_INPUT_CHECK(std::isfinite(sparsity) && sparsity >= 0.0 && sparsity < 1.0, where, ": sparsity ", sparsity,
                  " must be in [0, 1)");
   LB_INPUT_CHECK(in >= 1, where, ": input dimension ", in, " must be positive");
   if (m > 0 || n > 0) {
-    LB_INPUT_CHECK(method != "haar", where, ": N:M sparsity (", n, ":", m,
-                   ") is not supported by haar, which prunes wavelet coefficients, not weights; use a sparsity ratio");
+    LB_INPUT_CHECK(method.supports_nm, where, ": N:M sparsity (", n, ":", m, ") is not supported by ",
+                   method.name, ", which prunes wavelet coefficients, not weights; use a sparsity ratio");
     LB_INPUT_CHECK(n >= 1 && m >= 2 && n < m, where, ": N:M ", n, ":", m, " needs 0 < N < M");
     LB_INPUT_CHECK(in % m == 0, where, ": N:M ", n, ":", m, ": M = ", m, " does not divide the input dimension ",
                    in);
   }
-  if (method == "haar") {
+  if (method.has_levels) {
     LB_INPUT_CHECK(haar_levels >= 1, where, ": Haar levels ", haar_levels, " must be >= 1");
     LB_INPUT_CHECK(haar_levels <= 62 && (in >> haar_levels) >= 1, where, ": Haar levels ", haar_levels,
                    " too many for the input dimension ", in, " (each level halves it; at most ",

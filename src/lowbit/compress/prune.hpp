@@ -1,7 +1,7 @@
 // lowbit/compress/prune.hpp — weight pruning: magnitude, Wanda, SparseGPT and Haar wavelet subband
 // pruning, one file each (magnitude.cpp, wanda.cpp, sparsegpt.cpp, haar.cpp), one result type.
 // defines: lowbit::PruneSpec, PruneResult, SubbandStat, SparseGptOptions, prune_magnitude,
-//          prune_wanda, prune_sparsegpt, prune_haar, is_prune_method
+//          prune_wanda, prune_sparsegpt, prune_haar
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,8 @@
 
 namespace lowbit {
 
+struct MethodRow;  // compress/methods.hpp
+
 struct PruneSpec {
   double sparsity = 0.5;     // fraction of elements set to zero in every comparison group, in [0, 1)
   int n = 0, m = 0;          // N:M semi-structured when m > 0: n zeros in every m consecutive inputs
@@ -20,8 +22,8 @@ struct PruneSpec {
   int haar_levels = 1;       // Haar: decomposition levels (1 = LL, LH, HL, HH)
   bool haar_global = false;  // Haar ablation: one global magnitude threshold over all coefficients
   // Throws InputError naming `where` for sparsity outside [0,1), N ≥ M, M not dividing `in`, or a
-  // pattern the method does not support (N:M for Haar).
-  void validate(int64_t in, const std::string& method, const std::string& where) const;
+  // pattern the method (a pruning row of the method table) does not support (N:M for Haar).
+  void validate(int64_t in, const MethodRow& method, const std::string& where) const;
   std::string str() const;   // "s0.50", "2:4"
 };
 
@@ -40,6 +42,8 @@ struct PruneResult {
   // Haar only: the sparse coefficient matrix C (same shape as W) whose inverse transform is w_hat.
   Tensor coeffs;
   int haar_levels = 0;       // Haar only: decomposition levels of coeffs (layout: haar.hpp)
+  int dead_columns = 0;      // SparseGPT: inputs with diag(H) == 0 (weights zeroed), as GPTQ reports them
+  int damp_raises = 0;       // SparseGPT: times the damping was raised ×10 (compress/hessian.hpp)
   double sparsity() const { return total ? double(pruned) / double(total) : 0.0; }
 };
 
@@ -57,8 +61,5 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H, const
 // Haar subband pruning: 2-D orthonormal Haar transform, the same sparsity inside every subband by
 // coefficient magnitude (linear-time selection), no weight update, inverse transform.
 PruneResult prune_haar(const Tensor& w, const PruneSpec& s);
-
-bool is_prune_method(const std::string& m);  // magnitude | wanda | sparsegpt | haar
-bool prune_needs_calibration(const std::string& m);  // wanda, sparsegpt
 
 }  // namespace lowbit

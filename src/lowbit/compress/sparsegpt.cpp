@@ -30,6 +30,7 @@
 #include <cmath>
 
 #include "lowbit/compress/hessian.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
@@ -45,7 +46,7 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
   using namespace prune_detail;
   LB_INPUT_CHECK(w.shape.size() == 2, "sparsegpt: weight must be 2-D, got ", w.shape_str());
   const int64_t out = w.dim(0), in = w.dim(1);
-  s.validate(in, "sparsegpt", "sparsegpt");
+  s.validate(in, method_row("sparsegpt"), "sparsegpt");
   LB_INPUT_CHECK(int64_t(H_in.size()) == in * in, "sparsegpt: Hessian has ", H_in.size(), " entries, expected ", in,
                  "x", in);
   LB_INPUT_CHECK(o.blocksize >= 1, "sparsegpt: blocksize ", o.blocksize, " must be positive");
@@ -60,20 +61,11 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
   if (nm) B = std::max<int64_t>(s.m, B - B % s.m);  // groups never straddle a block
 
   // 1. dead columns.
-  std::vector<double> dg(static_cast<size_t>(in));
-  std::vector<char> dead(static_cast<size_t>(in), 0);
-  for (int64_t j = 0; j < in; ++j) {
-    dg[size_t(j)] = H_in[size_t(j * in + j)];
-    if (dg[size_t(j)] == 0.0) {
-      dg[size_t(j)] = 1.0;
-      dead[size_t(j)] = 1;
-    }
-  }
+  const ObsPrologue pro = obs_prologue(H_in, in);
+  const std::vector<double>& dg = pro.diag;
+  const std::vector<char>& dead = pro.dead;
   // 2. damping.
-  double mean_diag = 0;
-  for (double d : dg) mean_diag += d;
-  mean_diag /= double(in);
-  double damp = o.percdamp * mean_diag;
+  ObsDamping damping("sparsegpt", o.percdamp, pro.mean_diag);
 
   PruneResult r;
   r.total = out * in;
@@ -83,8 +75,8 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
   std::vector<double> Err1(static_cast<size_t>(out * B));
   std::vector<uint8_t> mask(static_cast<size_t>(out * B));
   std::vector<float> sal;  // !per_row: saliency of the block, [out, count]
-  constexpr int kMaxAttempts = 40;
   for (int attempt = 0;; ++attempt) {
+    const double damp = damping.value();
 #pragma omp parallel for schedule(static) if (in * in >= kParallelMin)
     for (int64_t a = 0; a < in; ++a) {
       std::copy(&H_in[size_t(a * in)], &H_in[size_t(a * in + in)], &Hinv[size_t(a * in)]);
@@ -157,15 +149,13 @@ PruneResult prune_sparsegpt(const Tensor& w, const std::vector<double>& H_in, co
                                 : (s.per_row ? out * prune_count(s.sparsity, in) : prune_count(s.sparsity, out * in));
         LB_CHECK(pruned == want, "sparsegpt pruned ", pruned, " weights, expected ", want);
         r.pruned = pruned;
+        r.dead_columns = pro.dead_columns;
+        r.damp_raises = damping.raises();
         break;
       }
       fail = 4;
     }
-    LB_INPUT_CHECK(attempt + 1 < kMaxAttempts, "sparsegpt: the Hessian is not positive definite even with damping ",
-                   damp, " (", hessian_step_name(fail), " failed); is it a Hessian of real inputs?");
-    const double next = damp > 0 ? damp * 10 : 1e-8 * std::max(std::fabs(mean_diag), 1e-300);
-    log_warn("sparsegpt: ", hessian_step_name(fail), " failed with damping ", damp, "; raising it to ", next);
-    damp = next;
+    damping.raise(attempt, fail);
   }
   return r;
 }

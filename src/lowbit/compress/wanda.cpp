@@ -8,6 +8,7 @@
 // defines: lowbit::prune_wanda
 #include <cmath>
 
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/prune_select.hpp"
 #include "lowbit/core/error.hpp"
@@ -17,7 +18,7 @@ namespace lowbit {
 PruneResult prune_wanda(const Tensor& w, const LinearStats& st, const PruneSpec& s) {
   LB_INPUT_CHECK(w.shape.size() == 2, "wanda: weight must be 2-D, got ", w.shape_str());
   const int64_t in = w.dim(1);
-  s.validate(in, "wanda", "wanda");
+  s.validate(in, method_row("wanda"), "wanda");
   LB_INPUT_CHECK(st.in == in, "wanda: calibration statistics have ", st.in, " features, the weight has ", in,
                  " inputs");
   LB_INPUT_CHECK(st.with_hessian && int64_t(st.xtx.size()) == in * in,

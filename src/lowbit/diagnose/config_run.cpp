@@ -2,8 +2,10 @@
 #include "lowbit/diagnose/config_run.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
@@ -14,9 +16,11 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
   const auto& o = c.compress;
   auto& d = c.opts;
   const int ctx = fp.cfg.max_seq_len;
-  LB_INPUT_CHECK(o.method == "noise" || is_quant_method(o.method), "--method '", o.method,
-                 "' must be rtn, gptq, awq or noise");
-  if (o.method != "noise") validate_compress_options(fp, o);
+  const MethodRow* row = find_method(o.method);
+  const bool control = row && row->kind == MethodKind::Control;
+  LB_INPUT_CHECK(row && (control || row->quant()), "--method '", o.method, "' must be ",
+                 method_names(MethodKind::Quant), " or ", method_names(MethodKind::Control));
+  if (!control) validate_compress_options(fp, o);
   LB_INPUT_CHECK(!c.calib.path.empty(), "diagnose needs a calibration corpus (--calib)");
   LB_INPUT_CHECK(file_exists(c.calib.path), c.calib.path, ": calibration corpus not found");
   LB_INPUT_CHECK(c.eval_text.empty() || file_exists(c.eval_text), c.eval_text, ": evaluation file not found");
@@ -29,7 +33,7 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
   LB_INPUT_CHECK(d.rule.top_n >= 1, "--top-n must be at least 1");
   LB_INPUT_CHECK(d.rule.early_fraction > 0 && d.rule.early_fraction <= 1, "--early-fraction must be in (0, 1]");
   LB_INPUT_CHECK(c.trace.noise_samples >= 1, "--noise-samples must be at least 1");
-  LB_INPUT_CHECK(d.budget_bits == 0 || (o.method != "noise" && d.budget_bits >= o.spec.bits), "--budget-bits ",
+  LB_INPUT_CHECK(d.budget_bits == 0 || (!control && d.budget_bits >= o.spec.bits), "--budget-bits ",
                  d.budget_bits, " must be 0 (bits + 1) or at least --bits ", o.spec.bits);
   LB_INPUT_CHECK(std::isfinite(c.noise) && c.noise >= 0, "--noise ", c.noise, " must be a finite value >= 0");
   LB_INPUT_CHECK(std::isfinite(c.trace.noise_scale) && c.trace.noise_scale > 0, "--noise-scale must be positive");
@@ -41,9 +45,9 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
       if (file_exists(guess)) c.relations = guess;
     }
   }
-  d.base_bits = o.method == "noise" ? 32 : o.spec.bits;
+  d.base_bits = control ? 32 : o.spec.bits;
   d.group = o.spec.group;
-  d.norm_scales_folded = o.method == "awq";
+  d.norm_scales_folded = row->scales_block;
   c.trace.seed = c.calib.seed;
 
   PreparedInputs in;
@@ -68,23 +72,29 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
   return in;
 }
 
-DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g) {
+DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g,
+                            const Model* compressed) {
   const auto& o = c.compress;
   fp.materialize_all();
-  Model q = fp;  // shares the mapped checkpoint; blocks are replaced below
-  if (o.method == "noise") {
-    add_weight_noise(q, c.noise, c.calib.seed);
-  } else {
-    log_info("diagnose: ", o.method, " ", o.spec.str(), " on ", in.calib.samples.size(), " x ", c.calib.seqlen,
-             " tokens");
-    compress_model(q, in.calib, o);
+  const bool control = method_row(o.method).kind == MethodKind::Control;
+  std::optional<Model> own;
+  if (!compressed) {
+    own.emplace(fp);  // shares the mapped checkpoint; blocks are replaced below
+    if (control) {
+      add_weight_noise(*own, c.noise, c.calib.seed);
+    } else {
+      log_info("diagnose: ", o.method, " ", o.spec.str(), " on ", in.calib.samples.size(), " x ", c.calib.seqlen,
+               " tokens");
+      compress_model(*own, in.calib, o);
+    }
   }
+  const Model& q = compressed ? *compressed : *own;
   DiagnoseResult r = diagnose(fp, q, in.batch, in.calib, in.facts, c.opts, c.trace);
   if (r.tracing) r.tracing->skipped = in.facts_skipped;
   fill_group(r, g);
   g.set("model", fp.path);
   g.set("method", o.method);
-  if (o.method == "noise") {
+  if (control) {
     g.set("noise_rel_std", c.noise);
   } else {
     g.set("bits", int64_t(o.spec.bits));

@@ -1,7 +1,7 @@
 // lowbit/diagnose/config_run.hpp — one diagnostics configuration from start to finish, for the CLI
 // and the manifest runner alike: check everything checkable, prepare calibration / evaluation /
-// facts (check_and_prepare, before any output exists), then compress or perturb a copy of the FP
-// model, diagnose it and fill an archive Group with the results and the configuration
+// facts (check_and_prepare, before any output exists), then (unless the caller has already
+// compressed it) compress or perturb a copy of the FP model, diagnose it and fill an archive Group with the results and the configuration
 // (run_prepared).
 // defines: lowbit::diag::DiagnoseConfig, PreparedInputs, check_and_prepare, run_prepared
 #pragma once
@@ -39,7 +39,12 @@ struct PreparedInputs {
 // Validate `c` against the FP model (InputError naming the field) and build the calibration set,
 // evaluation windows and facts. `c` is completed (derived options, relations path).
 PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Tokenizer& tok);
-// Compress (or perturb) a copy of `fp`, diagnose it, fill `g` (results + configuration attributes).
-DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g);
+// Diagnose `compressed` against `fp` and fill `g` (results + configuration attributes). When
+// `compressed` is null, a copy of `fp` is compressed (or perturbed) here first with `c.compress` on
+// `in.calib` (`lowbit diagnose`); the manifest runner passes the model it has just compressed, so a
+// diagnosed configuration costs one compression and the diagnostics read exactly the weights that
+// were evaluated (the same calibration set: `c.calib` is the configuration's).
+DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g,
+                            const Model* compressed = nullptr);
 
 }  // namespace lowbit::diag

@@ -241,8 +241,8 @@ PackedConfig read_packed_config(const std::string& dir) {
     LB_INPUT_CHECK(j[k].is_string(), file, ": key '", k, "' must be a string, got ", j[k].dump());
     return j[k].get<std::string>();
   };
-  const std::string method = get_str("quant_method", "gptq");
-  LB_INPUT_CHECK(method == "gptq", file, ": key 'quant_method' = '", method,
+  const std::string format = get_str("quant_method", "gptq");  // the HF quantization_config key
+  LB_INPUT_CHECK(format == "gptq", file, ": key 'quant_method' = '", format,
                  "' is not supported (lowbit reads packed 'gptq' checkpoints only)");
   pc.bits = get_int("bits");
   LB_INPUT_CHECK(gptq_format_supports(pc.bits), file, ": key 'bits' = ", pc.bits,

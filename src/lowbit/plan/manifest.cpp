@@ -5,11 +5,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "lowbit/compress/driver.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/tokenizer.hpp"
@@ -31,7 +33,42 @@ struct Errors {
   }
 };
 
-std::string resolve(const std::string& dir, const std::string& p) {
+// A path as a shell would read it: a leading ~/ is $HOME, ${NAME} is the environment variable and
+// ${NAME:-default} falls back to `default` (itself expanded) when NAME is unset or empty; relative
+// results are taken from `dir` (the manifest's folder). E.g. the real models that .ci/models caches:
+// ${LOWBIT_CACHE:-~/.cache/lowbit}/models/SmolLM2-135M-Instruct.Q4_1.gguf
+std::string expand_path(const std::string& p) {
+  std::string out;
+  for (size_t i = 0; i < p.size();) {
+    if (p.compare(i, 2, "${") == 0) {
+      // find the matching '}' (defaults may nest ${...})
+      size_t j = i + 2;
+      int depth = 1;
+      for (; j < p.size() && depth; ++j) {
+        if (p.compare(j, 2, "${") == 0) ++depth, ++j;
+        else if (p[j] == '}') --depth;
+      }
+      if (depth) return out + p.substr(i);  // unbalanced: left as written (the file check names it)
+      const std::string body = p.substr(i + 2, j - 1 - (i + 2));
+      const size_t d = body.find(":-");
+      const std::string name = body.substr(0, d);
+      const char* v = std::getenv(name.c_str());
+      if (v && *v) out += v;
+      else if (d != std::string::npos) out += expand_path(body.substr(d + 2));
+      i = j;
+    } else {
+      out += p[i++];
+    }
+  }
+  if (out.rfind("~/", 0) == 0) {
+    const char* h = std::getenv("HOME");
+    out = std::string(h && *h ? h : "/root") + out.substr(1);
+  }
+  return out;
+}
+
+std::string resolve(const std::string& dir, const std::string& p0) {
+  const std::string p = expand_path(p0);
   if (p.empty() || p[0] == '/') return p;
   return (fs::path(dir) / p).lexically_normal().string();
 }
@@ -107,13 +144,21 @@ bool valid_name(const std::string& s) {
   });
 }
 
-const std::set<std::string> kMethods = {"fp", "rtn", "gptq", "awq", "magnitude", "wanda", "sparsegpt", "haar"};
-
-bool needs_calibration(const std::string& method) {
-  return method == "gptq" || method == "awq" || method == "wanda" || method == "sparsegpt";
+// A manifest's methods: the reference, quantization and pruning rows of the method table (the
+// diagnostics controls are not configurations).
+const MethodRow* manifest_method(const std::string& name) {
+  const MethodRow* r = find_method(name);
+  return r && r->kind != MethodKind::Control ? r : nullptr;
 }
+std::string manifest_method_names() {
+  std::string s;
+  for (const auto& r : method_table())
+    if (r.kind != MethodKind::Control) s += (s.empty() ? "" : ", ") + std::string(r.name);
+  return s;
+}
+bool needs_calibration(const std::string& method) { return method_row(method).needs_calibration; }
 // Methods that read no calibration data at all (no nsamples/seeds/seqlen axes).
-bool calibration_free(const std::string& method) { return method == "fp" || method == "magnitude" || method == "haar"; }
+bool calibration_free(const std::string& method) { return !method_row(method).reads_calibration; }
 
 std::string fmt_num(double v) {
   std::ostringstream os;
@@ -422,8 +467,8 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
       MethodEntry me;
       get(e, mn, kp, "method", me.method, true);
       if (me.method.empty()) continue;
-      if (!kMethods.count(me.method)) {
-        e.add(mn["method"], kp + ".method", "'" + me.method + "' is not a method (fp, rtn, gptq, awq, magnitude, wanda, sparsegpt, haar)");
+      if (!manifest_method(me.method)) {
+        e.add(mn["method"], kp + ".method", "'" + me.method + "' is not a method (" + manifest_method_names() + ")");
         continue;
       }
       const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
@@ -485,7 +530,7 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
         for (const auto& nm : me.nm) {
           if (nm.empty()) continue;
           int n = 0, mm = 0;
-          if (me.method == "haar")
+          if (!method_row(me.method).supports_nm)
             e.add(mn["nm"], kp + ".nm", "haar prunes wavelet coefficients, not weights: N:M patterns do not apply (use sparsity)");
           else if (!parse_nm(nm, n, mm)) e.add(mn["nm"], kp + ".nm", "'" + nm + "' is not N:M with 0 < N < M (e.g. 2:4)");
         }

@@ -17,6 +17,7 @@
 #include "lowbit/archive/archive.hpp"
 #include "lowbit/compress/calib.hpp"
 #include "lowbit/compress/driver.hpp"
+#include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -149,7 +150,7 @@ void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig
       continue;
     }
     for (const auto& c : all) {
-      if (c.model != mi || c.method == "fp") continue;
+      if (c.model != mi || !method_row(c.method).compresses()) continue;
       try {
         validate_compress_options(*model, compress_options(m, c));
         LB_INPUT_CHECK(!model->cfg.learned_pos || c.nsamples == 0 || c.seqlen <= model->cfg.max_seq_len,
@@ -219,6 +220,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
                           const std::string& spill_dir, const Studies& studies) {
   const auto t0 = Clock::now();
   const double coll0 = group.collective_seconds();
+  const long long calls0 = compress_model_calls();
   const auto& me = m.models[size_t(c.model)];
   auto model = load_model(me.path);
   auto tok = load_tokenizer(me.tokenizer);
@@ -233,7 +235,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   cs.seed = c.seed;
   if (c.nsamples > 0) calib = make_calibration(*tok, cs);
   double t_compress = 0;
-  if (c.method != "fp") {
+  if (method_row(c.method).compresses()) {
     CompressOptions o = compress_options(m, c);
     o.comm = &group;
     o.spill_dir = spill_dir;
@@ -296,7 +298,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     dc.facts = studies.diag.facts;
     const diag::PreparedInputs prep = diag::check_and_prepare(dc, *fp, *tok);
     archive::Group dg;
-    diag::run_prepared(dc, *fp, prep, dg);
+    diag::run_prepared(dc, *fp, prep, dg, model.get());  // the model just compressed and evaluated
     g.groups["diagnostics"] = std::move(dg);
     t_diag = since(td);
   }
@@ -305,6 +307,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   tm.set("eval_s", t_eval);
   tm.set("tasks_s", t_tasks);
   tm.set("diagnostics_s", t_diag);
+  tm.set("compressions", compress_model_calls() - calls0);  // 1 per compressed configuration, diagnosed or not
   tm.set("total_s", since(t0));
   tm.set("collective_s", group.collective_seconds() - coll0);
   tm.set("ranks", int64_t(group.size()));
