@@ -1,6 +1,11 @@
 // lowbit/core/dtype.hpp — element types of checkpoint tensors and their f32 conversions.
-// defines: lowbit::DType, dtype_size, dtype_name, parse_safetensors_dtype, f16_to_f32, f32_to_f16,
+// defines: lowbit::DType, dtype_size, dtype_name, parse_safetensors_dtype, dtype_is_float,
+//          dtype_is_block, dtype_block_elems, dtype_block_bytes, dtype_nbytes, f16_to_f32, f32_to_f16,
 //          bf16_to_f32, f32_to_bf16
+//
+// Besides the element types, DType names the llama.cpp block types (Q4_0 ... Q6_K, as GGUF stores
+// them): a block of dtype_block_elems(t) consecutive elements along a row takes dtype_block_bytes(t)
+// bytes. Their layouts and dequantisation are in core/ggml_blocks.hpp.
 #pragma once
 
 #include <cstdint>
@@ -11,12 +16,26 @@
 
 namespace lowbit {
 
-enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
+enum class DType {
+  F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL,
+  // llama.cpp block types (ggml-common.h): 32-element blocks, then 256-element "k-quant" blocks.
+  Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K
+};
 
+// Bytes per element of an element type. A block type has no per-element size: InternalError
+// (use dtype_nbytes, which handles both).
 size_t dtype_size(DType t);
-// The safetensors spelling ("F32", "BF16", "I32", ...).
+bool dtype_is_block(DType t);
+// Elements per block (1 for an element type) and bytes per block (dtype_size for an element type).
+int64_t dtype_block_elems(DType t);
+size_t dtype_block_bytes(DType t);
+// Bytes of n elements; InternalError if n is negative or not a multiple of the block size
+// (a reader checks that first and reports it as bad input).
+size_t dtype_nbytes(DType t, int64_t n);
+// The safetensors spelling ("F32", "BF16", "I32", ...); llama.cpp's for block types ("Q4_K").
 const char* dtype_name(DType t);
 std::optional<DType> parse_safetensors_dtype(std::string_view s);
+// A type that TensorRef::to_f32 turns into f32 weights: F32/F16/BF16/F64 and every block type.
 bool dtype_is_float(DType t);
 
 inline float bf16_to_f32(uint16_t h) {

@@ -1,10 +1,11 @@
-// lowbit/core/tensor.cpp — f32 materialisation of checkpoint tensors. defines: see tensor.hpp
+// lowbit/core/tensor.cpp — f32 materialisation of checkpoint tensors (incl. llama.cpp block types). defines: see tensor.hpp
 #include "lowbit/core/tensor.hpp"
 
 #include <cmath>
 #include <cstring>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/ggml_blocks.hpp"
 
 namespace lowbit {
 
@@ -19,34 +20,16 @@ std::string TensorRef::shape_str() const { return shape_to_string(shape); }
 Tensor TensorRef::to_f32(bool check_finite) const {
   Tensor t(shape);
   const int64_t n = numel();
-  LB_CHECK(size_t(n) * dtype_size(dtype) == nbytes, name, " in ", file);
   float* out = t.ptr();
-  switch (dtype) {
-    case DType::F32: std::memcpy(out, data, size_t(n) * 4); break;
-    case DType::F16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, data + 2 * i, 2);
-        out[i] = f16_to_f32(h);
-      }
-      break;
-    case DType::BF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, data + 2 * i, 2);
-        out[i] = bf16_to_f32(h);
-      }
-      break;
-    case DType::F64:
-      for (int64_t i = 0; i < n; ++i) {
-        double d;
-        std::memcpy(&d, data + 8 * i, 8);
-        out[i] = float(d);
-      }
-      break;
-    default:
-      LB_FAIL_INPUT(file, ": tensor '", name, "': dtype ", dtype_name(dtype),
-                    " cannot be used as a float weight");
+  // Float element types and the llama.cpp block types (Q4_0 ... Q6_K): dequantise_row is exact
+  // for F32/F16/BF16 and bit-identical to ggml for blocks. A reader validates byte sizes and that
+  // rows are whole blocks; these checks only guard the invariant.
+  if (dtype_is_float(dtype)) {
+    LB_CHECK(n % dtype_block_elems(dtype) == 0 && dtype_nbytes(dtype, n) == nbytes, name, " in ", file);
+    dequantize_row(dtype, data, out, n);
+  } else {
+    LB_FAIL_INPUT(file, ": tensor '", name, "': dtype ", dtype_name(dtype),
+                  " cannot be used as a float weight");
   }
   if (check_finite) {
     for (int64_t i = 0; i < n; ++i) {

@@ -44,6 +44,15 @@ struct GgufValue {
   bool as_bool(const std::string& file, const std::string& key) const;
   const std::string& as_string(const std::string& file, const std::string& key) const;
   const std::vector<GgufValue>& as_array(const std::string& file, const std::string& key) const;
+
+  // Values for the writer. `t` must be an integer type for make_uint/make_int and F32/F64 for
+  // make_float; the writer range-checks against the type (InternalError).
+  static GgufValue make_uint(GgufType t, uint64_t x);
+  static GgufValue make_int(GgufType t, int64_t x);
+  static GgufValue make_float(GgufType t, double x);
+  static GgufValue make_bool(bool x);
+  static GgufValue make_string(std::string s);
+  static GgufValue make_array(GgufType elem, std::vector<GgufValue> items);
 };
 
 struct GgufTensorInfo {
@@ -67,6 +76,8 @@ class GgufFile {
   bool has(const std::string& key) const { return kv.count(key) != 0; }
   // Required key: InputError "<file>: missing metadata key '<key>'" when absent.
   const GgufValue& at(const std::string& key) const;
+  // Optional key: nullptr when absent.
+  const GgufValue* find(const std::string& key) const;
   const GgufTensorInfo* find_tensor(const std::string& name) const;
   // A typed, mapped view of one tensor (DType from its ggml_type; throws InputError naming the file,
   // tensor and type for a type lowbit does not read). The view keeps the mapping alive.
@@ -87,13 +98,21 @@ std::unique_ptr<GgufFile> parse_gguf(std::string_view bytes, const std::string& 
 
 // Writes a GGUF v3 file atomically (temp file + rename): metadata in insertion order, then tensor
 // infos and data, each aligned to `alignment`.
+// `alignment` (a power of two) other than 32 is recorded as general.alignment (u32) so readers
+// find it; setting general.alignment to anything else is an InternalError. Tensor names must be
+// unique, non-empty and under 64 bytes (llama.cpp's GGML_MAX_NAME); the row length must be a
+// whole number of blocks and `bytes` exactly the type's size for the shape (InternalError: the
+// caller built them). A failed write leaves no file at `path` (IoError naming it).
 class GgufWriter {
  public:
-  explicit GgufWriter(uint64_t alignment = 32) : alignment_(alignment) {}
+  explicit GgufWriter(uint64_t alignment = 32);
+  // Sets a key; a key set again keeps its first position and takes the new value.
   void set(const std::string& key, GgufValue v);
   // Raw bytes of a tensor already in ggml layout (`ggml_type`, row-major `shape`).
   void add_tensor(const std::string& name, uint32_t ggml_type, std::vector<int64_t> shape,
                   std::vector<uint8_t> bytes);
+  // Convenience: an f32 tensor stored as F32 or F16 (rounded to nearest even).
+  void add_f32(const std::string& name, const Tensor& t, uint32_t ggml_type = 0);
   void write(const std::string& path) const;
 
  private:
