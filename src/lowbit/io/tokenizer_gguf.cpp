@@ -54,9 +54,11 @@
 // here every match.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <queue>
 #include <string>
@@ -472,6 +474,12 @@ const std::vector<FimList>& fim_lists() {
   return l;
 }
 
+// Lets the vocabulary be searched with a string_view into the text (no copy per candidate pair).
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 class GgufTokenizer final : public Tokenizer {
  public:
   enum class Model { Bpe, Spm };
@@ -617,7 +625,12 @@ class GgufTokenizer final : public Tokenizer {
       const auto& sc = m.array("tokenizer.ggml.scores", {GgufType::F32, GgufType::I32});
       LB_INPUT_CHECK(sc.size() >= n, name_, ": metadata key 'tokenizer.ggml.scores' has ", sc.size(),
                      " entries for ", n, " tokens");
-      for (size_t i = 0; i < n; ++i) score_[i] = static_cast<float>(elem_number(m, sc, i, "tokenizer.ggml.scores"));
+      for (size_t i = 0; i < n; ++i) {
+        const float x = static_cast<float>(elem_number(m, sc, i, "tokenizer.ggml.scores"));
+        // A NaN would break the merge queue's ordering (undefined behaviour in llama.cpp too); it
+        // ranks last here.
+        score_[i] = std::isnan(x) ? -std::numeric_limits<float>::infinity() : x;
+      }
     }
     if (m.find("tokenizer.ggml.token_type")) {
       const auto& tt = m.array("tokenizer.ggml.token_type", {GgufType::I32});
@@ -846,10 +859,9 @@ class GgufTokenizer final : public Tokenizer {
       }
     };
     std::priority_queue<Bigram, std::vector<Bigram>, Lower> queue;
-    std::string key;
     auto try_add = [&](int l, int r) {
       if (l < 0 || r < 0) return;
-      key.assign(text, sym[l].off, sym[l].n + sym[r].n);
+      const std::string_view key(text.data() + sym[l].off, sym[l].n + sym[r].n);
       auto it = token_to_id_.find(key);
       if (it == token_to_id_.end()) return;
       queue.push({l, r, score_[it->second], key.size()});
@@ -871,7 +883,7 @@ class GgufTokenizer final : public Tokenizer {
     // Every merged symbol is a token; a single character that is not becomes its bytes. (llama.cpp's
     // resegment also consults the merges it made, which only ever name tokens.)
     for (int i = 0; i >= 0; i = sym[i].next) {
-      key.assign(text, sym[i].off, sym[i].n);
+      const std::string_view key(text.data() + sym[i].off, sym[i].n);
       if (auto it = token_to_id_.find(key); it != token_to_id_.end()) {
         ids.push_back(it->second);
         continue;
@@ -956,7 +968,7 @@ class GgufTokenizer final : public Tokenizer {
   std::vector<std::string> text_;
   std::vector<float> score_;
   std::vector<uint32_t> attr_;
-  std::unordered_map<std::string, int> token_to_id_;
+  std::unordered_map<std::string, int, TextHash, std::equal_to<>> token_to_id_;
   std::vector<int> special_;  // control, user-defined and unknown tokens, longest first
   // gpt2
   MergeTable merges_;
