@@ -20,6 +20,15 @@ lowbit's GGUF reader and dequantisation (tests/unit/test_gguf.cpp, test_ggml_blo
       --per-type N only the N smallest tensors of each ggml type are done, and their values are
       also written raw next to OUT.json as OUT.json.<k>.f32 (at most the first 2^20 values of each;
       the fast test compares them and the hash of all).
+
+  gguf_ref.py dump FILE OUT.json
+      Reads FILE (one lowbit wrote) with gguf.GGUFReader: version, alignment, metadata values (types
+      and, except for nested arrays, values), tensor infos, raw bytes of small tensors and the
+      hash above of every tensor's dequantised values.
+
+  gguf_ref.py quant IN.f32 OUTDIR
+      gguf.quants.quantize of the float32 values in IN.f32 (groups of 32) to Q4_0, Q4_1 and Q8_0;
+      the block bytes go to OUTDIR/Q4_0.bin, Q4_1.bin, Q8_0.bin.
 """
 import json
 import os
@@ -208,6 +217,43 @@ def real(model, out, per_type):
     os.replace(tmp, out)
 
 
+def dump(path, out):
+    """Reads a GGUF file (e.g. one lowbit wrote) with gguf.GGUFReader: metadata values, tensor infos and
+    the weighted hash of each tensor's dequantised values."""
+    r = gguf.GGUFReader(path)
+    kv = {}
+    for k, f in r.fields.items():
+        if k.startswith("GGUF."):
+            continue
+        e = {"types": [int(t) for t in f.types]}
+        nested = len(f.types) > 2 and f.types[1] == V.ARRAY
+        if not nested:
+            v = f.contents()
+            if isinstance(v, list):
+                v = [x if not isinstance(x, (np.floating, np.integer)) else x.item() for x in v]
+            elif isinstance(v, (np.floating, np.integer, np.bool_)):
+                v = v.item()
+            e["value"] = v
+        kv[k] = e
+    tensors = []
+    for t in r.tensors:
+        vals = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32, copy=False)
+        tensors.append({"name": t.name, "type": int(t.tensor_type), "shape": [int(x) for x in reversed(list(t.shape))],
+                        "abs_offset": int(t.data_offset), "hash": str(weighted_hash(vals)),
+                        "raw": np.asarray(t.data).reshape(-1).view(np.uint8).tobytes().hex()
+                        if t.n_bytes <= 4096 else None})
+    ver = int(r.fields["GGUF.version"].parts[-1][0])
+    json.dump({"version": ver, "alignment": int(r.alignment), "kv": kv, "tensors": tensors}, open(out, "w"), indent=1)
+
+
+def quant(inp, outdir):
+    """Quantises the float32 values in INP with gguf.quants.quantize to Q4_0, Q4_1 and Q8_0 and writes the
+    block bytes to OUTDIR/<type>.bin."""
+    x = np.fromfile(inp, dtype=np.float32).reshape(-1, 32)
+    for q in (T.Q4_0, T.Q4_1, T.Q8_0):
+        gguf.quants.quantize(x, q).tofile(os.path.join(outdir, q.name + ".bin"))
+
+
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "synth":
         os.makedirs(sys.argv[2], exist_ok=True)
@@ -217,6 +263,10 @@ def main():
         if len(sys.argv) >= 6 and sys.argv[4] == "--per-type":
             per_type = int(sys.argv[5])
         real(sys.argv[2], sys.argv[3], per_type)
+    elif len(sys.argv) >= 4 and sys.argv[1] == "dump":
+        dump(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "quant":
+        quant(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
 

@@ -3,7 +3,7 @@
 #
 #   bash tests/fuzz/run.sh [TARGET|all] [SECONDS]
 #
-# TARGET is a target name with or without the fuzz_ prefix (safetensors, llama2c, tokenizer) or
+# TARGET is a target name with or without the fuzz_ prefix (safetensors, llama2c, tokenizer, gguf) or
 # "all" (default: every tests/fuzz/fuzz_*.cpp, one after the other). SECONDS is the time per
 # target (default 60); 0 replays the corpus once without mutating (a quick regression check).
 #
@@ -141,6 +141,65 @@ seed_tokenizer() {
   if [[ -f "$ROOT/tests/fuzz/seed_tokenizer.sh" ]]; then bash "$ROOT/tests/fuzz/seed_tokenizer.sh" "$d" || true; fi
 }
 
+seed_gguf() {
+  local d=$SEEDS/gguf
+  mkdir -p "$d"
+  python3 - "$d" <<'PY'
+# Tiny GGUF v3/v2 images built with struct (no gguf-py needed): every metadata value type, nested
+# and empty arrays, general.alignment, and one tensor of every type lowbit reads plus an
+# unsupported one, so the fuzzer starts past the header checks and reaches every dequantiser.
+import struct, sys, random
+out = sys.argv[1]
+random.seed(5)
+def s(x): b = x.encode(); return struct.pack('<Q', len(b)) + b
+def kv(key, t, payload): return s(key) + struct.pack('<I', t) + payload
+SIZES = {0: (1, 4), 1: (1, 2), 30: (1, 2), 28: (1, 8), 24: (1, 1), 26: (1, 4), 2: (32, 18), 3: (32, 20),
+         6: (32, 22), 7: (32, 24), 8: (32, 34), 10: (256, 84), 11: (256, 110), 12: (256, 144),
+         13: (256, 176), 14: (256, 210), 39: (32, 17), 16: (256, 66)}
+def gguf(name, tensors, version=3, align=32, extra=b"", n_extra=0):
+    kvs = [kv("general.architecture", 8, s("llama")), kv("llama.block_count", 4, struct.pack('<I', 1))]
+    if align != 32: kvs.append(kv("general.alignment", 4, struct.pack('<I', align)))
+    head = b"GGUF" + struct.pack('<IQQ', version, len(tensors), len(kvs) + n_extra) + b"".join(kvs) + extra
+    data, infos = b"", b""
+    for tn, ty, ne in tensors:
+        be, bb = SIZES[ty]
+        n = 1
+        for x in ne: n *= x
+        nbytes = n // be * bb
+        infos += s(tn) + struct.pack('<I', len(ne)) + b"".join(struct.pack('<Q', x) for x in ne)
+        infos += struct.pack('<IQ', ty, len(data))
+        body = bytearray(random.getrandbits(8) for _ in range(nbytes))
+        data += bytes(body) + b"\0" * ((-nbytes) % align)
+    hdr = head + infos
+    hdr += b"\0" * ((-len(hdr)) % align)
+    open(f"{out}/{name}.gguf", "wb").write(hdr + data)
+allk = [(f"t{ty}", ty, [SIZES[ty][0] * 2, 2]) for ty in SIZES]
+gguf("every_type", allk)
+gguf("every_type_v2", allk, version=2)
+gguf("aligned64", [("a", 0, [4]), ("b", 8, [32])], align=64)
+meta = b"".join([
+    kv("u8", 0, b"\x07"), kv("i8", 1, b"\xff"), kv("u16", 2, b"\x01\x02"), kv("i16", 3, b"\xfe\xff"),
+    kv("u32", 4, b"\0" * 4), kv("i32", 5, b"\xff" * 4), kv("f32", 6, struct.pack('<f', 0.5)), kv("bool", 7, b"\x01"),
+    kv("str", 8, s("h\u00e9")), kv("u64", 10, b"\xff" * 8), kv("i64", 11, b"\x80" * 8),
+    kv("f64", 12, struct.pack('<d', -1.5)),
+    kv("arr", 9, struct.pack('<IQ', 8, 2) + s("a") + s("")),
+    kv("arr_empty", 9, struct.pack('<IQ', 6, 0)),
+    kv("nested", 9, struct.pack('<IQ', 9, 2) + struct.pack('<IQ', 5, 1) + b"\1\0\0\0" + struct.pack('<IQ', 7, 2) + b"\0\1")])
+gguf("metadata", [("w", 2, [32])], extra=meta, n_extra=15)
+gguf("no_tensors", [])
+PY
+  # the synthetic files of the unit tests (gguf-py's writer), when the venv is there
+  local py=${LOWBIT_CACHE:-$HOME/.cache/lowbit}/venv/bin/python
+  if [[ -x "$py" && ! -f "$d/synth.gguf" ]]; then
+    local tmp
+    tmp=$(mktemp -d)
+    if "$py" "$ROOT/tests/data/gguf_ref.py" synth "$tmp" >/dev/null 2>&1; then
+      cp "$tmp/synth.gguf" "$tmp/aligned64.gguf" "$d/" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+  fi
+}
+
 # libFuzzer dictionaries: the tokens of each format, so mutations form valid structure sooner.
 write_dicts() {
   mkdir -p "$BUILD/dicts"
@@ -160,6 +219,18 @@ write_dicts() {
       printf '"%s"\n' "$(printf '%s' "$w" | sed 's/\\/\\\\/g; s/"/\\"/g')"
     done
   } >"$BUILD/dicts/tokenizer.dict"
+  {
+    for w in 'GGUF' 'general.alignment' 'general.architecture' 'llama.block_count' 'tokenizer.ggml.tokens' \
+             'blk.0.attn_q.weight'; do
+      printf '"%s"\n' "$w"
+    done
+    # little-endian u32 versions / value and ggml type ids, u64 lengths and counts
+    for w in '\x02\x00\x00\x00' '\x03\x00\x00\x00' '\x08\x00\x00\x00' '\x09\x00\x00\x00' '\x0c\x00\x00\x00' \
+             '\x0e\x00\x00\x00' '\x1e\x00\x00\x00' '\x27\x00\x00\x00' '\x20\x00\x00\x00\x00\x00\x00\x00' \
+             '\x00\x01\x00\x00\x00\x00\x00\x00' '\xff\xff\xff\xff\xff\xff\xff\xff' '\x00\x3c' '\x00\x7c'; do
+      printf '"%s"\n' "$w"
+    done
+  } >"$BUILD/dicts/gguf.dict"
 }
 write_dicts
 
@@ -167,6 +238,7 @@ write_dicts
 max_len_for() {
   case "$1" in
     tokenizer) echo 32768 ;;  # tok512.model is 7.5 KB, the BPE fixtures up to ~24 KB
+    gguf) echo 65536 ;;       # the gguf-py synthetic files are ~34 KB
     *) echo 8192 ;;
   esac
 }

@@ -50,6 +50,17 @@ TEST(GgmlBlocks, SizesAndNames) {
   }
 }
 
+// Empty tensors (found by fuzz_gguf: memcpy to a null destination was undefined behaviour).
+TEST(GgmlBlocks, EmptyTensors) {
+  for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q6_K}) {
+    dequantize_row(t, nullptr, nullptr, 0);
+    TensorRef r;
+    r.dtype = t;
+    r.shape = {0, dtype_block_elems(t)};
+    EXPECT_EQ(r.to_f32().numel(), 0);
+  }
+}
+
 // Blocks written by hand from the documented layout, values worked out by hand (exact in f32).
 TEST(GgmlBlocks, HandBuiltLegacyBlocks) {
   {  // Q8_0: d = 0.5, q = j - 16

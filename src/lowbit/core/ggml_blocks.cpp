@@ -304,6 +304,7 @@ std::optional<uint32_t> ggml_from_dtype(DType t) {
 void dequantize_row(DType t, const uint8_t* src, float* dst, int64_t n) {
   const int64_t be = dtype_block_elems(t);
   LB_CHECK(n >= 0 && n % be == 0, "dequantize_row: ", n, " elements of ", dtype_name(t));
+  if (n == 0) return;  // an empty tensor: dst may be null (memcpy of 0 bytes from/to null is UB)
   const int64_t nb = n / be;
   switch (t) {
     case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
