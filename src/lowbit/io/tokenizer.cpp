@@ -1,5 +1,6 @@
 // lowbit/io/tokenizer.cpp — picks the tokenizer format for a path and reads the file.
-// defines: lowbit::load_tokenizer, lowbit::Tokenizer::decode (default)
+// defines: lowbit::load_tokenizer, lowbit::find_tokenizer_for, lowbit::check_vocab_rows,
+//          lowbit::Tokenizer::decode (default)
 #include "lowbit/io/tokenizer.hpp"
 
 #include <dirent.h>
@@ -14,6 +15,7 @@
 #include <iterator>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/io/gguf.hpp"
 #include "lowbit/io/tokenizer_impl.hpp"
 
 namespace lowbit {
@@ -33,6 +35,18 @@ namespace {
 namespace fs = std::filesystem;
 
 enum class Format { Llama2c, SentencePiece, HfJson };
+
+bool has_gguf_extension(const std::string& p) {
+  return p.size() >= 5 && p.compare(p.size() - 5, 5, ".gguf") == 0;
+}
+
+// GGUF is recognised by its extension or its magic, before the whole file is read (it is mapped).
+bool is_gguf(const fs::path& path) {
+  if (has_gguf_extension(path.string())) return true;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
+}
 
 std::string read_whole_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -70,6 +84,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_str) {
     }
     LB_FAIL_INPUT(path_str, ": directory holds none of tokenizer.json, tokenizer.model, tokenizer.bin");
   }
+  if (is_gguf(path)) return parse_gguf_tokenizer(*read_gguf(path_str));
   const std::string bytes = read_whole_file(path);
   switch (detect_format(path, bytes)) {
     case Format::HfJson:
@@ -83,8 +98,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path_str) {
 }
 
 std::string find_tokenizer_for(const std::string& model_path) {
-  std::string dir = is_directory(model_path) ? model_path : model_path.substr(0, model_path.find_last_of('/') == std::string::npos ? 0 : model_path.find_last_of('/'));
-  if (dir.empty()) dir = ".";
+  if (has_gguf_extension(model_path) && file_exists(model_path)) return model_path;  // the tokenizer is inside
+  const size_t slash = model_path.find_last_of('/');
+  const std::string dir = is_directory(model_path) ? model_path
+                          : slash == std::string::npos || slash == 0 ? std::string(slash == 0 ? "/" : ".")
+                                                                     : model_path.substr(0, slash);
   for (const char* n : {"tokenizer.json", "tokenizer.model", "tokenizer.bin"})
     if (file_exists(dir + "/" + n)) return dir + "/" + n;
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -99,6 +117,11 @@ std::string find_tokenizer_for(const std::string& model_path) {
   }
   LB_FAIL_INPUT(model_path, ": no tokenizer found beside the model (tokenizer.json, tokenizer.model, tokenizer.bin or "
                 "tok*.bin in ", dir, "); pass --tokenizer PATH");
+}
+
+void check_vocab_rows(const Tokenizer& tok, int64_t rows, const std::string& model, const std::string& tensor) {
+  LB_INPUT_CHECK(tok.vocab_size() <= rows, model, ": tensor '", tensor, "' has ", rows, " rows but the tokenizer has ",
+                 tok.vocab_size(), " tokens");
 }
 
 }  // namespace lowbit

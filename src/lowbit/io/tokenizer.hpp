@@ -1,5 +1,6 @@
-// lowbit/io/tokenizer.hpp — one interface over the three tokenizer file formats lowbit reads.
-// defines: lowbit::Tokenizer, lowbit::load_tokenizer
+// lowbit/io/tokenizer.hpp — one interface over the tokenizer file formats lowbit reads.
+// defines: lowbit::Tokenizer, lowbit::load_tokenizer, lowbit::find_tokenizer_for,
+//          lowbit::check_vocab_rows, lowbit::check_gguf_vocab
 //
 // Formats (chosen by load_tokenizer from the file):
 //   *.bin            llama2.c tokenizer (tok512.bin style): int32 max_token_length, then per token
@@ -8,8 +9,12 @@
 //   *.model          SentencePiece protobuf, through libsentencepiece.
 //   tokenizer.json   Hugging Face byte-level BPE (GPT-2 / OPT / Qwen2 style), pre-tokenizer regex
 //                    taken from the file (PCRE2), merges by rank.
+//   *.gguf           the tokenizer in a GGUF file's metadata (tokenizer.ggml.*): "gpt2" byte-level
+//                    BPE or "llama" SentencePiece-style, encoded id for id as llama.cpp does
+//                    (io/tokenizer_gguf.cpp).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,15 +37,32 @@ class Tokenizer {
   virtual int vocab_size() const = 0;
   virtual int bos_id() const = 0;  // -1 if the format has none
   virtual int eos_id() const = 0;  // -1 if the format has none
-  virtual std::string kind() const = 0;  // "llama2c", "sentencepiece", "hf-bpe"
+  // Whether encode(text, true) prepends the BOS. GGUF files say so themselves
+  // (tokenizer.ggml.add_bos_token: Gemma 3 yes, SmolLM2 no, as llama.cpp's add_special); for the
+  // other formats it is whether there is a BOS.
+  virtual bool adds_bos() const { return bos_id() >= 0; }
+  virtual std::string kind() const = 0;  // "llama2c", "sentencepiece", "hf-bpe", "gguf-bpe", "gguf-spm"
 };
+
+class GgufFile;
 
 // Load a tokenizer file; throws lowbit::InputError naming the file and what is wrong for a
 // missing, truncated or malformed file. `path` may also be a directory holding tokenizer.json,
-// tokenizer.model or tokenizer.bin (HF checkpoint folders).
+// tokenizer.model or tokenizer.bin (HF checkpoint folders), or a .gguf model (the tokenizer lives in
+// its metadata).
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
-// A tokenizer beside the model: tokenizer.json, tokenizer.model, tokenizer.bin, tok*.bin (the first
-// in that order). Throws InputError naming the model and folder when there is none.
+// The tokenizer of a model: a .gguf model is its own; otherwise one beside it: tokenizer.json,
+// tokenizer.model, tokenizer.bin, tok*.bin (the first in that order). Throws InputError naming the
+// model and folder when there is none.
 std::string find_tokenizer_for(const std::string& model_path);
+
+// Where a model and its tokenizer meet: InputError "<model>: tensor '<tensor>' has <rows> rows but
+// the tokenizer has <n> tokens" when the tokenizer's ids run past the embedding's rows (an embedding
+// padded beyond the vocabulary, as Qwen2's, is fine).
+void check_vocab_rows(const Tokenizer& tok, int64_t rows, const std::string& model, const std::string& tensor);
+// A GGUF file's own agreement, as llama.cpp requires it: token_embd.weight (and output.weight, when
+// present) must have exactly as many rows as tokenizer.ggml.tokens has tokens. InputError naming the
+// file, the tensor and both counts otherwise; nothing to check when the file has no tokenizer.
+void check_gguf_vocab(const GgufFile& f);
 
 }  // namespace lowbit

@@ -1,6 +1,7 @@
 // lowbit/io/tokenizer_bpe.cpp — Hugging Face tokenizer.json byte-level BPE (GPT-2, OPT, Qwen2).
 // defines: lowbit::parse_hf_tokenizer_json, lowbit::regex_split_isolated
-//          (and the HfBpeTokenizer class behind them)
+//          (and the HfBpeTokenizer class behind them); the byte-level BPE core of
+//          tokenizer_bpe_core.hpp (byte alphabet, UTF-8 helpers, MergeTable), shared with GGUF
 //
 // Encoding follows the tokenizers library: added tokens are cut out of the text first (leftmost,
 // longest match); each remaining segment goes through the pre-tokenizer chain (Split with a regex
@@ -27,6 +28,7 @@
 #include <unordered_map>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/io/tokenizer_bpe_core.hpp"
 #include "lowbit/io/tokenizer_impl.hpp"
 
 namespace lowbit {
@@ -37,67 +39,6 @@ using nlohmann::json;
 constexpr int64_t kMaxId = 1 << 24;  // far above any real vocabulary; bounds allocations
 // The pre-tokenizer regex of GPT-2 (and of tokenizers' ByteLevel with use_regex = true).
 constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
-// ---- GPT-2's bytes_to_unicode: every byte gets a printable code point -------------------------
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-// Decodes one UTF-8 sequence at s[i]; returns its length (1 for a byte that is not valid UTF-8,
-// reported as code point 0xFFFFFFFF). Strings from nlohmann::json are valid UTF-8.
-size_t next_utf8(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xE ? 3 : (b0 >> 3) == 0x1E ? 4 : 0;
-  if (len == 0 || i + len > s.size()) {
-    cp = 0xFFFFFFFFu;
-    return 1;
-  }
-  cp = len == 1 ? b0 : b0 & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      cp = 0xFFFFFFFFu;
-      return 1;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  return len;
-}
-
-struct ByteLevelMap {
-  std::array<std::string, 256> byte_to_str;  // UTF-8 of the code point standing for each byte
-  std::array<int, 324> cp_to_byte;           // inverse; code points run up to 256 + 67 = 323
-  ByteLevelMap() {
-    cp_to_byte.fill(-1);
-    int extra = 0;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-      const uint32_t cp = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + extra++);
-      append_utf8(byte_to_str[b], cp);
-      cp_to_byte[cp] = b;
-    }
-  }
-};
-
-const ByteLevelMap& byte_level_map() {
-  static const ByteLevelMap map;  // immutable table, built once
-  return map;
-}
 
 // ---- PCRE2 ---------------------------------------------------------------------------------------
 
@@ -216,19 +157,6 @@ class JsonReader {
   const std::string& name_;
 };
 
-// Quotes a token for an error message without letting control bytes through.
-std::string shown(std::string_view s) {
-  std::string out = "'";
-  for (unsigned char c : s.substr(0, 40)) {
-    if (c < 0x20 || c == 0x7F) {
-      out += cat("\\x", "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + (s.size() > 40 ? "...'" : "'");
-}
-
 // ---- the tokenizer -------------------------------------------------------------------------------
 
 struct AddedToken {
@@ -244,11 +172,6 @@ struct PreStep {
   std::shared_ptr<const Regex> regex;  // null for ByteLevel with use_regex = false
   bool remove_matches = false;
   bool add_prefix_space = false;
-};
-
-struct Merge {
-  int rank;
-  int merged;
 };
 
 bool is_ascii_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
@@ -300,21 +223,7 @@ class HfBpeTokenizer final : public Tokenizer {
     LB_INPUT_CHECK(token >= 0 && token < vocab_size() && has_token_[token], name_, ": token id ", token,
                    " is not in the vocabulary (size ", vocab_size(), ")");
     if (is_added_[token]) return id_to_token_[token];
-    const auto& map = byte_level_map();
-    const std::string& tok = id_to_token_[token];
-    std::string out;
-    out.reserve(tok.size());
-    for (size_t i = 0; i < tok.size();) {
-      uint32_t cp = 0;
-      const size_t len = next_utf8(tok, i, cp);
-      if (cp < map.cp_to_byte.size() && map.cp_to_byte[cp] >= 0) {
-        out += static_cast<char>(map.cp_to_byte[cp]);
-      } else {
-        out.append(tok, i, len);  // not a byte-level character: keep it as written
-      }
-      i += len;
-    }
-    return out;
+    return byte_level_decode(id_to_token_[token]);
   }
 
   std::string decode(const std::vector<int>& ids) const override {
@@ -376,7 +285,7 @@ class HfBpeTokenizer final : public Tokenizer {
       const int ib = vocab_id(r, b, path);
       const int im = vocab_id(r, a + b, path);
       // A repeated pair keeps its first (best) rank, as in tokenizers.
-      merges_.emplace(pair_key(ia, ib), Merge{static_cast<int>(i), im});
+      merges_.add(ia, ib, static_cast<int>(i), im);
     }
     if (const json* unk = r.member(model, "unk_token")) {
       auto it = vocab_.find(r.string(*unk, "model.unk_token"));
@@ -567,9 +476,8 @@ class HfBpeTokenizer final : public Tokenizer {
         }
       }
     }
-    const auto& map = byte_level_map();
     for (int b = 0; b < 256; ++b) {
-      auto it = vocab_.find(map.byte_to_str[b]);
+      auto it = vocab_.find(byte_to_char(static_cast<unsigned char>(b)));
       byte_id_[b] = it == vocab_.end() ? -1 : it->second;
     }
   }
@@ -628,26 +536,11 @@ class HfBpeTokenizer final : public Tokenizer {
     }
   }
 
-  static uint64_t pair_key(int a, int b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint32_t>(b); }
-
-  struct Candidate {
-    int rank;
-    int left, right;          // symbol indices
-    int left_tok, right_tok;  // to recognise entries made stale by an earlier merge
-    int merged;
-  };
-  struct Later {  // min-heap on rank; leftmost first on equal rank, as in tokenizers
-    bool operator()(const Candidate& a, const Candidate& b) const {
-      if (a.rank != b.rank) return a.rank > b.rank;
-      return a.left > b.left;
-    }
-  };
-
   // BPE over one pre-tokenized piece (raw bytes; each byte starts as its byte-level symbol).
   std::vector<int> bpe(std::string_view piece) const {
     if (ignore_merges_) {
       std::string mapped;
-      for (unsigned char c : piece) mapped += byte_level_map().byte_to_str[c];
+      for (unsigned char c : piece) mapped += byte_to_char(c);
       if (auto it = vocab_.find(mapped); it != vocab_.end()) return {it->second};
     }
     std::vector<int> sym;
@@ -658,42 +551,12 @@ class HfBpeTokenizer final : public Tokenizer {
       const int id = byte_id_[c] >= 0 ? byte_id_[c] : unk_id_;
       if (id >= 0) sym.push_back(id);
     }
-    const int n = static_cast<int>(sym.size());
-    if (n < 2) return sym;
-    std::vector<int> next(n), prev(n);
-    for (int i = 0; i < n; ++i) {
-      next[i] = i + 1 < n ? i + 1 : -1;
-      prev[i] = i - 1;
-    }
-    std::vector<char> alive(n, 1);
-    std::priority_queue<Candidate, std::vector<Candidate>, Later> heap;
-    auto consider = [&](int l, int r) {
-      if (l < 0 || r < 0) return;
-      auto it = merges_.find(pair_key(sym[l], sym[r]));
-      if (it != merges_.end()) heap.push({it->second.rank, l, r, sym[l], sym[r], it->second.merged});
-    };
-    for (int i = 0; i + 1 < n; ++i) consider(i, i + 1);
-    while (!heap.empty()) {
-      const Candidate c = heap.top();
-      heap.pop();
-      if (!alive[c.left] || !alive[c.right] || next[c.left] != c.right || sym[c.left] != c.left_tok ||
-          sym[c.right] != c.right_tok)
-        continue;
-      sym[c.left] = c.merged;
-      alive[c.right] = 0;
-      next[c.left] = next[c.right];
-      if (next[c.right] >= 0) prev[next[c.right]] = c.left;
-      consider(prev[c.left], c.left);
-      consider(c.left, next[c.left]);
-    }
-    std::vector<int> out;
-    for (int i = 0; i >= 0; i = next[i]) out.push_back(sym[i]);
-    return out;
+    return merges_.apply(std::move(sym));
   }
 
   std::string name_;
   std::unordered_map<std::string, int> vocab_;
-  std::unordered_map<uint64_t, Merge> merges_;
+  MergeTable merges_;
   std::vector<std::string> id_to_token_;
   std::vector<char> has_token_, is_added_, is_special_;
   std::vector<AddedToken> added_;
@@ -708,6 +571,149 @@ class HfBpeTokenizer final : public Tokenizer {
 };
 
 }  // namespace
+
+// ---- the byte-level BPE core (tokenizer_bpe_core.hpp) -------------------------------------------
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+size_t next_utf8(std::string_view s, size_t i, uint32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xE ? 3 : (b0 >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size()) {
+    cp = 0xFFFFFFFFu;
+    return 1;
+  }
+  cp = len == 1 ? b0 : b0 & (0x7F >> len);
+  for (size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) {
+      cp = 0xFFFFFFFFu;
+      return 1;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return len;
+}
+
+namespace {
+
+struct ByteLevelMap {
+  std::array<std::string, 256> byte_to_str;  // UTF-8 of the code point standing for each byte
+  std::array<int, 324> cp_to_byte;           // inverse; code points run up to 256 + 67 = 323
+  ByteLevelMap() {
+    cp_to_byte.fill(-1);
+    int extra = 0;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      const uint32_t cp = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + extra++);
+      append_utf8(byte_to_str[b], cp);
+      cp_to_byte[cp] = b;
+    }
+  }
+};
+
+const ByteLevelMap& byte_level_map() {
+  static const ByteLevelMap map;  // immutable table, built once
+  return map;
+}
+
+}  // namespace
+
+const std::string& byte_to_char(unsigned char b) { return byte_level_map().byte_to_str[b]; }
+
+std::string byte_level_decode(std::string_view tok) {
+  const auto& map = byte_level_map();
+  std::string out;
+  out.reserve(tok.size());
+  for (size_t i = 0; i < tok.size();) {
+    uint32_t cp = 0;
+    const size_t len = next_utf8(tok, i, cp);
+    if (cp < map.cp_to_byte.size() && map.cp_to_byte[cp] >= 0) {
+      out += static_cast<char>(map.cp_to_byte[cp]);
+    } else {
+      out.append(tok.substr(i, len));  // not a byte-level character: keep it as written
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string shown(std::string_view s) {
+  std::string out = "'";
+  for (unsigned char c : s.substr(0, 40)) {
+    if (c < 0x20 || c == 0x7F) {
+      out += cat("\\x", "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 15]);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + (s.size() > 40 ? "...'" : "'");
+}
+
+void MergeTable::add(int left, int right, int rank, int merged) { merges_.emplace(key(left, right), Merge{rank, merged}); }
+
+std::vector<int> MergeTable::apply(std::vector<int> sym) const {
+  struct Candidate {
+    int rank;
+    int left, right;          // symbol indices
+    int left_tok, right_tok;  // to recognise entries made stale by an earlier merge
+    int merged;
+  };
+  struct Later {  // min-heap on rank; leftmost first on equal rank
+    bool operator()(const Candidate& a, const Candidate& b) const {
+      if (a.rank != b.rank) return a.rank > b.rank;
+      return a.left > b.left;
+    }
+  };
+  const int n = static_cast<int>(sym.size());
+  if (n < 2) return sym;
+  std::vector<int> next(n), prev(n);
+  for (int i = 0; i < n; ++i) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  std::vector<char> alive(n, 1);
+  std::priority_queue<Candidate, std::vector<Candidate>, Later> heap;
+  auto consider = [&](int l, int r) {
+    if (l < 0 || r < 0) return;
+    auto it = merges_.find(key(sym[l], sym[r]));
+    if (it != merges_.end()) heap.push({it->second.rank, l, r, sym[l], sym[r], it->second.merged});
+  };
+  for (int i = 0; i + 1 < n; ++i) consider(i, i + 1);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    if (!alive[c.left] || !alive[c.right] || next[c.left] != c.right || sym[c.left] != c.left_tok ||
+        sym[c.right] != c.right_tok)
+      continue;
+    sym[c.left] = c.merged;
+    alive[c.right] = 0;
+    next[c.left] = next[c.right];
+    if (next[c.right] >= 0) prev[next[c.right]] = c.left;
+    consider(prev[c.left], c.left);
+    consider(c.left, next[c.left]);
+  }
+  std::vector<int> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int i = 0; i >= 0; i = next[i]) out.push_back(sym[i]);
+  return out;
+}
 
 std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view text, const std::string& name) {
   json root;

@@ -1,6 +1,6 @@
 // lowbit/io/tokenizer_impl.hpp — internal: the per-format parsers behind load_tokenizer.
 // defines: lowbit::parse_llama2c_tokenizer, lowbit::parse_sentencepiece_model,
-//          lowbit::parse_hf_tokenizer_json, lowbit::regex_split_isolated
+//          lowbit::parse_hf_tokenizer_json, lowbit::parse_gguf_tokenizer, lowbit::regex_split_isolated
 //
 // Each parser works on the file's bytes already in memory, so the fuzzer and the unit tests can
 // feed them buffers without touching the file system. `name` is only used in error messages
@@ -25,6 +25,9 @@ std::unique_ptr<Tokenizer> parse_sentencepiece_model(std::string_view bytes, con
 
 // Hugging Face tokenizer.json holding a byte-level BPE model (GPT-2, OPT, Qwen2 style).
 std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view json, const std::string& name);
+
+// The tokenizer in a parsed GGUF file's metadata (tokenizer.ggml.*); messages name f.path.
+std::unique_ptr<Tokenizer> parse_gguf_tokenizer(const GgufFile& f);
 
 // Split `text` the way a tokenizers `Split{behavior: Isolated}` pre-tokenizer does: every match of
 // `pattern` (PCRE2, UTF + UCP) is a piece, and so is every non-empty gap between matches.
