@@ -9,6 +9,7 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/gguf_model.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/io/llama2c.hpp"
 
@@ -192,6 +193,7 @@ void Model::materialize_all() const {
 std::unique_ptr<Model> load_model(const std::string& path) {
   if (is_directory(path)) return load_hf_model(path);
   LB_INPUT_CHECK(file_exists(path), path, ": model file not found");
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return load_gguf_model(path);
   return load_llama2c_model(path);
 }
 
