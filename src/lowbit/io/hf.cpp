@@ -105,6 +105,61 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
       LB_THROW(ConfigError, file, ": key 'rope_scaling' is set; lowbit implements plain RoPE only");
     if (r.has("sliding_window") && r.get_bool("use_sliding_window", false))
       LB_THROW(ConfigError, file, ": key 'use_sliding_window' is true; lowbit implements full attention only");
+  } else if (mt == "gemma3_text") {
+    c.arch = Arch::Gemma3;
+    c.dim = r.get_int("hidden_size");
+    c.hidden_dim = r.get_int("intermediate_size");
+    c.n_layers = r.get_int("num_hidden_layers");
+    c.n_heads = r.get_int("num_attention_heads");
+    c.n_kv_heads = r.get_int("num_key_value_heads", c.n_heads);
+    c.head_dim = r.get_int("head_dim", 256);
+    c.vocab_size = r.get_int("vocab_size");
+    c.max_seq_len = r.get_int("max_position_embeddings");
+    c.norm = NormKind::RMSNorm;
+    c.norm_eps = r.get_float("rms_norm_eps", 1e-6f);
+    c.rope = RopeStyle::Half;
+    c.rope_theta = r.get_float("rope_theta", 1e6f);
+    c.rope_theta_local = r.get_float("rope_local_base_freq", 10000.f);
+    c.act = parse_act(r.get_str("hidden_activation", "gelu_pytorch_tanh"), file);
+    c.gated_mlp = true;
+    c.post_norms = c.qk_norm = true;
+    c.qkv_bias = c.o_bias = r.get_bool("attention_bias", false);
+    c.tie_embeddings = r.get_bool("tie_word_embeddings", true);
+    const float qpas = r.get_float("query_pre_attn_scalar", float(c.head_dim));
+    if (!(qpas > 0.f)) LB_THROW(ConfigError, file, ": key 'query_pre_attn_scalar' must be positive");
+    c.attn_scale = float(1.0 / std::sqrt(double(qpas)));
+    // HF multiplies the embeddings by sqrt(hidden) cast to the weights' dtype (Gemma3TextScaledWordEmbedding).
+    const float sq = std::sqrt(float(std::max(c.dim, 0)));
+    c.embed_scale = c.source_dtype == "bfloat16" ? bf16_to_f32(f32_to_bf16(sq))
+                    : c.source_dtype == "float16" ? f16_to_f32(f32_to_f16(sq)) : sq;
+    c.sliding_window = r.has("sliding_window") ? r.get_int("sliding_window") : 0;
+    c.sliding_pattern = r.get_int("sliding_window_pattern", 6);
+    if (r.has("layer_types")) {
+      const json& lt = j["layer_types"];
+      if (!lt.is_array() || int(lt.size()) != c.n_layers)
+        LB_THROW(ConfigError, file, ": key 'layer_types' must list one type per layer (", c.n_layers, ")");
+      std::vector<bool> local;
+      for (const auto& e : lt) {
+        if (!e.is_string() || (e != "sliding_attention" && e != "full_attention"))
+          LB_THROW(ConfigError, file, ": key 'layer_types' holds ", e.dump(),
+                   " (sliding_attention or full_attention expected)");
+        local.push_back(e == "sliding_attention");
+      }
+      c.sliding_pattern = -1;
+      for (int p = 0; p <= c.n_layers && c.sliding_pattern < 0; ++p) {
+        bool ok = true;
+        for (int l = 0; l < c.n_layers && ok; ++l) ok = local[size_t(l)] == (p == 0 || l % p < p - 1);
+        if (ok) c.sliding_pattern = p;
+      }
+      if (c.sliding_pattern < 0)
+        LB_THROW(ConfigError, file, ": key 'layer_types' is not a periodic pattern (n-1 sliding layers, then one full)");
+    }
+    if (r.has("rope_scaling"))
+      LB_THROW(ConfigError, file, ": key 'rope_scaling' is set; lowbit implements plain RoPE only");
+    for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
+      if (r.has(cap)) LB_THROW(ConfigError, file, ": key '", cap, "' is set; lowbit implements Gemma 3 without soft-capping");
+    if (r.get_bool("use_bidirectional_attention", false))
+      LB_THROW(ConfigError, file, ": key 'use_bidirectional_attention' is true; lowbit implements causal attention");
   } else if (mt == "opt") {
     c.arch = Arch::Opt;
     c.dim = r.get_int("hidden_size");
@@ -132,7 +187,8 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
     if (!r.get_bool("layer_norm_elementwise_affine", true))
       LB_THROW(ConfigError, file, ": key 'layer_norm_elementwise_affine' is false; not supported");
   } else {
-    LB_THROW(ConfigError, file, ": key 'model_type' = '", mt, "' is not supported (llama, mistral, qwen2, opt)");
+    LB_THROW(ConfigError, file, ": key 'model_type' = '", mt,
+             "' is not supported (llama, mistral, qwen2, gemma3_text, opt)");
   }
   c.bos_id = r.token_id("bos_token_id", c.arch == Arch::Opt ? 2 : 1);
   c.eos_id = r.token_id("eos_token_id", 2);
@@ -167,6 +223,20 @@ std::string hf_tensor_name(Arch arch, const std::string& canon) {
     }
     return "";
   }
+  if (arch == Arch::Gemma3) {
+    static const std::map<std::string, std::string> gem = {
+        {"attn_norm.weight", "input_layernorm.weight"},
+        {"post_attn_norm.weight", "post_attention_layernorm.weight"},
+        {"mlp_norm.weight", "pre_feedforward_layernorm.weight"},
+        {"post_mlp_norm.weight", "post_feedforward_layernorm.weight"},
+        {"attn.q_norm.weight", "self_attn.q_norm.weight"},
+        {"attn.k_norm.weight", "self_attn.k_norm.weight"}};
+    if (canon.rfind("layers.", 0) == 0) {
+      size_t dot = canon.find('.', 7);
+      if (auto it = gem.find(canon.substr(dot + 1)); it != gem.end())
+        return "model.layers." + canon.substr(7, dot - 7) + "." + it->second;
+    }
+  }
   static const std::map<std::string, std::string> g = {{kTokEmbed, "model.embed_tokens.weight"},
                                                        {kFinalNormW, "model.norm.weight"},
                                                        {kLmHead, "lm_head.weight"}};
@@ -189,12 +259,30 @@ std::string hf_tensor_name(Arch arch, const std::string& canon) {
   return "";
 }
 
+float hf_norm_shift(Arch arch, const std::string& canon) {
+  if (arch != Arch::Gemma3) return 0.f;
+  if (canon == kFinalNormW) return 1.f;
+  if (canon.rfind("layers.", 0) != 0) return 0.f;
+  const std::string suffix = canon.substr(canon.find('.', 7) + 1);
+  for (const char* n : {"attn_norm.weight", "post_attn_norm.weight", "mlp_norm.weight", "post_mlp_norm.weight",
+                        "attn.q_norm.weight", "attn.k_norm.weight"})
+    if (suffix == n) return 1.f;
+  return 0.f;
+}
+
+Tensor hf_stored_norm(Arch arch, const std::string& canon, const Tensor& t) {
+  const float shift = hf_norm_shift(arch, canon);
+  if (shift == 0.f || t.empty()) return t;
+  Tensor o = t;
+  for (auto& v : o.data) v -= shift;
+  return o;
+}
+
 namespace {
 std::vector<std::string> all_canonical_names(const DecoderConfig& c) {
   std::vector<std::string> n = {kTokEmbed, kPosEmbed, kFinalNormW, kFinalNormB, kLmHead};
-  const char* suffixes[] = {"attn_norm.weight", "attn_norm.bias", "mlp_norm.weight", "mlp_norm.bias"};
   for (int i = 0; i < c.n_layers; ++i) {
-    for (auto s : suffixes) n.push_back(block_weight_name(i, s));
+    for (auto s : kBlockNormSuffixes) n.push_back(block_weight_name(i, s));
     for (auto id : kLinearIds) {
       n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".weight"));
       n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".bias"));
@@ -229,6 +317,19 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir) {
   }
   // A packed GPTQ checkpoint stores linears as qweight/qzeros/scales/g_idx: dequantize them to f32.
   if (is_gptq_checkpoint(dir)) attach_gptq_linears(*m, stored, dir);
+  // Gemma's HF norms hold w of x̂·(1 + w); lowbit holds the gain 1 + w (as GGUF does): fold the 1 in
+  // now, into small owned f32 copies (f32 addition, as HF's `1.0 + self.weight.float()`).
+  for (auto& [canon, ref] : m->source) {
+    const float shift = hf_norm_shift(m->cfg.arch, canon);
+    if (shift == 0.f) continue;
+    Tensor t = ref.to_f32();
+    auto buf = std::make_shared<std::vector<float>>(t.data);
+    for (auto& v : *buf) v += shift;
+    ref.dtype = DType::F32;
+    ref.data = reinterpret_cast<const uint8_t*>(buf->data());
+    ref.nbytes = buf->size() * sizeof(float);
+    ref.owner = buf;
+  }
   // A tied checkpoint may still carry lm_head.weight; an untied one must have it (checked later).
   if (m->cfg.tie_embeddings) m->source.erase(kLmHead);
   // Surface a missing tensor under its HF name, which is what the user sees in the file.
@@ -275,7 +376,33 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
            {"activation_function", c.act == Activation::ReLU ? "relu" : "gelu"},
            {"do_layer_norm_before", true}, {"word_embed_proj_dim", c.dim}, {"enable_bias", c.qkv_bias},
            {"tie_word_embeddings", c.tie_embeddings}};
+  } else if (c.arch == Arch::Gemma3) {
+    const float sq = std::sqrt(float(c.dim));
+    if (c.embed_scale != sq && c.embed_scale != bf16_to_f32(f32_to_bf16(sq)) && c.embed_scale != f16_to_f32(f32_to_f16(sq)))
+      LB_THROW(ConfigError, m.path, ": embedding scale ", c.embed_scale, " is not sqrt(hidden_size); HF Gemma 3 cannot hold it");
+    if (!c.post_norms || !c.qk_norm || !c.gated_mlp || c.act != Activation::GELUTanh || c.rope != RopeStyle::Half ||
+        c.mlp_bias || c.qkv_bias != c.o_bias)
+      LB_THROW(ConfigError, m.path, ": this Gemma 3 variant has no HF gemma3_text equivalent");
+    const double s = c.attention_scale();
+    const double qpas = 1.0 / (s * s);
+    json layer_types = json::array();
+    for (int l = 0; l < c.n_layers; ++l) layer_types.push_back(c.is_local_layer(l) ? "sliding_attention" : "full_attention");
+    cfg = {{"model_type", "gemma3_text"}, {"architectures", {"Gemma3ForCausalLM"}},
+           {"hidden_size", c.dim}, {"intermediate_size", c.hidden_dim}, {"num_hidden_layers", c.n_layers},
+           {"num_attention_heads", c.n_heads}, {"num_key_value_heads", c.n_kv_heads}, {"head_dim", c.head_dim},
+           {"vocab_size", c.vocab_size}, {"max_position_embeddings", c.max_seq_len},
+           {"rms_norm_eps", c.norm_eps}, {"rope_theta", c.rope_theta}, {"rope_local_base_freq", c.rope_theta_local},
+           {"query_pre_attn_scalar", std::fabs(qpas - std::round(qpas)) < 1e-3 * qpas ? json(std::llround(qpas)) : json(qpas)},
+           {"sliding_window", c.sliding_window > 0 ? json(c.sliding_window) : json(nullptr)},
+           {"sliding_window_pattern", c.sliding_pattern}, {"layer_types", layer_types},
+           {"hidden_activation", "gelu_pytorch_tanh"}, {"attention_bias", c.qkv_bias},
+           {"final_logit_softcapping", nullptr}, {"attn_logit_softcapping", nullptr}, {"rope_scaling", nullptr},
+           {"tie_word_embeddings", c.tie_embeddings}};
   } else {
+    if (c.post_norms || c.qk_norm || c.sliding_window > 0 || c.embed_scale != 1.f || c.attn_scale != 0.f)
+      LB_THROW(ConfigError, m.path, ": this ", arch_name(c.arch),
+               " model uses Gemma 3 features (sandwich/q-k norms, sliding window, scales) HF's ", arch_name(c.arch),
+               " lacks");
     const bool qwen = c.arch == Arch::Qwen2;
     cfg = {{"model_type", qwen ? "qwen2" : "llama"},
            {"architectures", {qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
@@ -301,7 +428,7 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
     if (t.empty()) return;
     std::string hf = hf_tensor_name(c.arch, canon);
     LB_CHECK(!hf.empty(), "no HF name for ", canon);
-    w.add_f32(hf, t, dtype);
+    w.add_f32(hf, hf_stored_norm(c.arch, canon, t), dtype);
   };
   add(kTokEmbed, m.tok_embed);
   add(kPosEmbed, m.pos_embed);
@@ -310,10 +437,7 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
   if (!c.tie_embeddings) add(kLmHead, m.lm_head);
   for (int l = 0; l < c.n_layers; ++l) {
     const BlockWeights& b = m.block(l);
-    add(block_weight_name(l, "attn_norm.weight"), b.attn_norm_w);
-    add(block_weight_name(l, "attn_norm.bias"), b.attn_norm_b);
-    add(block_weight_name(l, "mlp_norm.weight"), b.mlp_norm_w);
-    add(block_weight_name(l, "mlp_norm.bias"), b.mlp_norm_b);
+    for (const auto& [suffix, t] : b.norm_tensors()) add(block_weight_name(l, suffix), *t);
     for (auto id : kLinearIds) {
       const Linear& lin = b.linear(id);
       Tensor wt = lin.w, bt = lin.b;

@@ -1,7 +1,11 @@
 // lowbit/io/hf.hpp — Hugging Face checkpoints: config.json + model.safetensors (or a sharded
-// model.safetensors.index.json) for the LLaMA, Qwen2 and OPT architectures, f32/f16/bf16.
-// defines: lowbit::parse_hf_config, load_hf_model, write_hf_model, hf_tensor_name,
-//          permute_rope_rows (llama2.c interleaved <-> HF half-split)
+// model.safetensors.index.json) for the LLaMA, Qwen2, Gemma 3 (gemma3_text) and OPT architectures,
+// f32/f16/bf16.
+// defines: lowbit::parse_hf_config, load_hf_model, write_hf_model, hf_tensor_name, hf_norm_shift,
+//          hf_stored_norm, permute_rope_rows (llama2.c interleaved <-> HF half-split)
+//
+// Gemma 3: HF's Gemma3RMSNorm computes x̂·(1 + w) and stores w; lowbit holds the gain 1 + w (as GGUF
+// does), so loading adds 1 to every Gemma norm (in f32, as HF does) and writing subtracts it.
 #pragma once
 
 #include <memory>
@@ -22,6 +26,11 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir);
 
 // The HF tensor name of a canonical name for the given architecture ("" if it has none).
 std::string hf_tensor_name(Arch arch, const std::string& canonical);
+
+// 1 for the canonical names of Gemma 3 norm gains (stored by HF as gain - 1), else 0.
+float hf_norm_shift(Arch arch, const std::string& canonical);
+// The tensor as HF stores it: `t - hf_norm_shift(arch, canonical)`.
+Tensor hf_stored_norm(Arch arch, const std::string& canonical, const Tensor& t);
 
 // Reorder the rows of a q or k projection [n_heads*hd, in] so that interleaved-pair RoPE becomes
 // half-split RoPE (to_half=true, as HF's convert_llama_weights_to_hf does) or back.

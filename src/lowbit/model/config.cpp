@@ -1,6 +1,8 @@
 // lowbit/model/config.cpp — decoder description helpers. defines: see config.hpp
 #include "lowbit/model/config.hpp"
 
+#include <cmath>
+
 #include "lowbit/core/error.hpp"
 
 namespace lowbit {
@@ -23,6 +25,7 @@ const char* arch_name(Arch a) {
     case Arch::Llama: return "llama";
     case Arch::Qwen2: return "qwen2";
     case Arch::Opt: return "opt";
+    case Arch::Gemma3: return "gemma3";
   }
   return "?";
 }
@@ -36,7 +39,13 @@ long long DecoderConfig::non_embedding_params() const {
   if (mlp_bias) per += H + D;
   long long norms = (norm == NormKind::LayerNorm ? 2 : 1) * D;
   per += 2 * norms;
+  if (post_norms) per += 2 * D;
+  if (qk_norm) per += 2LL * head_dim;
   return per * n_layers + norms;
+}
+
+float DecoderConfig::attention_scale() const {
+  return attn_scale > 0.f ? attn_scale : 1.f / std::sqrt(float(head_dim));
 }
 
 long long DecoderConfig::total_params() const {
@@ -71,6 +80,17 @@ void DecoderConfig::validate(const std::string& where) const {
   if (!(norm_eps > 0.f && norm_eps < 1.f)) LB_THROW(ConfigError, where, ": norm eps ", norm_eps, " must be in (0, 1)");
   if (rope != RopeStyle::None && !(rope_theta > 0.f && rope_theta <= 1e12f))
     LB_THROW(ConfigError, where, ": rope_theta ", rope_theta, " must be in (0, 1e12]");
+  if (sliding_window < 0 || sliding_pattern < 0)
+    LB_THROW(ConfigError, where, ": sliding window ", sliding_window, " and pattern ", sliding_pattern,
+             " must not be negative");
+  if (sliding_window > 0 && rope != RopeStyle::None && !(rope_theta_local > 0.f && rope_theta_local <= 1e12f))
+    LB_THROW(ConfigError, where, ": local rope_theta ", rope_theta_local, " must be in (0, 1e12]");
+  if (!(std::isfinite(embed_scale) && embed_scale > 0.f))
+    LB_THROW(ConfigError, where, ": embedding scale ", embed_scale, " must be a positive number");
+  if (!(std::isfinite(attn_scale) && attn_scale >= 0.f))
+    LB_THROW(ConfigError, where, ": attention scale ", attn_scale, " must be >= 0 (0 = 1/sqrt(head_dim))");
+  if ((post_norms || qk_norm) && norm != NormKind::RMSNorm)
+    LB_THROW(ConfigError, where, ": post-norms and q/k norms are RMSNorms; the config has LayerNorm");
 }
 
 }  // namespace lowbit

@@ -135,8 +135,15 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
   run_linear(hooks, layer, LinearId::Q, xn, w.q, q);
   run_linear(hooks, layer, LinearId::K, xn, w.k, k);
   run_linear(hooks, layer, LinearId::V, xn, w.v, v);
-  apply_rope(q.ptr(), rows, T, pos0, H, hd, c.rope, c.rope_theta);
-  apply_rope(k.ptr(), rows, T, pos0, KVH, hd, c.rope, c.rope_theta);
+  if (c.qk_norm) {  // Gemma 3: RMSNorm of every head's q and k (rows of head_dim), before RoPE
+    rms_norm(q.ptr(), w.q_norm_w.ptr(), q.ptr(), rows * H, hd, c.norm_eps);
+    rms_norm(k.ptr(), w.k_norm_w.ptr(), k.ptr(), rows * KVH, hd, c.norm_eps);
+  }
+  const float theta = c.layer_rope_theta(layer);
+  apply_rope(q.ptr(), rows, T, pos0, H, hd, c.rope, theta);
+  apply_rope(k.ptr(), rows, T, pos0, KVH, hd, c.rope, theta);
+  // A local (sliding-window) layer lets the query at position p see keys p-window+1 .. p.
+  const int window = c.is_local_layer(layer) ? c.sliding_window : 0;
   const int Tk = pos0 + T;  // keys visible to the last query
   const float* kbase = k.ptr();
   const float* vbase = v.ptr();
@@ -154,7 +161,7 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
   Tensor probs;
   if (want_probs) probs.resize({B, H, T, Tk});
   Tensor att({rows, Qd});
-  const float scale = 1.f / std::sqrt(float(hd));
+  const float scale = c.attention_scale();
 #pragma omp parallel
   {
     std::vector<float> s(static_cast<size_t>(Tk));
@@ -168,16 +175,17 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
         for (int t = 0; t < T; ++t) {
           const float* qr = q.ptr() + (int64_t(b) * T + t) * Qd + int64_t(h) * hd;
           const int n = pos0 + t + 1;
-          const float inv = attention_scores(qr, kb, KVd, n, hd, scale, s.data());
+          const int lo = window > 0 ? std::max(0, n - window) : 0;  // first visible key
+          const float inv = attention_scores(qr, kb + int64_t(lo) * KVd, KVd, n - lo, hd, scale, s.data());
           float* o = att.ptr() + (int64_t(b) * T + t) * Qd + int64_t(h) * hd;
-          for (int j = 0; j < n; ++j) {
+          for (int j = 0; j < n - lo; ++j) {
             const float p = s[size_t(j)] * inv;
-            const float* vr = vb + int64_t(j) * KVd;
+            const float* vr = vb + int64_t(lo + j) * KVd;
             for (int i = 0; i < hd; ++i) o[i] += p * vr[i];
           }
           if (want_probs) {
             float* pr = probs.ptr() + ((int64_t(b) * H + h) * T + t) * Tk;
-            for (int j = 0; j < n; ++j) pr[j] = s[size_t(j)] * inv;
+            for (int j = 0; j < n - lo; ++j) pr[lo + j] = s[size_t(j)] * inv;
           }
         }
       }
@@ -186,6 +194,7 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
   if (want_probs) hooks->attention(layer, probs);
   Tensor attn_out;
   run_linear(hooks, layer, LinearId::O, att, w.o, attn_out);
+  if (c.post_norms) rms_norm(attn_out.ptr(), w.post_attn_norm_w.ptr(), attn_out.ptr(), rows, D, c.norm_eps);
   const int64_t n_all = rows * D;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n_all; ++i) x.data[size_t(i)] += attn_out.data[size_t(i)];
@@ -204,6 +213,7 @@ void block_forward(const DecoderConfig& c, const BlockWeights& w, int layer, Ten
     for (int64_t i = 0; i < n_h; ++i) up.data[size_t(i)] = act(c.act, up.data[size_t(i)]);
   }
   run_linear(hooks, layer, LinearId::Down, up, w.down, mlp_out);
+  if (c.post_norms) rms_norm(mlp_out.ptr(), w.post_mlp_norm_w.ptr(), mlp_out.ptr(), rows, D, c.norm_eps);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n_all; ++i) x.data[size_t(i)] += mlp_out.data[size_t(i)];
   if (hooks && hooks->sublayer_output) hooks->sublayer_output(layer, attn_out, mlp_out);
@@ -218,6 +228,10 @@ void embed_tokens(const Model& m, const int* tokens, int B, int T, int pos0, Ten
     const int tok = tokens[r];
     if (tok < 0 || tok >= c.vocab_size) LB_FAIL_INPUT("token id ", tok, " at position ", r, " is outside the vocabulary [0, ", c.vocab_size, ")");
     std::copy(m.tok_embed.row(tok), m.tok_embed.row(tok) + D, x.row(r));
+    if (c.embed_scale != 1.f) {  // Gemma: e * sqrtf(D) in f32, as llama.cpp's ggml_scale
+      float* xr = x.row(r);
+      for (int64_t i = 0; i < D; ++i) xr[i] *= c.embed_scale;
+    }
     if (c.learned_pos) {
       const int64_t p = pos0 + r % T + c.pos_offset;
       LB_INPUT_CHECK(p < m.pos_embed.dim(0), "position ", pos0 + r % T, " exceeds the model's ", c.max_seq_len,

@@ -33,8 +33,23 @@ Linear& BlockWeights::linear(LinearId id) {
 }
 const Linear& BlockWeights::linear(LinearId id) const { return const_cast<BlockWeights*>(this)->linear(id); }
 
+std::array<std::pair<const char*, Tensor*>, 8> BlockWeights::norm_tensors() {
+  Tensor* t[8] = {&attn_norm_w, &attn_norm_b, &mlp_norm_w, &mlp_norm_b, &post_attn_norm_w, &post_mlp_norm_w,
+                  &q_norm_w,    &k_norm_w};
+  std::array<std::pair<const char*, Tensor*>, 8> r;
+  for (size_t i = 0; i < r.size(); ++i) r[i] = {kBlockNormSuffixes[i], t[i]};
+  return r;
+}
+std::array<std::pair<const char*, const Tensor*>, 8> BlockWeights::norm_tensors() const {
+  auto m = const_cast<BlockWeights*>(this)->norm_tensors();
+  std::array<std::pair<const char*, const Tensor*>, 8> r;
+  for (size_t i = 0; i < r.size(); ++i) r[i] = {m[i].first, m[i].second};
+  return r;
+}
+
 size_t BlockWeights::bytes() const {
-  size_t n = attn_norm_w.data.size() + attn_norm_b.data.size() + mlp_norm_w.data.size() + mlp_norm_b.data.size();
+  size_t n = 0;
+  for (const auto& [suffix, t] : norm_tensors()) n += t->data.size();
   for (auto id : kLinearIds) n += linear(id).w.data.size() + linear(id).b.data.size();
   return n * sizeof(float);
 }
@@ -58,6 +73,14 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
     if (ln) {
       e.push_back({n("attn_norm.bias"), {D}});
       e.push_back({n("mlp_norm.bias"), {D}});
+    }
+    if (c.post_norms) {
+      e.push_back({n("post_attn_norm.weight"), {D}});
+      e.push_back({n("post_mlp_norm.weight"), {D}});
+    }
+    if (c.qk_norm) {
+      e.push_back({n("attn.q_norm.weight"), {c.head_dim}});
+      e.push_back({n("attn.k_norm.weight"), {c.head_dim}});
     }
     e.push_back({n("attn.q.weight"), {Q, D}});
     e.push_back({n("attn.k.weight"), {KV, D}});
@@ -113,11 +136,7 @@ void Model::ensure_slots() const {
 BlockWeights Model::load_block(int i) const {
   LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
   BlockWeights b;
-  auto n = [&](const char* s) { return get(*this, block_weight_name(i, s)); };
-  b.attn_norm_w = n("attn_norm.weight");
-  b.attn_norm_b = n("attn_norm.bias");
-  b.mlp_norm_w = n("mlp_norm.weight");
-  b.mlp_norm_b = n("mlp_norm.bias");
+  for (auto [suffix, t] : b.norm_tensors()) *t = get(*this, block_weight_name(i, suffix));
   for (auto id : kLinearIds) {
     std::string base = linear_name(id);
     b.linear(id).w = get(*this, block_weight_name(i, base + ".weight"));
@@ -148,10 +167,7 @@ void Model::spill_block(int i, const std::string& path) {
   auto add = [&](const std::string& suffix, const Tensor& t) {
     if (!t.empty()) w.add_f32(block_weight_name(i, suffix), t);
   };
-  add("attn_norm.weight", b.attn_norm_w);
-  add("attn_norm.bias", b.attn_norm_b);
-  add("mlp_norm.weight", b.mlp_norm_w);
-  add("mlp_norm.bias", b.mlp_norm_b);
+  for (const auto& [suffix, t] : b.norm_tensors()) add(suffix, *t);
   for (auto id : kLinearIds) {
     add(std::string(linear_name(id)) + ".weight", b.linear(id).w);
     add(std::string(linear_name(id)) + ".bias", b.linear(id).b);
@@ -193,7 +209,7 @@ void Model::materialize_all() const {
 std::unique_ptr<Model> load_model(const std::string& path) {
   if (is_directory(path)) return load_hf_model(path);
   LB_INPUT_CHECK(file_exists(path), path, ": model file not found");
-  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0) return load_gguf_model(path);
+  if (is_gguf_path(path)) return load_gguf_model(path);
   return load_llama2c_model(path);
 }
 

@@ -7,8 +7,11 @@
 //   tok_embed [V,D]   pos_embed [P,D] (OPT)   final_norm.weight/.bias   lm_head [V,D] (untied only)
 //   layers.{i}.attn_norm.weight/.bias   layers.{i}.mlp_norm.weight/.bias
 //   layers.{i}.attn.{q,k,v,o}.weight/.bias   layers.{i}.mlp.{gate,up,down}.weight/.bias
+//   Gemma 3: layers.{i}.post_attn_norm.weight  layers.{i}.post_mlp_norm.weight  [D]
+//            layers.{i}.attn.q_norm.weight  layers.{i}.attn.k_norm.weight  [head_dim]
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,11 +38,22 @@ struct Linear {
   int64_t in() const { return w.dim(1); }
 };
 
+// Canonical suffixes of every per-block norm tensor, in BlockWeights::norm_tensors() order.
+inline constexpr std::array<const char*, 8> kBlockNormSuffixes = {
+    "attn_norm.weight",      "attn_norm.bias",        "mlp_norm.weight",    "mlp_norm.bias",
+    "post_attn_norm.weight", "post_mlp_norm.weight",  "attn.q_norm.weight", "attn.k_norm.weight"};
+
 struct BlockWeights {
   Tensor attn_norm_w, attn_norm_b, mlp_norm_w, mlp_norm_b;
+  Tensor post_attn_norm_w, post_mlp_norm_w;  // Gemma 3 sandwich norms (empty otherwise)
+  Tensor q_norm_w, k_norm_w;                 // Gemma 3 per-head q/k RMSNorm gains [head_dim]
   Linear q, k, v, o, gate, up, down;  // gate empty for non-gated MLPs
   Linear& linear(LinearId id);
   const Linear& linear(LinearId id) const;
+  // Every norm tensor with its canonical suffix (kBlockNormSuffixes), empty ones included: code that
+  // copies, writes or reads a block's norms iterates this, so no norm is forgotten.
+  std::array<std::pair<const char*, Tensor*>, 8> norm_tensors();
+  std::array<std::pair<const char*, const Tensor*>, 8> norm_tensors() const;
   size_t bytes() const;
 };
 
@@ -80,7 +94,8 @@ class Model {
   void ensure_slots() const;
 };
 
-// Load a model from a llama2.c .bin file or a Hugging Face folder (config.json + safetensors).
+// Load a model from a llama2.c .bin file, a GGUF file (.gguf) or a Hugging Face folder
+// (config.json + safetensors).
 // Validates shapes against the config and materialises the global tensors; blocks are mapped.
 std::unique_ptr<Model> load_model(const std::string& path);
 

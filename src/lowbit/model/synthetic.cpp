@@ -45,6 +45,14 @@ std::unique_ptr<Model> make_synthetic_model(const DecoderConfig& c, uint64_t see
       b.attn_norm_b = randn(rng, {D}, 0.05f);
       b.mlp_norm_b = randn(rng, {D}, 0.05f);
     }
+    if (c.post_norms) {
+      b.post_attn_norm_w = randn(rng, {D}, 0.1f, 1.f);
+      b.post_mlp_norm_w = randn(rng, {D}, 0.1f, 1.f);
+    }
+    if (c.qk_norm) {
+      b.q_norm_w = randn(rng, {c.head_dim}, 0.1f, 1.f);
+      b.k_norm_w = randn(rng, {c.head_dim}, 0.1f, 1.f);
+    }
     b.q = lin(c.q_dim(), D, c.qkv_bias);
     b.k = lin(c.kv_dim(), D, c.qkv_bias);
     b.v = lin(c.kv_dim(), D, c.qkv_bias);
