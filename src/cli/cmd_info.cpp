@@ -11,7 +11,7 @@ int cmd_info(const std::vector<std::string>& args) {
   std::string model;
   bool tensors = false;
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()),
-                     "llama2.c .bin file or Hugging Face folder")("tensors", po::bool_switch(&tensors),
+                     "llama2.c .bin file, GGUF file or Hugging Face folder")("tensors", po::bool_switch(&tensors),
                                                                   "list every tensor with dtype and shape");
   po::positional_options_description pos;
   pos.add("model", 1);
@@ -35,7 +35,22 @@ int cmd_info(const std::vector<std::string>& args) {
                       {"max_seq_len", c.max_seq_len},
                       {"tied_embeddings", c.tie_embeddings},
                       {"params", c.total_params()},
-                      {"non_embedding_params", c.non_embedding_params()}};
+                      {"non_embedding_params", c.non_embedding_params()},
+                      {"stored_dtype", c.source_dtype},
+                      {"rope", c.rope == RopeStyle::None ? "none" : c.rope == RopeStyle::Half ? "half-split" : "interleaved"},
+                      {"rope_theta", c.rope_theta},
+                      {"norm_eps", c.norm_eps}};
+  if (c.sliding_window > 0) {
+    std::string local;
+    for (int l = 0; l < c.n_layers; ++l) local += c.is_local_layer(l) ? 'L' : 'G';
+    j["sliding_window"] = c.sliding_window;
+    j["layers_local_global"] = local;
+    j["rope_theta_local"] = c.rope_theta_local;
+  }
+  if (c.post_norms) j["post_norms"] = true;
+  if (c.qk_norm) j["qk_norm"] = true;
+  if (c.embed_scale != 1.f) j["embed_scale"] = c.embed_scale;
+  if (c.attn_scale != 0.f) j["attn_scale"] = c.attn_scale;
   if (tensors) {
     nlohmann::json t = nlohmann::json::array();
     for (const auto& [canon, ref] : m->source)

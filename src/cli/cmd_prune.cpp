@@ -19,10 +19,12 @@ int cmd_prune(const std::vector<std::string>& args) {
   CompressCli cc;
   cc.calib_required = false;
   CompressOptions o;
-  std::string nm;
+  std::string nm, format;
   bool per_matrix = false;
   cc.add_options(desc);
-  desc.add_options()("method", po::value(&o.method)->default_value("haar"),
+  cc.add_gguf_options(desc);
+  desc.add_options()("format", po::value(&format)->default_value("hf"),
+                     "hf (DIR/model, a pruned HF checkpoint) | gguf (DIR/model.gguf for llama.cpp) | hf,gguf")("method", po::value(&o.method)->default_value("haar"),
                                 method_help({MethodKind::Prune}).c_str())(
       "sparsity", po::value(&o.prune.sparsity)->default_value(0.5), "fraction of weights (Haar: coefficients) zeroed, [0, 1)")(
       "nm", po::value(&nm), "N:M semi-structured pattern, e.g. 2:4 (magnitude, wanda, sparsegpt)")(
@@ -38,6 +40,7 @@ int cmd_prune(const std::vector<std::string>& args) {
                      "(--calib). Writes DIR/model (pruned HF checkpoint) and DIR/report.json (exact sparsity per\n"
                      "layer and, for Haar, per subband; output errors when calibration data is given). Haar also\n"
                      "writes DIR/haar_coeffs.safetensors: the sparse coefficients + shape (bitmap + f32 values).\n"
+                     "--format gguf writes DIR/model.gguf instead (or as well: hf,gguf), which llama.cpp runs.\n"
                      "Example: lowbit prune --method haar --sparsity 0.5 --out haar50",
                      desc, args, vm, common))
     return 0;
@@ -55,9 +58,11 @@ int cmd_prune(const std::vector<std::string>& args) {
                  method_names(MethodKind::Prune), ")");
   LB_INPUT_CHECK(!row->needs_calibration || !cc.cs.path.empty(), "--method ", o.method,
                  " needs calibration data: give --calib FILE");
+  const bool want_hf = !cc.parse_formats(format, {"hf"}, "hf").empty();
   cc.prepare();
   Model& m = *cc.m;
   validate_compress_options(m, o);
+  cc.check_gguf();
   ::mkdir(cc.out.c_str(), 0755);
   LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
   CalibSet calib = cc.calibration();
@@ -76,7 +81,9 @@ int cmd_prune(const std::vector<std::string>& args) {
   report["total_elements"] = total;
   report["seconds"] = r.seconds;
   cc.eval_into(report, "pruned", calib);
-  write_hf_model(m, cc.out + "/model", DType::F32);
+  if (want_hf) write_hf_model(m, cc.out + "/model", DType::F32);
+  if (cc.want_gguf) cc.write_gguf(nullptr, report);
+  report["format"] = format;
   if (row->has_levels) {
     // The compact form of a Haar-pruned model: sparse coefficients + shape per linear (docs/HAAR.md).
     write_haar_coeffs(r.haar, cc.out + "/haar_coeffs.safetensors");

@@ -19,6 +19,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   std::string format;
   CompressOptions o;
   cc.add_options(desc);
+  cc.add_gguf_options(desc);
   desc.add_options()("method", po::value(&o.method)->default_value("gptq"),
                                 method_help({MethodKind::Quant}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
@@ -29,14 +30,16 @@ int cmd_quantize(const std::vector<std::string>& args) {
       "act-order", po::bool_switch(&o.gptq.act_order), "GPTQ activation order (with static groups)")(
       "fp-inputs", po::bool_switch(&o.fp_inputs), "calibrate every block on full-precision inputs")(
       "format", po::value(&format)->default_value("auto"),
-      "fake | packed | both | auto (both when the packed format can hold the bit-width and shapes)");
+      "fake | packed | both | auto (both when the packed format can hold the bit-width and shapes) | gguf "
+      "(DIR/model.gguf for llama.cpp), or a comma list (auto,gguf)");
   po::variables_map vm;
   CommonFlags common;
   if (!parse_or_help("quantize", "--calib FILE --out DIR [--method rtn|gptq|awq] [--bits B] [--group G] [options]",
                      "Layer-wise post-training quantization (block i is calibrated on the outputs of the already\n"
                      "quantized blocks 0..i-1, as GPTQ does). Writes DIR/fake (fake-quantized HF checkpoint, loadable\n"
                      "by lowbit), DIR/packed (GPTQ-format qweight/qzeros/scales/g_idx + quantize_config.json) and\n"
-                     "DIR/report.json (per-layer output errors ‖WX−ŴX‖² next to RTN's, calibration set, timings).\n"
+                     "DIR/report.json (per-layer output errors ‖WX−ŴX‖² next to RTN's, calibration set, timings);\n"
+                     "--format gguf writes DIR/model.gguf, which llama.cpp runs (docs/GGUF.md \"Export\").\n"
                      "Example: lowbit quantize --method gptq --bits 4 --group 32 --calib wiki.txt --nsamples 64 --out q4",
                      desc, args, vm, common))
     return 0;
@@ -45,8 +48,11 @@ int cmd_quantize(const std::vector<std::string>& args) {
   // Everything checkable is checked before any work.
   LB_INPUT_CHECK(is_quant_method(o.method), "--method '", o.method, "' is not a quantization method (", method_names(MethodKind::Quant), ")");
   validate_compress_options(m, o);
-  LB_INPUT_CHECK(format == "fake" || format == "packed" || format == "both" || format == "auto", "--format '", format,
-                 "' must be fake, packed, both or auto");
+  const std::vector<std::string> hf_formats =
+      cc.parse_formats(format, {"fake", "packed", "both", "auto"}, "fake, packed, both or auto");
+  LB_INPUT_CHECK(hf_formats.size() <= 1, "--format '", format, "': at most one of fake, packed, both, auto");
+  cc.check_gguf();
+  format = hf_formats.empty() ? "" : hf_formats.front();
   std::string packed_problem;
   if (!gptq_format_supports(o.spec.bits)) {
     packed_problem = cat("the packed GPTQ format holds 2, 3, 4 or 8 bits, not ", o.spec.bits);
@@ -77,6 +83,10 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (format == "packed" || format == "both")
     write_gptq_checkpoint(m, r.quant, cc.out + "/packed",
                           GptqExportInfo{o.method, o.gptq.percdamp, true, o.gptq.static_groups});
+  if (cc.want_gguf) {
+    cc.write_gguf(&r.quant, report);
+    format = format.empty() ? "gguf" : format + ",gguf";
+  }
   report["format"] = format;
   write_file_atomic(cc.out + "/report.json", report.dump(2) + "\n");
   log_info("quantize: wrote ", cc.out, " (", format, ") in ", r.seconds, " s");

@@ -3,7 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 
 namespace lowbit::cli {
@@ -61,6 +64,49 @@ void CompressCli::eval_into(nlohmann::json& j, const std::string& key, const Cal
     o.max_windows = holdout_windows;
     j[key]["holdout"] = ppl_json(perplexity(*m, {calib.holdout}, o));
   }
+}
+
+std::vector<std::string> CompressCli::parse_formats(const std::string& format, const std::vector<std::string>& allowed,
+                                                   const std::string& allowed_text) {
+  std::vector<std::string> items;
+  size_t a = 0;
+  while (true) {
+    const size_t b = format.find(',', a);
+    const std::string item = format.substr(a, b == std::string::npos ? std::string::npos : b - a);
+    if (item == "gguf") {
+      want_gguf = true;
+    } else {
+      LB_INPUT_CHECK(std::find(allowed.begin(), allowed.end(), item) != allowed.end(), "--format '", format,
+                     "' must be ", allowed_text, ", or gguf, or a comma list of them (e.g. ", allowed.front(), ",gguf)");
+      items.push_back(item);
+    }
+    if (b == std::string::npos) break;
+    a = b + 1;
+  }
+  return items;
+}
+
+void CompressCli::add_gguf_options(po::options_description& desc) {
+  desc.add_options()("gguf-dtype", po::value(&gguf_dtype)->default_value("f16"),
+                     "--format gguf: embeddings and unpacked weights as f16 | f32 | auto (f16 where exact); norms "
+                     "are F32, quantised linears packed (Q4_0/Q4_1/Q8_0) when the grid fits a llama.cpp block");
+}
+
+void CompressCli::check_gguf() const {
+  if (!want_gguf) return;
+  GgufExportOptions o;
+  o.dtype = parse_gguf_plain_dtype(gguf_dtype, "--gguf-dtype");
+  o.tokenizer = tok;
+  check_gguf_exportable(*m, o);
+}
+
+void CompressCli::write_gguf(const std::vector<BlockQuant>* quant, nlohmann::json& report) const {
+  GgufExportOptions o;
+  o.dtype = parse_gguf_plain_dtype(gguf_dtype, "--gguf-dtype");
+  o.tokenizer = tok;
+  const GgufExportReport rep = write_gguf_model(*m, quant, out + "/model.gguf", o);
+  report["gguf"] = rep.to_json();
+  log_info("gguf: wrote ", rep.summary());
 }
 
 nlohmann::json CompressCli::calib_json(const CalibSet& c) const {

@@ -9,6 +9,7 @@
 #include "cli/cli.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/gguf_export.hpp"
 
 namespace lowbit::cli {
 
@@ -29,6 +30,20 @@ struct CompressCli {
   // "fp" perplexities before compression, "compressed" after; records -> "layers".
   void eval_into(nlohmann::json& j, const std::string& key, const CalibSet& calib);
   static nlohmann::json records_json(const CompressResult& r);
+
+  // --format lists (comma-separated): `allowed` are the command's own items; "gguf" is always
+  // allowed and sets want_gguf. Returns the other items in order; InputError for an unknown one.
+  std::vector<std::string> parse_formats(const std::string& format, const std::vector<std::string>& allowed,
+                                         const std::string& allowed_text);
+  bool want_gguf = false;
+  std::string gguf_dtype = "f16";  // --gguf-dtype
+  // Adds --gguf-dtype.
+  void add_gguf_options(po::options_description& desc);
+  // After prepare(): checks that a GGUF of this model can be written (architecture, tokenizer), so
+  // a bad setting fails before any work.
+  void check_gguf() const;
+  // Writes OUT/model.gguf and records what went where under report["gguf"].
+  void write_gguf(const std::vector<BlockQuant>* quant, nlohmann::json& report) const;
   nlohmann::json calib_json(const CalibSet& c) const;
 
   std::unique_ptr<Model> m;

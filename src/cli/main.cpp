@@ -20,7 +20,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> c = {
       {"ppl", "perplexity of a model on a text file (non-overlapping windows)", cmd_ppl},
       {"generate", "greedy text generation from a prompt", cmd_generate},
-      {"convert", "convert between llama2.c and Hugging Face (safetensors) checkpoints", cmd_convert},
+      {"convert", "convert between llama2.c, Hugging Face (safetensors) and GGUF checkpoints", cmd_convert},
       {"info", "describe a checkpoint: architecture, sizes, tensors", cmd_info},
       {"quantize", "post-training quantization (RTN, GPTQ, AWQ), layer-wise, with exports", cmd_quantize},
       {"train", "train a LLaMA-style decoder on a text file (f32, CPU, AdamW, resumable)", cmd_train},

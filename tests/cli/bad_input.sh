@@ -105,7 +105,7 @@ for c in ppl generate convert info; do expect_ok "lowbit $c --help" -- "$LOWBIT"
 expect_err "unknown option" "--bogus" -- "$LOWBIT" info --bogus
 expect_err "unknown option (ppl)" "--frobnicate" -- "$LOWBIT" ppl --data "$TEXT" --frobnicate 3
 expect_err "bad option value" "--steps" -- "$LOWBIT" generate --steps many
-expect_err "bad --to" "--to|gguf" -- "$LOWBIT" convert --model "$MODEL" --to gguf --out "$T/conv_to"
+expect_err "bad --to" "--to|onnx" -- "$LOWBIT" convert --model "$MODEL" --to onnx --out "$T/conv_to"
 expect_no_output "bad --to leaves no output" "$T/conv_to"
 expect_err "bad --dtype" "--dtype|f8" -- "$LOWBIT" convert --model "$MODEL" --to hf --dtype f8 --out "$T/conv_dt"
 expect_no_output "bad --dtype leaves no output" "$T/conv_dt"

@@ -541,9 +541,10 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
     if (t.empty()) return;
     const std::string hf = hf_tensor_name(c.arch, canon);
     LB_CHECK(!hf.empty(), "no HF name for ", canon);
-    const DType dt = storage_dtype(t);
+    const Tensor stored = hf_stored_norm(c.arch, canon, t);  // Gemma's norms as HF holds them
+    const DType dt = storage_dtype(stored);
     all_f16 = all_f16 && dt == DType::F16;
-    w.add_f32(hf, t, dt);
+    w.add_f32(hf, stored, dt);
   };
   add_plain(kTokEmbed, m.tok_embed);
   add_plain(kPosEmbed, m.pos_embed);
@@ -554,10 +555,7 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
   for (int l = 0; l < c.n_layers; ++l) {
     const bool was_cached = m.has_block(l);
     const BlockWeights& b = m.block(l);
-    add_plain(block_weight_name(l, "attn_norm.weight"), b.attn_norm_w);
-    add_plain(block_weight_name(l, "attn_norm.bias"), b.attn_norm_b);
-    add_plain(block_weight_name(l, "mlp_norm.weight"), b.mlp_norm_w);
-    add_plain(block_weight_name(l, "mlp_norm.bias"), b.mlp_norm_b);
+    for (const auto& [suffix, t] : b.norm_tensors()) add_plain(block_weight_name(l, suffix), *t);
     for (auto id : kLinearIds) {
       if (linear_shape(c, id).first == 0) continue;
       const Linear& lin = b.linear(id);
