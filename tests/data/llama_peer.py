@@ -11,6 +11,10 @@ lowbit's GGUF export (tests/unit/test_gguf_export.cpp, bench/bench_prefill.py).
       rounds every K and V; f32 keeps them, for checks of F32 weights). --logits writes the first sequence's logits, [T, n_vocab]
       float32 little-endian, raw.
 
+  llama_peer.py greedy MODEL.gguf TOKENS.json N OUT.json
+      llama.cpp's greedy continuation (argmax at every step, KV cache, 2 threads) of the one token
+      sequence in TOKENS.json, N new tokens (stopping at end-of-generation): OUT.json gets "ids".
+
   llama_peer.py dequant MODEL.gguf OUTDIR
       gguf-py (gguf.GGUFReader, gguf.quants.dequantize) reads every tensor of MODEL and writes
       OUTDIR/<k>.f32 (raw float32, row-major) and OUTDIR/index.json: [{"name", "type" (ggml type
@@ -52,6 +56,23 @@ def nll(model, tokens_json, out_json, n_ctx, threads, kv, logits_out):
               open(out_json, "w"))
 
 
+def greedy(model, tokens_json, n, out_json):
+    import llama_cpp
+    prompt = json.load(open(tokens_json))
+    llm = llama_cpp.Llama(model_path=model, n_threads=2, n_threads_batch=2, n_ctx=len(prompt) + n + 1,
+                          logits_all=True, verbose=False)
+    llm.reset()
+    llm.eval(prompt)
+    ids = []
+    for _ in range(n):
+        tok = int(np.argmax(np.asarray(llm.scores[llm.n_tokens - 1], dtype=np.float32)))
+        if llm.token_eos() == tok or llama_cpp.llama_vocab_is_eog(llm._model.vocab, tok):
+            break
+        ids.append(tok)
+        llm.eval([tok])
+    json.dump({"ids": ids}, open(out_json, "w"))
+
+
 def dequant(model, outdir):
     import gguf
     os.makedirs(outdir, exist_ok=True)
@@ -77,6 +98,8 @@ def main():
             opts[rest[0]] = rest[1]
             rest = rest[2:]
         nll(a[1], a[2], a[3], int(opts["--n-ctx"]), int(opts["--threads"]), opts["--kv"], opts["--logits"])
+    elif len(a) == 5 and a[0] == "greedy":
+        greedy(a[1], a[2], int(a[3]), a[4])
     elif len(a) == 3 and a[0] == "dequant":
         dequant(a[1], a[2])
     else:

@@ -57,31 +57,59 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) LB_THROW(IoError, path, ": cannot create: ", std::strerror(errno));
+AtomicFileWriter::AtomicFileWriter(const std::string& path)
+    : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) LB_THROW(IoError, path, ": cannot create: ", std::strerror(errno));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void AtomicFileWriter::append(const void* data, size_t n) {
+  LB_CHECK(fd_ >= 0, path_, ": append after commit");
+  const char* p = static_cast<const char*>(data);
   size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0) {
+  while (off < n) {
+    const ssize_t k = ::write(fd_, p + off, n - off);
+    if (k < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      LB_THROW(IoError, path, ": write failed: ", std::strerror(e));
+      LB_THROW(IoError, path_, ": write failed: ", std::strerror(errno));
     }
-    off += size_t(n);
+    off += size_t(k);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    LB_THROW(IoError, path, ": fsync/close failed: ", std::strerror(errno));
+}
+
+void AtomicFileWriter::commit() {
+  LB_CHECK(fd_ >= 0, path_, ": commit twice");
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmp_.c_str());
+    LB_THROW(IoError, path_, ": fsync failed: ", std::strerror(e));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    LB_THROW(IoError, path, ": rename failed: ", std::strerror(e));
+  if (::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp_.c_str());
+    LB_THROW(IoError, path_, ": close failed: ", std::strerror(e));
   }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp_.c_str());
+    LB_THROW(IoError, path_, ": rename failed: ", std::strerror(e));
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  AtomicFileWriter f(path);
+  f.append(bytes.data(), bytes.size());
+  f.commit();
 }
 
 bool file_exists(const std::string& path) {

@@ -1,5 +1,5 @@
 // lowbit/core/mapped_file.hpp — read-only memory mapping of a checkpoint file.
-// defines: lowbit::MappedFile
+// defines: lowbit::MappedFile, read_file, write_file_atomic, AtomicFileWriter, file_exists, is_directory
 //
 // Weights are mapped, not copied: a tensor view points into the mapping, and only the pages a
 // block touches are read. The mapping lives as long as any shared_ptr to it.
@@ -35,6 +35,22 @@ class MappedFile {
 std::string read_file(const std::string& path);
 // Write atomically: to PATH.tmp.<pid>, fsync, rename. A crash leaves the old file or none.
 void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// The streaming form of write_file_atomic: append pieces, then commit() (fsync, rename). Destroyed
+// without commit() (an exception on the way), it removes the temporary file: nothing half-written.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(const std::string& path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  void append(const void* data, size_t n);
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
 

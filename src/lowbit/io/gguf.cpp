@@ -500,20 +500,6 @@ void put_value(std::string& o, const GgufValue& v, const std::string& key, int d
   }
 }
 
-// Writes all of `n` bytes or throws IoError naming `path`.
-void write_all(int fd, const void* p, size_t n, const std::string& path) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, c, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      LB_THROW(IoError, path, ": write failed: ", std::strerror(errno));
-    }
-    c += w;
-    n -= size_t(w);
-  }
-}
-
 }  // namespace
 
 GgufWriter::GgufWriter(uint64_t alignment) : alignment_(alignment) {
@@ -604,36 +590,19 @@ void GgufWriter::write(const std::string& path) const {
   }
   head.resize(size_t(align_up(head.size(), alignment_)), '\0');
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) LB_THROW(IoError, path, ": cannot create ", tmp, ": ", std::strerror(errno));
-  try {
-    write_all(fd, head.data(), head.size(), path);
-    static const char zeros[4096] = {};
-    for (const auto& p : tensors_) {
-      write_all(fd, p.bytes.data(), p.bytes.size(), path);
-      size_t pad = size_t(align_up(p.bytes.size(), alignment_) - p.bytes.size());
-      while (pad > 0) {
-        const size_t n = std::min(pad, sizeof zeros);
-        write_all(fd, zeros, n, path);
-        pad -= n;
-      }
+  AtomicFileWriter out(path);  // nothing is left on failure
+  out.append(head.data(), head.size());
+  static const char zeros[4096] = {};
+  for (const auto& p : tensors_) {
+    out.append(p.bytes.data(), p.bytes.size());
+    size_t pad = size_t(align_up(p.bytes.size(), alignment_) - p.bytes.size());
+    while (pad > 0) {
+      const size_t n = std::min(pad, sizeof zeros);
+      out.append(zeros, n);
+      pad -= n;
     }
-    if (::fsync(fd) != 0) LB_THROW(IoError, path, ": fsync failed: ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
   }
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    LB_THROW(IoError, path, ": close failed: ", std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    LB_THROW(IoError, path, ": cannot rename ", tmp, ": ", std::strerror(e));
-  }
+  out.commit();
 }
 
 }  // namespace lowbit

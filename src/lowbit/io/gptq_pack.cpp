@@ -537,20 +537,26 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
   w.set_metadata("format", "pt");
   w.set_metadata("producer", "lowbit " LOWBIT_VERSION);
   bool all_f16 = true;
-  auto add_plain = [&](const std::string& canon, const Tensor& t) {
+  // resident: a tensor of the Model itself (not a block, which may be evicted), alive until w.write.
+  auto add_plain = [&](const std::string& canon, const Tensor& t, bool resident = false) {
     if (t.empty()) return;
     const std::string hf = hf_tensor_name(c.arch, canon);
     LB_CHECK(!hf.empty(), "no HF name for ", canon);
-    const Tensor stored = hf_stored_norm(c.arch, canon, t);  // Gemma's norms as HF holds them
+    const bool shifted = hf_norm_shift(c.arch, canon) != 0.f;  // Gemma's norms as HF holds them
+    const Tensor shifted_copy = shifted ? hf_stored_norm(c.arch, canon, t) : Tensor();
+    const Tensor& stored = shifted ? shifted_copy : t;
     const DType dt = storage_dtype(stored);
     all_f16 = all_f16 && dt == DType::F16;
-    w.add_f32(hf, stored, dt);
+    if (resident && !shifted && dt == DType::F32)  // no copy of a 262K-row embedding
+      w.add_view(hf, DType::F32, stored.shape, stored.ptr(), size_t(stored.numel()) * 4);
+    else
+      w.add_f32(hf, stored, dt);
   };
-  add_plain(kTokEmbed, m.tok_embed);
-  add_plain(kPosEmbed, m.pos_embed);
+  add_plain(kTokEmbed, m.tok_embed, true);
+  add_plain(kPosEmbed, m.pos_embed, true);
   add_plain(kFinalNormW, m.final_norm_w);
   add_plain(kFinalNormB, m.final_norm_b);
-  if (!c.tie_embeddings) add_plain(kLmHead, m.lm_head);
+  if (!c.tie_embeddings) add_plain(kLmHead, m.lm_head, true);
   const bool permute = c.rope == RopeStyle::Interleaved;
   for (int l = 0; l < c.n_layers; ++l) {
     const bool was_cached = m.has_block(l);

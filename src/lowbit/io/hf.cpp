@@ -424,17 +424,23 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
   w.set_metadata("format", "pt");
   w.set_metadata("producer", "lowbit " LOWBIT_VERSION);
   const bool permute = c.rope == RopeStyle::Interleaved;
-  auto add = [&](const std::string& canon, const Tensor& t) {
+  // resident: a tensor of the Model itself (not a block, which may be evicted), alive until w.write.
+  auto add = [&](const std::string& canon, const Tensor& t, bool resident = false) {
     if (t.empty()) return;
     std::string hf = hf_tensor_name(c.arch, canon);
     LB_CHECK(!hf.empty(), "no HF name for ", canon);
-    w.add_f32(hf, hf_stored_norm(c.arch, canon, t), dtype);
+    if (hf_norm_shift(c.arch, canon) != 0.f)
+      w.add_f32(hf, hf_stored_norm(c.arch, canon, t), dtype);
+    else if (resident && dtype == DType::F32)  // no copy of a 262K-row embedding
+      w.add_view(hf, DType::F32, t.shape, t.ptr(), size_t(t.numel()) * 4);
+    else
+      w.add_f32(hf, t, dtype);
   };
-  add(kTokEmbed, m.tok_embed);
-  add(kPosEmbed, m.pos_embed);
+  add(kTokEmbed, m.tok_embed, true);
+  add(kPosEmbed, m.pos_embed, true);
   add(kFinalNormW, m.final_norm_w);
   add(kFinalNormB, m.final_norm_b);
-  if (!c.tie_embeddings) add(kLmHead, m.lm_head);
+  if (!c.tie_embeddings) add(kLmHead, m.lm_head, true);
   for (int l = 0; l < c.n_layers; ++l) {
     const BlockWeights& b = m.block(l);
     for (const auto& [suffix, t] : b.norm_tensors()) add(block_weight_name(l, suffix), *t);

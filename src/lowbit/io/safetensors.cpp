@@ -172,6 +172,16 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<in
   items_[name] = Item{dtype, std::move(shape), std::move(bytes)};
 }
 
+void SafetensorsWriter::add_view(const std::string& name, DType dtype, std::vector<int64_t> shape, const void* data,
+                                 size_t bytes) {
+  LB_CHECK(size_t(Tensor::numel_of(shape)) * dtype_size(dtype) == bytes, name);
+  LB_CHECK(!items_.count(name), "duplicate tensor ", name);
+  Item it{dtype, std::move(shape), {}};
+  it.view = static_cast<const char*>(data);
+  it.view_size = bytes;
+  items_[name] = std::move(it);
+}
+
 void SafetensorsWriter::add_f32(const std::string& name, const Tensor& t, DType dtype) {
   const int64_t n = t.numel();
   std::string bytes;
@@ -189,12 +199,12 @@ void SafetensorsWriter::add_f32(const std::string& name, const Tensor& t, DType 
   add(name, dtype, t.shape, std::move(bytes));
 }
 
-std::string SafetensorsWriter::serialize() const {
+std::string SafetensorsWriter::header() const {
   json h = json::object();
   size_t off = 0;
   for (const auto& [name, it] : items_) {
-    h[name] = {{"dtype", dtype_name(it.dtype)}, {"shape", it.shape}, {"data_offsets", {off, off + it.bytes.size()}}};
-    off += it.bytes.size();
+    h[name] = {{"dtype", dtype_name(it.dtype)}, {"shape", it.shape}, {"data_offsets", {off, off + it.size()}}};
+    off += it.size();
   }
   if (!metadata_.empty()) h["__metadata__"] = metadata_;
   std::string hs = h.dump();
@@ -203,11 +213,21 @@ std::string SafetensorsWriter::serialize() const {
   std::string out(8, '\0');
   std::memcpy(out.data(), &n, 8);
   out += hs;
-  out.reserve(out.size() + off);
-  for (const auto& [name, it] : items_) out += it.bytes;
   return out;
 }
 
-void SafetensorsWriter::write(const std::string& path) const { write_file_atomic(path, serialize()); }
+std::string SafetensorsWriter::serialize() const {
+  std::string out = header();
+  for (const auto& [name, it] : items_) out.append(it.data(), it.size());
+  return out;
+}
+
+void SafetensorsWriter::write(const std::string& path) const {
+  AtomicFileWriter f(path);
+  const std::string h = header();
+  f.append(h.data(), h.size());
+  for (const auto& [name, it] : items_) f.append(it.data(), it.size());
+  f.commit();
+}
 
 }  // namespace lowbit

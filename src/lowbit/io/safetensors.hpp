@@ -57,9 +57,13 @@ std::map<std::string, TensorRef> open_safetensors_set(const std::string& dir);
 class SafetensorsWriter {
  public:
   void add(const std::string& name, DType dtype, std::vector<int64_t> shape, std::string bytes);
+  // Add bytes the caller owns (no copy): `data` must stay valid and unchanged until write(). For
+  // large resident tensors (a 262K-row embedding) that must not be held twice.
+  void add_view(const std::string& name, DType dtype, std::vector<int64_t> shape, const void* data, size_t bytes);
   // Convert an f32 tensor to dtype (F32, F16, BF16) and add it.
   void add_f32(const std::string& name, const Tensor& t, DType dtype = DType::F32);
   void set_metadata(const std::string& k, const std::string& v) { metadata_[k] = v; }
+  // Streams the header and each tensor's bytes to PATH.tmp.<pid>, fsync, rename: no file image in memory.
   void write(const std::string& path) const;
   // Serialised image (for tests and fuzz seeds).
   std::string serialize() const;
@@ -68,8 +72,13 @@ class SafetensorsWriter {
   struct Item {
     DType dtype;
     std::vector<int64_t> shape;
-    std::string bytes;
+    std::string bytes;             // owned, or
+    const char* view = nullptr;    // borrowed (add_view)
+    size_t view_size = 0;
+    const char* data() const { return view ? view : bytes.data(); }
+    size_t size() const { return view ? view_size : bytes.size(); }
   };
+  std::string header() const;  // the 8-byte length, the JSON header, padding
   std::map<std::string, Item> items_;
   std::map<std::string, std::string> metadata_;
 };
