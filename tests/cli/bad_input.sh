@@ -258,5 +258,14 @@ PY
   expect_err "index names a tensor the shard lacks" "$d/model.safetensors.index.json|model.extra.weight" -- "$LOWBIT" info "$d"
 fi
 
+# FIFOs, devices and directories where a file is expected: refused at once, never read (a FIFO would
+# block a reader forever; the timeout turns a hang into a failure of this test).
+mkfifo "$T/fifo"
+expect_err "model is a FIFO" "$T/fifo|not a regular file|FIFO" -- timeout 20 "$LOWBIT" info --model "$T/fifo"
+expect_err "data is a FIFO" "$T/fifo|not a regular file|FIFO" -- timeout 20 "$LOWBIT" ppl --data "$T/fifo"
+expect_err "data is a device" "/dev/zero|not a regular file|device" -- timeout 20 "$LOWBIT" ppl --data /dev/zero
+expect_err "data is a directory" "$T|directory" -- timeout 20 "$LOWBIT" ppl --data "$T"
+expect_err "manifest is a FIFO" "$T/fifo|not a regular file" -- timeout 20 "$LOWBIT" plan "$T/fifo"
+
 echo "$pass passed, $fail failed"
 ((fail == 0))

@@ -16,7 +16,19 @@
 
 namespace lowbit {
 
+void require_regular_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) LB_THROW(IoError, path, ": cannot open: ", std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) LB_THROW(InputError, path, ": is a directory, expected a file");
+  // A FIFO would block the reader forever, a device would be read without end.
+  if (!S_ISREG(st.st_mode))
+    LB_THROW(InputError, path, ": is not a regular file (",
+             S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a socket",
+             "); lowbit reads models, data and manifests from regular files only");
+}
+
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
+  require_regular_file(path);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) LB_THROW(IoError, path, ": cannot open: ", std::strerror(errno));
   struct stat st {};
@@ -50,6 +62,7 @@ MappedFile::~MappedFile() {
 }
 
 std::string read_file(const std::string& path) {
+  require_regular_file(path);
   std::ifstream f(path, std::ios::binary);
   if (!f) LB_THROW(IoError, path, ": cannot open: ", std::strerror(errno));
   std::ostringstream ss;

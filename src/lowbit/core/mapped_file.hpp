@@ -1,5 +1,5 @@
 // lowbit/core/mapped_file.hpp — read-only memory mapping of a checkpoint file.
-// defines: lowbit::MappedFile, read_file, write_file_atomic, AtomicFileWriter, file_exists, is_directory
+// defines: lowbit::MappedFile, require_regular_file, read_file, write_file_atomic, AtomicFileWriter, file_exists, is_directory
 //
 // Weights are mapped, not copied: a tensor view points into the mapping, and only the pages a
 // block touches are read. The mapping lives as long as any shared_ptr to it.
@@ -31,6 +31,9 @@ class MappedFile {
   std::string path_;
 };
 
+// InputError naming the path unless it is a regular file (a directory, FIFO, device or socket is
+// refused before it is opened: a FIFO would block forever); IoError when it cannot be stat'ed.
+void require_regular_file(const std::string& path);
 // Read a whole (small) file into a string; throws IoError naming the path.
 std::string read_file(const std::string& path);
 // Write atomically: to PATH.tmp.<pid>, fsync, rename. A crash leaves the old file or none.

@@ -209,6 +209,7 @@ void Model::materialize_all() const {
 std::unique_ptr<Model> load_model(const std::string& path) {
   if (is_directory(path)) return load_hf_model(path);
   LB_INPUT_CHECK(file_exists(path), path, ": model file not found");
+  require_regular_file(path);  // a FIFO or device: one line, not a reader blocked forever
   if (is_gguf_path(path)) return load_gguf_model(path);
   return load_llama2c_model(path);
 }
