@@ -34,14 +34,14 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
       "group", po::value(&o.spec.group)->default_value(0), "columns per quantization group; 0 = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid")(
-      "noise", po::value(&noise)->default_value(0.05), "--method noise: std of the noise relative to each row's RMS")(
+      "noise", po::value(&noise)->default_value(0.05, "0.05"), "--method noise: std of the noise relative to each row's RMS")(
       "calib", po::value(&cc.cs.path)->required(), "calibration corpus (text, <|endoftext|>-separated, or .jsonl)")(
       "nsamples", po::value(&cc.cs.nsamples)->default_value(16), "calibration samples")(
       "seqlen", po::value(&cc.cs.seqlen)->default_value(64), "tokens per calibration sample")(
       "seed", po::value(&cc.cs.seed)->default_value(0), "seed of the calibration draw, the noise and the tracing")(
       "doc-sep", po::value(&cc.cs.doc_sep)->default_value("<|endoftext|>"), "document separator in a text corpus")(
       "doc-sep-none", po::bool_switch(&cc.doc_sep_none), "the corpus is one document")(
-      "holdout", po::value(&cc.cs.holdout_fraction)->default_value(0.3),
+      "holdout", po::value(&cc.cs.holdout_fraction)->default_value(0.3, "0.3"),
       "fraction of the corpus kept out of calibration (the default evaluation text)")(
       "eval-text", po::value(&cc.eval_data), "evaluate on this text instead of the held-out corpus part")(
       "eval-seqlen", po::value(&eval_seqlen)->default_value(128), "tokens per evaluation window")(
@@ -50,7 +50,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "relations", po::value(&relations), "LAMA relation templates (default: relations.jsonl beside --facts)")(
       "max-facts", po::value(&max_facts)->default_value(40), "facts traced at most (0 = all)")(
       "noise-samples", po::value(&to.noise_samples)->default_value(5), "corruptions per fact")(
-      "noise-scale", po::value(&to.noise_scale)->default_value(3.0), "corruption std in embedding stds")(
+      "noise-scale", po::value(&to.noise_scale)->default_value(3.0, "3.0"), "corruption std in embedding stds")(
       "no-heads", po::bool_switch(&no_heads), "skip per-head restoration")(
       "no-restoration", po::bool_switch(&no_restoration), "skip restoration (and mixed precision)")(
       "no-patching", po::bool_switch(&no_patching), "skip activation patching")(
@@ -58,12 +58,12 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "budget-bits", po::value(&d.budget_bits)->default_value(0), "mixed precision: average bits/weight (0 = bits+1)")(
       "hi-bits", po::value(&d.hi_bits)->default_value(8), "mixed precision: bits of the promoted components")(
       "topk", po::value(&d.topk)->default_value(3), "top-k overlap of attention rows")(
-      "js-broken", po::value(&d.rule.js_broken_bits)->default_value(0.15), "rule: head JS (bits) that counts as broken")(
-      "snr-collapse-db", po::value(&d.rule.snr_collapse_db)->default_value(0.0), "rule: early SNR (dB) that counts as destroyed")(
-      "early-fraction", po::value(&d.rule.early_fraction)->default_value(0.5), "rule: share of layers that are early")(
+      "js-broken", po::value(&d.rule.js_broken_bits)->default_value(0.15, "0.15"), "rule: head JS (bits) that counts as broken")(
+      "snr-collapse-db", po::value(&d.rule.snr_collapse_db)->default_value(0.0, "0.0"), "rule: early SNR (dB) that counts as destroyed")(
+      "early-fraction", po::value(&d.rule.early_fraction)->default_value(0.5, "0.5"), "rule: share of layers that are early")(
       "top-n", po::value(&d.rule.top_n)->default_value(3), "rule: components restored jointly")(
-      "share-min", po::value(&d.rule.share_min)->default_value(0.5), "rule: gap share the top-n must close")(
-      "spread-max", po::value(&d.rule.spread_max)->default_value(3.0), "rule: largest/median local error for smooth growth")(
+      "share-min", po::value(&d.rule.share_min)->default_value(0.5, "0.5"), "rule: gap share the top-n must close")(
+      "spread-max", po::value(&d.rule.spread_max)->default_value(3.0, "3.0"), "rule: largest/median local error for smooth growth")(
       "threads", po::value(&threads)->default_value(0),
       "OpenMP threads (0 = OMP_NUM_THREADS; 1 is fastest for models this small on shared cores)")(
       "out,o", po::value(&cc.out), "write DIR/diagnose.json (all tables) here");

@@ -69,7 +69,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   long long seed = 1234;
   bool no_bos = false;
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()),
-                     "llama2.c .bin file or Hugging Face folder (config.json + safetensors)")(
+                     "llama2.c .bin, GGUF file, or Hugging Face folder (config.json + safetensors)")(
       "tokenizer,t", po::value(&tok), "tokenizer file (default: found beside the model)")(
       "tasks", po::value(&tasks_arg)->required(),
       "a task YAML, a directory of YAMLs, or comma-separated task names from --tasks-dir (\"all\" = all of them)")(

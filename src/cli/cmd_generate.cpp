@@ -14,7 +14,7 @@ int cmd_generate(const std::vector<std::string>& args) {
   GenerateOptions o;
   bool no_bos = false;
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()),
-                     "llama2.c .bin file or Hugging Face folder")(
+                     "llama2.c .bin, GGUF file, or Hugging Face folder")(
       "tokenizer,t", po::value(&tok), "tokenizer file (default: found beside the model)")(
       "prompt,p", po::value(&prompt)->default_value(""), "text to continue (empty: start from BOS)")(
       "steps,n", po::value(&o.max_new_tokens)->default_value(256), "maximum number of new tokens")(

@@ -13,7 +13,7 @@ int cmd_ppl(const std::vector<std::string>& args) {
   PplOptions o;
   bool no_bos = false;
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()),
-                     "llama2.c .bin file or Hugging Face folder (config.json + safetensors)")(
+                     "llama2.c .bin, GGUF file, or Hugging Face folder (config.json + safetensors)")(
       "tokenizer,t", po::value(&tok), "tokenizer file (default: found beside the model)")(
       "data,d", po::value(&data)->required(), "text file to evaluate")(
       "ctx", po::value(&o.ctx)->default_value(0), "window length in tokens (0 = the model's context)")(

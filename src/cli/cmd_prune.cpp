@@ -26,12 +26,12 @@ int cmd_prune(const std::vector<std::string>& args) {
   desc.add_options()("format", po::value(&format)->default_value("hf"),
                      "hf (DIR/model, a pruned HF checkpoint) | gguf (DIR/model.gguf for llama.cpp) | hf,gguf")("method", po::value(&o.method)->default_value("haar"),
                                 method_help({MethodKind::Prune}).c_str())(
-      "sparsity", po::value(&o.prune.sparsity)->default_value(0.5), "fraction of weights (Haar: coefficients) zeroed, [0, 1)")(
+      "sparsity", po::value(&o.prune.sparsity)->default_value(0.5, "0.5"), "fraction of weights (Haar: coefficients) zeroed, [0, 1)")(
       "nm", po::value(&nm), "N:M semi-structured pattern, e.g. 2:4 (magnitude, wanda, sparsegpt)")(
       "per-matrix", po::bool_switch(&per_matrix), "magnitude: one comparison group per matrix (default per row)")(
       "levels", po::value(&o.prune.haar_levels)->default_value(1), "Haar decomposition levels")(
       "global", po::bool_switch(&o.prune.haar_global), "Haar ablation: one global magnitude threshold in the wavelet domain")(
-      "damp", po::value(&o.sparsegpt.percdamp)->default_value(0.01), "SparseGPT damping, fraction of mean diag(H)")(
+      "damp", po::value(&o.sparsegpt.percdamp)->default_value(0.01, "0.01"), "SparseGPT damping, fraction of mean diag(H)")(
       "blocksize", po::value(&o.sparsegpt.blocksize)->default_value(128), "SparseGPT block size (adaptive mask per block)");
   po::variables_map vm;
   CommonFlags common;

@@ -25,7 +25,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
       "group", po::value(&o.spec.group)->default_value(128), "columns per quantization group; 0 = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid (default asymmetric)")(
-      "damp", po::value(&o.gptq.percdamp)->default_value(0.01), "GPTQ damping, fraction of mean diag(H)")(
+      "damp", po::value(&o.gptq.percdamp)->default_value(0.01, "0.01"), "GPTQ damping, fraction of mean diag(H)")(
       "blocksize", po::value(&o.gptq.blocksize)->default_value(128), "GPTQ lazy-batch block size")(
       "act-order", po::bool_switch(&o.gptq.act_order), "GPTQ activation order (with static groups)")(
       "fp-inputs", po::bool_switch(&o.fp_inputs), "calibrate every block on full-precision inputs")(

@@ -21,7 +21,7 @@ void CompressCli::add_options(po::options_description& desc) {
       "seed", po::value(&cs.seed)->default_value(0), "seed of the calibration draw")(
       "doc-sep", po::value(&cs.doc_sep)->default_value("<|endoftext|>"), "document separator in a text corpus")(
       "doc-sep-none", po::bool_switch(&doc_sep_none), "the corpus is one document (e.g. WikiText-2)")(
-      "holdout", po::value(&cs.holdout_fraction)->default_value(0.1), "fraction of the corpus kept out for evaluation")(
+      "holdout", po::value(&cs.holdout_fraction)->default_value(0.1, "0.1"), "fraction of the corpus kept out for evaluation")(
       "holdout-windows", po::value(&holdout_windows)->default_value(32),
       "evaluate the held-out corpus part on at most this many context windows (0 = all)")(
       "out,o", po::value(&out)->required(), "output folder")(

@@ -3,7 +3,7 @@
 // WikiText-2 test (one document, as `lowbit ppl --ctx 512 --max-windows 64 --doc-sep ""`) and the
 // TinyStories sample (`lowbit ppl --ctx 512`: its five stories, BOS per story where the GGUF adds one).
 // The numbers are recorded in docs/MODELS.md beside llama.cpp's on the same windows. Label golden
-// (suite *Golden): about six minutes of CPU on 2 cores; .ci/run runs it.
+// (suite RealModelGolden): about six minutes of CPU on 2 cores; .ci/run runs it.
 // defines: TEST(RealModelGolden, *)
 #include <gtest/gtest.h>
 
