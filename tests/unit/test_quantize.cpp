@@ -208,3 +208,32 @@ TEST(Awq, ScalingIsFunctionPreservingAndNeverWorseThanRtn) {
 }
 
 }  // namespace
+
+// output_error(W, Ŵ, H) with H = Σ_t x_t x_tᵀ is Σ_t ‖(W−Ŵ) x_t‖²: checked against that direct sum
+// on a shape whose rows span two tiles (256 + 44) and a matrix with a zero row.
+TEST(Quantize, OutputErrorEqualsTheDirectSumOverTokens) {
+  const int64_t out = 300, in = 37, T = 50;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  Tensor w({out, in}), w_hat({out, in});
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    w.ptr()[i] = nd(rng);
+    w_hat.ptr()[i] = w.ptr()[i] + 0.1f * nd(rng);
+  }
+  for (int64_t j = 0; j < in; ++j) w_hat.row(5)[j] = w.row(5)[j];
+  std::vector<double> x(size_t(T * in)), H(size_t(in * in), 0.0);
+  for (auto& v : x) v = nd(rng);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t a = 0; a < in; ++a)
+      for (int64_t b = 0; b < in; ++b) H[size_t(a * in + b)] += x[size_t(t * in + a)] * x[size_t(t * in + b)];
+  long double want = 0;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t o = 0; o < out; ++o) {
+      long double e = 0;
+      for (int64_t j = 0; j < in; ++j) e += (double(w.row(o)[j]) - double(w_hat.row(o)[j])) * x[size_t(t * in + j)];
+      want += e * e;
+    }
+  const double got = output_error(w, w_hat, H);
+  EXPECT_NEAR(got, double(want), tol::kF64SumOrderRel * double(want));
+  EXPECT_EQ(output_error(w, w, H), 0.0);
+}

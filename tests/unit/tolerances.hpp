@@ -21,4 +21,9 @@ inline constexpr float kLogitsVsNumpy = 2e-4f;
 // the kernel has not yet accounted and for blocks smaller than the nominal size (none here).
 inline constexpr double kRetainedShare = 0.9;
 
+// Relative difference between two float64 evaluations of one quadratic form that differ only in
+// summation order (tiles and BLAS blocking vs a direct sum over tokens): ~sqrt(n)·eps with n the
+// terms summed (here < 10^5), so 1e-12 leaves two orders of margin.
+inline constexpr double kF64SumOrderRel = 1e-12;
+
 }  // namespace lowbit::tol
