@@ -64,7 +64,7 @@ check "a fresh start over a foreign staged file: exit 2, no archive and no lock 
   '[ $? -eq 2 ] && grep -q "another manifest" "$T/err" && [ ! -e "$T/b.h5" ] && [ ! -e "$T/b.h5.lock" ]'
 "$LB" run "$T/m.yaml" --output "$T/a.h5" --resume --json > "$T/final.json" 2> "$T/err"
 check "with the staging folder clean, --resume completes the run" '[ $? -eq 0 ] && "$PY" -c "
-import json; j = json.load(open(\"$T/final.json\")); assert j[\"already_complete\"] == 1 and j[\"completed\"] == 2 == j[\"configs\"] - 1, j" || cat "$T/err"'
+import json; j = json.load(open(\"$T/final.json\")); assert j[\"already_complete\"] == 1 and j[\"completed\"] == 2 == j[\"configs\"] - 1, j" || { cat "$T/err"; false; }'
 check "every configuration of the archive carries this manifest's hash" '"$PY" -c "
 import h5py; f = h5py.File(\"$T/a.h5\", \"r\"); sha = f[\"run\"].attrs[\"manifest_sha\"]
 assert len(f[\"configs\"]) == 3 and all(g.attrs[\"manifest_sha\"] == sha for g in f[\"configs\"].values())"'
