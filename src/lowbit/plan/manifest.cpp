@@ -415,6 +415,20 @@ void check_manifest_size(const std::string& path, long long bytes) {
              " bytes (16 MiB); it was not parsed");
 }
 
+// The line (1-based) of the `---` that starts the second document: the first marker, or the second
+// when the file opens with one (comments, blank lines and %directives before it aside).
+int second_document_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string l;
+  bool content = false;
+  for (int n = 1; std::getline(in, l); ++n) {
+    const bool marker = l.rfind("---", 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    if (marker && content) return n;
+    if (marker || !(l.empty() || l[0] == '#' || l[0] == '%')) content = true;
+  }
+  return 1;
+}
+
 // The manifest's one YAML document; a second one (after `---`) would be ignored silently.
 YAML::Node load_one_document(const std::string& text, const std::string& path) {
   std::vector<YAML::Node> docs;
@@ -423,16 +437,9 @@ YAML::Node load_one_document(const std::string& text, const std::string& path) {
   } catch (const YAML::ParserException& ex) {
     LB_THROW(ConfigError, path, ":", ex.mark.line + 1, ":", ex.mark.column + 1, ": YAML syntax error: ", ex.msg);
   }
-  if (docs.size() > 1) {
-    auto mk = docs[1].Mark();
-    if (mk.line < 0) {  // an empty document has no place: the `---` that starts it
-      const size_t at = text.rfind("\n---");
-      mk.line = at == std::string::npos ? 0 : int(std::count(text.begin(), text.begin() + long(at) + 1, '\n'));
-      mk.column = 0;
-    }
-    LB_THROW(ConfigError, path, ":", mk.line + 1, ":", mk.column + 1, ": a second YAML document (after `---`): ",
+  if (docs.size() > 1)
+    LB_THROW(ConfigError, path, ":", second_document_line(text), ":1: a second YAML document (after `---`): ",
              "a manifest is one document, the rest would be ignored");
-  }
   return docs.empty() ? YAML::Node() : docs[0];
 }
 
