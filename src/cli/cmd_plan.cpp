@@ -7,6 +7,7 @@
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/plan/manifest.hpp"
+#include "lowbit/run/runner.hpp"
 
 namespace lowbit::cli {
 
@@ -36,8 +37,9 @@ int cmd_plan(const std::vector<std::string>& args) {
   if (!parse_or_help("plan", "MANIFEST [--json] [--no-file-checks] [--chunks N]",
                      "Validates an experiment manifest (schema: docs/MANIFEST.md) and prints the configurations\n"
                      "it expands to: models x methods x sweep axes (cartesian product, zipped axes, excludes),\n"
-                     "in the order `lowbit run` takes them, with their archive ids. Runs nothing. Every problem\n"
-                     "is reported at once with file:line:column and the key path (exit 2).\n"
+                     "in the order `lowbit run` takes them, with their archive ids. Runs nothing, but makes every\n"
+                     "check `lowbit run` makes before starting (models load, tokenizers, corpus long enough,\n"
+                     "calibration sizes, tasks, laws). Every problem is reported with file:line:column (exit 2).\n"
                      "Example: lowbit plan jobs/quickstart.yaml     lowbit plan jobs/study_scaling_laws.yaml --no-file-checks",
                      desc, args, vm, common, &pos))
     return 0;
@@ -47,6 +49,9 @@ int cmd_plan(const std::vector<std::string>& args) {
   const plan::Manifest m = plan::load_manifest(manifest, popt);
   const auto cs = plan::expand(m);
   LB_INPUT_CHECK(!cs.empty(), manifest, ": the manifest expands to no configuration");
+  // What `lowbit run` checks before writing (models, tokenizers, corpus length, calibration sizes,
+  // tasks), so a plan that passes is a run that starts; it needs the files.
+  if (!no_files) run::validate_run(m, cs);
   const auto& R = m.resources;
   if (common.json) {
     nlohmann::json list = nlohmann::json::array();

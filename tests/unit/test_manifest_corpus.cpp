@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -229,4 +230,66 @@ TEST(ManifestSweep, PathsExpandHomeAndEnvironmentWithDefaults) {
   EXPECT_EQ(m.models[2].path, "/opt/models/c.gguf");
   EXPECT_EQ(m.models[3].path, "/tmp/jobs/rel/x/d.bin");
   ::unsetenv("LOWBIT_TEST_SET_VAR");
+}
+
+// Limits are refused before the work they bound: a manifest over kMaxManifestBytes is not read, a
+// sweep over kMaxConfigurations is counted, not expanded (10^12 returns at once); a big manifest
+// under the limits still parses in seconds.
+TEST(ManifestLimits, OversizedManifestIsRefusedWithItsSizeBeforeParsing) {
+  const std::string path = ::testing::TempDir() + "/lowbit_big_manifest.yaml";
+  {
+    std::ofstream f(path);
+    f << "name: t\n";
+    const std::string line(1023, '#');
+    for (long long n = 0; n <= plan::kMaxManifestBytes / 1024; ++n) f << line << "\n";
+  }
+  const long long bytes = (long long)fs::file_size(path);
+  try {
+    plan::load_manifest(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(cat(path, ": the manifest is ", bytes, " bytes, more than the limit of ",
+                                             plan::kMaxManifestBytes)), std::string::npos) << e.what();
+  }
+  fs::remove(path);
+}
+
+TEST(ManifestLimits, BigManifestUnderTheLimitParsesInSeconds) {
+  std::string text = kHead + "  - method: rtn\n    bits: 4\n    seeds: [";
+  for (int i = 0; i < 100000; ++i) text += cat(i ? ", " : "", i);
+  text += "]\ndescription: |\n";
+  const std::string line = "  " + std::string(1000, 'x') + "\n";
+  while (text.size() + line.size() < size_t(plan::kMaxManifestBytes) - 4096) text += line;
+  plan::ParseOptions po;
+  po.check_files = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto m = plan::parse_manifest(text, "/tmp/big.yaml", po);
+  EXPECT_EQ(plan::expand(m).size(), 100000u);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 20.0) << "a " << text.size() << "-byte manifest took " << s << " s";
+}
+
+TEST(ManifestLimits, HugeSweepsAreCountedNotExpanded) {
+  const std::string dir = test::source("tests/data/manifests");
+  for (const char* f : {"bad_sweep_1e9.yaml", "bad_sweep_1e12.yaml"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_THROW(plan::load_manifest(dir + "/" + f), ConfigError) << f;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << f;
+  }
+  // 10^20 and more (past 2^64) neither overflow nor wrap to a small count
+  std::string big = "  - method: gptq\n    group: [";
+  for (int i = 1; i <= 100000; ++i) big += cat(i > 1 ? ", " : "", i);
+  big += "]\n    nsamples: [";
+  for (int i = 1; i <= 100000; ++i) big += cat(i > 1 ? ", " : "", i);
+  big += "]\n    seeds: [";
+  for (int i = 1; i <= 100000; ++i) big += cat(i > 1 ? ", " : "", i);
+  big += "]\n    seqlen: [";
+  for (int i = 2; i <= 100001; ++i) big += cat(i > 2 ? ", " : "", i);
+  big += "]\n";
+  try {
+    parse(big);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("sweeps 100000000000000000000 configurations"), std::string::npos) << e.what();
+  }
 }

@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/fit/law.hpp"
 #include "lowbit/io/tokenizer.hpp"
 
 namespace fs = std::filesystem;
@@ -31,7 +33,32 @@ struct Errors {
       list.push_back({{mk.line, mk.column}, cat(file, ":", mk.line + 1, ":", mk.column + 1, ": ", key, ": ", msg)});
     else list.push_back({{-1, 0}, cat(file, ": ", key, ": ", msg)});
   }
+  // A message that already names its place (file:line:col), sorted by the node's place.
+  void raw(const YAML::Node& n, const std::string& msg) { list.push_back({{n.Mark().line, n.Mark().column}, msg}); }
 };
+
+// "file:line:col: key" of a node, for Manifest::locations.
+std::string loc(const std::string& file, const YAML::Node& n, const std::string& key) {
+  const auto mk = n.Mark();
+  return mk.line >= 0 ? cat(file, ":", mk.line + 1, ":", mk.column + 1, ": ", key) : cat(file, ": ", key);
+}
+
+// yaml-cpp keeps the first of two equal keys and drops the second without a word: every mapping
+// of the document is walked and a repeated key is a problem at the repeat.
+void check_duplicate_keys(Errors& e, const YAML::Node& n, const std::string& where) {
+  if (n.IsMap()) {
+    std::unordered_set<std::string> seen;
+    for (const auto& kv : n) {
+      const std::string k = kv.first.as<std::string>("");
+      const std::string kp = where.empty() ? k : where + "." + k;
+      if (!seen.insert(k).second)
+        e.add(kv.first, kp, "duplicate key (YAML would keep the first value and ignore this one silently)");
+      check_duplicate_keys(e, kv.second, kp);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) check_duplicate_keys(e, n[i], cat(where, "[", i, "]"));
+  }
+}
 
 // A path as a shell would read it: a leading ~/ is $HOME, ${NAME} is the environment variable and
 // ${NAME:-default} falls back to `default` (itself expanded) when NAME is unset or empty; relative
@@ -251,13 +278,16 @@ bool same_value(const Axis& a, const std::string& x, const std::string& y) {
   }
 }
 
-// The configurations of one method for one model; `hits[i]` counts what exclude[i] removed.
-std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, int mi, const std::string& model_name,
-                                     std::vector<int>* hits = nullptr) {
-  const std::vector<Axis> ax = method_axes(m, me);
-  // Units: a zip group (its members advance together) or a single axis; placed where their first
-  // axis stands, so a manifest without zips expands in the plain nested order.
+// Units: a zip group (its members advance together) or a single axis; placed where their first
+// axis stands, so a manifest without zips expands in the plain nested order. `len` is each unit's
+// number of steps.
+struct Units {
   std::vector<std::vector<int>> units;
+  std::vector<size_t> len;
+};
+Units sweep_units(const std::vector<Axis>& ax, const MethodEntry& me) {
+  Units U;
+  auto& units = U.units;
   std::vector<int> unit_of(ax.size(), -1);
   for (size_t i = 0; i < ax.size(); ++i) {
     if (unit_of[i] >= 0) continue;
@@ -269,11 +299,38 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
     for (int j : u) unit_of[size_t(j)] = int(units.size());
     units.push_back(u);
   }
-  std::vector<size_t> len(units.size());
+  U.len.resize(units.size());
   for (size_t u = 0; u < units.size(); ++u) {
-    len[u] = ax[size_t(units[u][0])].vals.size();
-    for (int j : units[u]) len[u] = std::min(len[u], ax[size_t(j)].vals.size());
+    U.len[u] = ax[size_t(units[u][0])].vals.size();
+    for (int j : units[u]) U.len[u] = std::min(U.len[u], ax[size_t(j)].vals.size());
   }
+  return U;
+}
+
+// The configurations one method entry sweeps for one model, before excludes: the product of its
+// units' lengths, computed without expanding. A double: exact to 2^53 and never overflowing (a
+// 16 MiB manifest holds a few million values, whose product may pass 2^64). `factors` shows it.
+double sweep_count(const Manifest& m, const MethodEntry& me, std::string* factors = nullptr) {
+  const auto ax = method_axes(m, me);
+  const Units U = sweep_units(ax, me);
+  double n = 1;
+  for (size_t u = 0; u < U.len.size(); ++u) {
+    n *= double(U.len[u]);
+    if (factors) *factors += cat(u ? " x " : "", U.len[u], " ", ax[size_t(U.units[u][0])].name);
+  }
+  return n;
+}
+std::string count_text(double n) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.0f", n);
+  return b;
+}
+
+// The configurations of one method for one model; `hits[i]` counts what exclude[i] removed.
+std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, int entry, int mi,
+                                     const std::string& model_name, std::vector<int>* hits = nullptr) {
+  const std::vector<Axis> ax = method_axes(m, me);
+  const auto [units, len] = sweep_units(ax, me);
   if (hits) hits->assign(me.exclude.size(), 0);
   std::vector<RunConfig> out;
   std::vector<size_t> idx(units.size(), 0);
@@ -304,6 +361,7 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
     if (!excluded) {
       RunConfig c;
       c.model = mi;
+      c.entry = entry;
       c.method = me.method;
       c.seqlen = m.calib_seqlen;
       if (is_quant_method(me.method)) {
@@ -340,6 +398,165 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
   return out;
 }
 
+// The laws as `lowbit fit` reads them (expressions compiled, parameters against bounds): what fit
+// would refuse later is a problem now. fit's messages carry their own file:line:col.
+template <class F>
+void check_laws(Errors& e, const YAML::Node& n, F&& parse) {
+  try {
+    parse();
+  } catch (const Error& ex) {
+    e.raw(n, ex.what());
+  }
+}
+
+void check_manifest_size(const std::string& path, long long bytes) {
+  if (bytes > kMaxManifestBytes)
+    LB_THROW(ConfigError, path, ": the manifest is ", bytes, " bytes, more than the limit of ", kMaxManifestBytes,
+             " bytes (16 MiB); it was not parsed");
+}
+
+// The line (1-based) of the `---` that starts the second document: the first marker, or the second
+// when the file opens with one (comments, blank lines and %directives before it aside).
+int second_document_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string l;
+  bool content = false;
+  for (int n = 1; std::getline(in, l); ++n) {
+    const bool marker = l.rfind("---", 0) == 0 && (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+    if (marker && content) return n;
+    if (marker || !(l.empty() || l[0] == '#' || l[0] == '%')) content = true;
+  }
+  return 1;
+}
+
+// The manifest's one YAML document; a second one (after `---`) would be ignored silently.
+YAML::Node load_one_document(const std::string& text, const std::string& path) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& ex) {
+    LB_THROW(ConfigError, path, ":", ex.mark.line + 1, ":", ex.mark.column + 1, ": YAML syntax error: ", ex.msg);
+  }
+  if (docs.size() > 1)
+    LB_THROW(ConfigError, path, ":", second_document_line(text), ":1: a second YAML document (after `---`): ",
+             "a manifest is one document, the rest would be ignored");
+  return docs.empty() ? YAML::Node() : docs[0];
+}
+
+// Where a duplicated value of `axis` was written: the method's own key, else the manifest-wide one.
+std::pair<YAML::Node, std::string> axis_node(const YAML::Node& root, const YAML::Node& mn, const std::string& kp,
+                                             const std::string& axis) {
+  if (mn[axis]) return {mn[axis], kp + "." + axis};
+  if (axis == "seeds" && root["seeds"]) return {root["seeds"], "seeds"};
+  if (axis == "nsamples" && root["calibration"] && root["calibration"].IsMap() && root["calibration"]["nsamples"])
+    return {root["calibration"]["nsamples"], "calibration.nsamples"};
+  return {mn, kp + "." + axis};
+}
+
+// Two configurations with one id would run once (expand keeps the first): refused, naming the
+// values that print alike (bits [4, 4], sparsity 0.1234561 and 0.1234562) or the other entry.
+void check_unique_ids(Errors& e, const YAML::Node& root, const Manifest& m, size_t i, const YAML::Node& mn,
+                      const std::string& kp, const std::vector<RunConfig>& cs,
+                      std::vector<std::set<std::string>>& ids_of) {
+  const MethodEntry& me = m.methods[i];
+  std::string dup;
+  for (const auto& c : cs)
+    if (!ids_of[i].insert(c.id).second && dup.empty()) dup = c.id.substr(2);
+  if (!dup.empty()) {
+    bool named = false;
+    for (const auto& a : method_axes(m, me)) {
+      if (std::any_of(me.zip.begin(), me.zip.end(), [&](const auto& z) { return std::count(z.begin(), z.end(), a.name); }))
+        continue;
+      for (size_t x = 0; x < a.vals.size() && !named; ++x)
+        for (size_t y = x + 1; y < a.vals.size() && !named; ++y)
+          if (a.vals[x] == a.vals[y]) {
+            const auto [n, key] = axis_node(root, mn, kp, a.name);
+            const std::string full = cat(loc(e.file, n, key), ": values [", x, "] and [", y, "] both give '", a.vals[x],
+                                         "' in the configuration id: one configuration would be dropped silently");
+            if (std::none_of(e.list.begin(), e.list.end(), [&](const auto& p) { return p.second == full; })) e.raw(n, full);
+            named = true;
+          }
+    }
+    if (!named) e.add(mn, kp, "configuration id '" + dup + "' occurs twice: one configuration would be dropped silently");
+  }
+  for (size_t j = 0; j < i; ++j) {
+    const auto& o = m.methods[j].models;
+    const bool shared = me.models.empty() || o.empty() ||
+                        std::any_of(me.models.begin(), me.models.end(), [&](const std::string& x) { return std::count(o.begin(), o.end(), x); });
+    if (!shared) continue;
+    for (const auto& id : ids_of[i])
+      if (ids_of[j].count(id)) {
+        e.add(mn, kp, cat("configuration id '", id.substr(2), "' is also swept by methods[", j,
+                          "]: it would run once (remove one of the two)"));
+        return;
+      }
+  }
+}
+
+// Zipped axes of equal length (false and reported otherwise).
+bool zip_lengths_ok(Errors& e, const Manifest& m, const MethodEntry& me, const YAML::Node& mn, const std::string& kp) {
+  const auto ax = method_axes(m, me);
+  bool ok = true;
+  for (const auto& z : me.zip) {
+    std::string desc;
+    size_t n0 = 0;
+    bool same = true;
+    for (const auto& a : z) {
+      const auto it = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == a; });
+      if (it == ax.end()) continue;
+      if (desc.empty()) n0 = it->vals.size();
+      else if (it->vals.size() != n0) same = false;
+      desc += cat(desc.empty() ? "" : ", ", a, " has ", it->vals.size());
+    }
+    if (!same) {
+      e.add(mn["zip"], kp + ".zip", "zipped axes must have equal lengths (" + desc + ")");
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// Bounded sweeps (counted as products before anything is expanded: 10^12 is refused at once);
+// then, expanded: excludes that match something, methods that keep a configuration, and
+// configuration ids that no other configuration also gets.
+void check_sweeps(Errors& e, const YAML::Node& root, const YAML::Node& meth, const Manifest& m,
+                  const std::vector<std::pair<YAML::Node, std::string>>& nodes) {
+  double total = 0;
+  std::vector<char> ok(m.methods.size(), 0);
+  for (size_t i = 0; i < m.methods.size(); ++i) {
+    const auto& me = m.methods[i];
+    const auto& [mn, kp] = nodes[i];
+    if (!zip_lengths_ok(e, m, me, mn, kp)) continue;
+    std::string factors;
+    const double n = sweep_count(m, me, &factors);
+    total += n * double(me.models.empty() ? m.models.size() : me.models.size());
+    ok[i] = n <= double(kMaxConfigurations);
+    if (!ok[i])
+      e.add(mn, kp, cat("sweeps ", count_text(n), " configurations (", factors, "), more than the limit of ",
+                        kMaxConfigurations));
+  }
+  if (total > double(kMaxConfigurations)) {
+    if (std::all_of(ok.begin(), ok.end(), [](char x) { return x; }))
+      e.add(meth, "methods", cat("the manifest sweeps ", count_text(total), " configurations in all (models x entries x axes), ",
+                                 "more than the limit of ", kMaxConfigurations));
+    return;
+  }
+  std::vector<std::set<std::string>> ids_of(m.methods.size());
+  for (size_t i = 0; i < m.methods.size(); ++i) {
+    if (!ok[i]) continue;
+    const auto& me = m.methods[i];
+    const auto& [mn, kp] = nodes[i];
+    std::vector<int> hits;
+    const auto cs = expand_method(m, me, int(i), 0, "x", &hits);
+    for (size_t j = 0; j < hits.size(); ++j)
+      if (hits[j] == 0 && !me.exclude[j].empty())
+        e.add(mn["exclude"][j], cat(kp, ".exclude[", j, "]"), "matches no configuration of this method (a typo?)");
+    if (cs.empty() && !me.exclude.empty())
+      e.add(mn["exclude"], kp + ".exclude", "excludes every configuration of this method");
+    check_unique_ids(e, root, m, i, mn, kp, cs, ids_of);
+  }
+}
+
 }  // namespace
 
 Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& popt) {
@@ -350,16 +567,14 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
   m.dir = fs::path(path).parent_path().string();
   if (m.dir.empty()) m.dir = ".";
   m.text = text;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& ex) {
-    LB_THROW(ConfigError, path, ":", ex.mark.line + 1, ":", ex.mark.column + 1, ": YAML syntax error: ", ex.msg);
-  }
+  check_manifest_size(path, (long long)text.size());
+  const YAML::Node root = load_one_document(text, path);
   if (!root.IsMap()) LB_THROW(ConfigError, path, ": the manifest must be a YAML mapping (key: value) at the top level");
+  check_duplicate_keys(e, root, "");
   check_keys(e, root, "", {"name", "output", "models", "calibration", "evaluation", "methods", "seeds", "execution",
                            "diagnostics", "tasks", "laws", "resources", "testbed", "description"});
   get(e, root, "", "name", m.name, true);
+  if (root["name"] && root["name"].IsScalar() && m.name.empty()) e.add(root["name"], "name", "must not be empty");
   if (!m.name.empty() && !valid_name(m.name)) e.add(root["name"], "name", "use letters, digits, '_', '-', '.'");
   std::string out = m.name.empty() ? "run" : m.name;
   out += ".h5";
@@ -369,7 +584,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
   // file checks (skipped with --no-file-checks)
   auto need_file = [&](const YAML::Node& n, const std::string& kp, const std::string& p, bool dir_ok) {
     if (!files || p.empty()) return;
-    if (file_exists(p) || (dir_ok && is_directory(p))) return;
+    m.locations[kp] = loc(path, n, kp);
+    if (!dir_ok && is_directory(p)) return e.add(n, kp, "is a folder, not a file: " + p);
+    if (file_exists(p)) return;
     e.add(n, kp, (dir_ok ? "no such file or folder: " : "no such file: ") + p);
   };
   // models
@@ -419,6 +636,8 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
       get(e, c, "calibration", "path", m.calib_path, true);
       get_axis(e, c, "calibration", "nsamples", m.calib_nsamples);
       get(e, c, "calibration", "seqlen", m.calib_seqlen);
+      for (const char* k : {"nsamples", "seqlen"})
+        m.locations[cat("calibration.", k)] = loc(path, c[k] ? c[k] : c, cat("calibration.", k));
       if (!m.calib_path.empty()) {
         m.calib_path = resolve(m.dir, m.calib_path);
         need_file(c["path"], "calibration.path", m.calib_path, false);
@@ -498,6 +717,8 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
         get_axis(e, mn, kp, "nsamples", me.nsamples);
         get_axis(e, mn, kp, "seeds", me.seeds);
         get_axis(e, mn, kp, "seqlen", me.seqlen);
+        for (const char* k : {"nsamples", "seqlen"})
+          if (mn[k]) m.locations[cat(kp, ".", k)] = loc(path, mn[k], cat(kp, ".", k));
         for (int v : me.nsamples)
           if (v < 1) e.add(mn["nsamples"], kp + ".nsamples", cat(v, " must be at least 1"));
         for (int v : me.seqlen)
@@ -634,42 +855,12 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
             else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
           }
       }
+      m.locations[kp] = loc(path, mn, kp);
       method_nodes.push_back({mn, kp});
       m.methods.push_back(me);
     }
   }
-  // Zipped axes of equal length; excludes that match something; methods that keep a configuration.
-  for (size_t i = 0; i < m.methods.size(); ++i) {
-    auto& me = m.methods[i];
-    const YAML::Node& mn = method_nodes[i].first;
-    const std::string& kp = method_nodes[i].second;
-    const auto ax = method_axes(m, me);
-    bool zip_ok = true;
-    for (const auto& z : me.zip) {
-      std::string desc;
-      size_t n0 = 0;
-      bool same = true;
-      for (const auto& a : z) {
-        const auto it = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == a; });
-        if (it == ax.end()) continue;
-        if (desc.empty()) n0 = it->vals.size();
-        else if (it->vals.size() != n0) same = false;
-        desc += cat(desc.empty() ? "" : ", ", a, " has ", it->vals.size());
-      }
-      if (!same) {
-        e.add(mn["zip"], kp + ".zip", "zipped axes must have equal lengths (" + desc + ")");
-        zip_ok = false;
-      }
-    }
-    if (!zip_ok) continue;
-    std::vector<int> hits;
-    const auto cs = expand_method(m, me, 0, "x", &hits);
-    for (size_t j = 0; j < hits.size(); ++j)
-      if (hits[j] == 0 && !me.exclude[j].empty())
-        e.add(mn["exclude"][j], cat(kp, ".exclude[", j, "]"), "matches no configuration of this method (a typo?)");
-    if (cs.empty() && !me.exclude.empty())
-      e.add(mn["exclude"], kp + ".exclude", "excludes every configuration of this method");
-  }
+  if (meth && meth.IsSequence()) check_sweeps(e, root, meth, m, method_nodes);
   // execution
   if (const YAML::Node x = root["execution"]) {
     if (!x.IsMap()) e.add(x, "execution", "must be a mapping {group_size, micro_batch}");
@@ -803,8 +994,12 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
     }
   }
   if (const YAML::Node l = root["laws"]) {
-    if (l.IsScalar()) need_file(l, "laws", resolve(m.dir, l.as<std::string>("")), false);
-    else if (!l.IsMap() || l.size() == 0)
+    if (l.IsScalar()) {
+      const std::string lp = resolve(m.dir, l.as<std::string>(""));
+      const size_t before = e.list.size();
+      need_file(l, "laws", lp, false);
+      if (files && e.list.size() == before) check_laws(e, l, [&] { fit::load_laws(lp); });
+    } else if (!l.IsMap() || l.size() == 0)
       e.add(l, "laws", "must be a laws file path or a non-empty mapping {name: {target, expr, params}}");
     else
       for (const auto& kv : l) {
@@ -819,6 +1014,7 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
         if (kv.second["params"] && (!kv.second["params"].IsMap() || kv.second["params"].size() == 0))
           e.add(kv.second["params"], k + ".params", "must be a non-empty mapping {name: {init, bounds}}");
       }
+    if (l.IsMap() && e.list.empty()) check_laws(e, l, [&] { fit::parse_laws(l, path); });
   }
   if (const YAML::Node tb = root["testbed"]; tb && !tb.IsMap()) e.add(tb, "testbed", "must be a mapping");
   for (const char* k : {"diagnostics", "tasks", "laws", "resources", "testbed"})
@@ -844,6 +1040,10 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
 
 Manifest load_manifest(const std::string& path, const ParseOptions& po) {
   LB_INPUT_CHECK(file_exists(path), path, ": no such manifest file");
+  LB_INPUT_CHECK(!is_directory(path), path, ": is a folder, not a manifest file");
+  std::error_code ec;
+  const auto bytes = fs::file_size(path, ec);
+  if (!ec) check_manifest_size(path, (long long)bytes);  // before reading it
   return parse_manifest(read_file(path), path, po);
 }
 
@@ -852,9 +1052,10 @@ std::vector<RunConfig> expand(const Manifest& m) {
   std::set<std::string> seen;
   for (int mi = 0; mi < int(m.models.size()); ++mi) {
     const auto& model = m.models[size_t(mi)];
-    for (const auto& me : m.methods) {
+    for (size_t i = 0; i < m.methods.size(); ++i) {
+      const auto& me = m.methods[i];
       if (!me.models.empty() && std::find(me.models.begin(), me.models.end(), model.name) == me.models.end()) continue;
-      for (auto& c : expand_method(m, me, mi, model.name))
+      for (auto& c : expand_method(m, me, int(i), mi, model.name))
         if (seen.insert(c.id).second) out.push_back(c);
     }
   }

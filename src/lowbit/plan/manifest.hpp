@@ -2,7 +2,8 @@
 // expansion into configurations. Validation happens before any work: every problem is reported
 // with file:line:column and the key path, all at once (ConfigError, exit 2).
 // defines: lowbit::plan::ModelEntry, MethodEntry, Resources, Manifest, RunConfig, ParseOptions,
-//          load_manifest, parse_manifest, expand, config_params, chunk_of
+//          load_manifest, parse_manifest, expand, config_params, chunk_of, kMaxManifestBytes,
+//          kMaxConfigurations
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,12 @@
 #include "lowbit/archive/record.hpp"
 
 namespace lowbit::plan {
+
+// Limits that keep a typo from taking the machine; refused before parsing or expanding.
+// A manifest is a few KB of YAML; 16 MiB is far beyond any real one and still parses in seconds.
+inline constexpr long long kMaxManifestBytes = 16LL << 20;
+// One configuration is minutes of work: a million is already years of compute, more is a typo.
+inline constexpr unsigned long long kMaxConfigurations = 1000000ULL;
 
 struct ModelEntry {
   std::string name, path, tokenizer, family;
@@ -78,6 +85,13 @@ struct Manifest {
   Resources resources;
   // Sections other parts of lowbit read (diagnostics, tasks, laws, resources), kept as YAML text.
   std::map<std::string, std::string> sections;
+  // "file:line:col: key" of the fields later checks name (models[0].path, calibration.seqlen,
+  // methods[1].nsamples, ...), so errors found after parsing still point into the YAML.
+  std::map<std::string, std::string> locations;
+  std::string where(const std::string& key) const {
+    const auto it = locations.find(key);
+    return it != locations.end() ? it->second : path + ": " + key;
+  }
 };
 
 // A fully specified configuration: one unit of work, one group in the archive.
@@ -90,6 +104,7 @@ struct RunConfig {
   std::string nm;
   int nsamples = 0, seqlen = 0;
   uint64_t seed = 0;
+  int entry = -1;        // index into Manifest::methods (the entry that produced it)
 };
 
 struct ParseOptions {

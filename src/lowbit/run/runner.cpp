@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 
 #include <chrono>
 #include <filesystem>
@@ -96,6 +97,56 @@ void remove_stale_spills(const std::string& staging) {
   }
 }
 
+// What a start creates before its checks pass (the output folder, ARCHIVE.staging, ARCHIVE.lock):
+// noted first, removed by undo() when the start is refused, so the fixed manifest starts clean.
+class StartTrace {
+ public:
+  explicit StartTrace(const archive::RunArchive& ar) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (fs::path p = fs::absolute(ar.path(), ec).parent_path(); !p.empty() && !fs::exists(p, ec); p = p.parent_path())
+      created_.push_back(p.string());  // innermost first: removed in this order
+    created_.insert(created_.begin(), ar.staging_dir());
+    if (fs::exists(ar.staging_dir(), ec)) created_.erase(created_.begin());
+    if (!fs::exists(ar.lock_path(), ec)) lock_ = ar.lock_path();
+  }
+  void undo() const {
+    std::error_code ec;
+    if (!lock_.empty()) std::filesystem::remove(lock_, ec);
+    for (const auto& d : created_) std::filesystem::remove(d, ec);  // only if empty
+  }
+
+ private:
+  std::vector<std::string> created_;
+  std::string lock_;
+};
+
+// On every start (fresh or --resume) whatever ARCHIVE.staging holds must be this run's: a staged
+// configuration carries the id and manifest_sha of the run that staged it, and one from another
+// manifest, an unknown id or a stray file would otherwise count as done. Refused by name (exit 2).
+// Left alone: spill folders (.spill-*), the write probe and *.tmp files of interrupted writes.
+void check_staging(const archive::RunArchive& ar, const std::string& msha, const std::vector<plan::RunConfig>& all) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(ar.staging_dir(), ec)) return;
+  std::set<std::string> ids;
+  for (const auto& c : all) ids.insert(archive::safe_name(c.id));
+  for (const auto& e : std::filesystem::directory_iterator(ar.staging_dir(), ec)) {
+    const std::string n = e.path().filename().string(), f = e.path().string();
+    if (n.rfind(".spill-", 0) == 0 || n == ".write-probe" || n.ends_with(".tmp")) continue;
+    LB_INPUT_CHECK(n.ends_with(".h5") && e.is_regular_file(), f,
+                   ": not a configuration staged by lowbit run (a stray file?); move it away and rerun");
+    const std::string name = n.substr(0, n.size() - 3);
+    LB_INPUT_CHECK(ids.count(name), f, ": configuration '", name, "' is not one of this manifest's; move it away and rerun");
+    const archive::Group root = archive::read_group_file(f);
+    const auto it = root.groups.find(name);
+    LB_INPUT_CHECK(it != root.groups.end() && archive::safe_name(it->second.text("id")) == name, f,
+                   ": does not hold configuration '", name, "'; move it away and rerun");
+    const std::string sha = it->second.text("manifest_sha");
+    LB_INPUT_CHECK(sha == msha, f, ": was staged by ", sha.empty() ? "a run without a manifest hash" : "another manifest (manifest_sha " + sha + ")",
+                   ", not this run's (", msha, "): it would count as done; move it away and rerun");
+  }
+}
+
 archive::Table layer_table(const CompressResult& r) {
   archive::Table t;
   t.description = "one row per linear layer, in block order";
@@ -135,18 +186,69 @@ CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig&
   return o;
 }
 
+namespace {
+
+// The manifest key a configuration's calibration `key` (nsamples, seqlen) came from, with its place.
+std::string calib_where(const plan::Manifest& m, const plan::RunConfig& c, const char* key) {
+  const std::string own = cat("methods[", c.entry, "].", key);
+  return m.locations.count(own) ? m.where(own) : m.where(cat("calibration.", key));
+}
+
+// Calibration sets every rank builds whole (n × L tokens) and compresses from (its n/R share of
+// n × L × D activations, twice with fp_inputs): computed in double, so absurd sizes cannot overflow.
+double calibration_bytes(const DecoderConfig& cfg, const plan::RunConfig& c, int group_size) {
+  const double n = c.nsamples, L = c.seqlen, n_local = std::ceil(n / group_size);
+  const double acts = method_row(c.method).compresses() ? n_local * L * double(cfg.dim) * 4 : 0;
+  return n * L * double(sizeof(int)) + acts;
+}
+
+// The corpus is long enough for every seqlen of this model's configurations: make_calibration's own
+// check, run once per distinct seqlen on a one-sample set (before any file is written).
+void check_calibration(const plan::Manifest& m, const Tokenizer& tok, const DecoderConfig& cfg, int mi,
+                       const std::vector<plan::RunConfig>& all, std::vector<std::string>& errs) {
+  std::set<int> lens;
+  for (const auto& c : all) {
+    if (c.model != mi || c.nsamples == 0) continue;
+    const double bytes = calibration_bytes(cfg, c, m.group_size);
+    if (bytes > double(kMaxCalibrationBytes))
+      errs.push_back(cat(calib_where(m, c, "nsamples"), ": configuration ", c.id, ": nsamples ", c.nsamples, " x seqlen ",
+                         c.seqlen, " needs ", (long long)std::min(bytes, 9e18), " bytes of calibration data per rank, more than the limit of ",
+                         kMaxCalibrationBytes, " (1 TiB)"));
+    else if (lens.insert(c.seqlen).second) {
+      CalibSpec cs;
+      cs.path = m.calib_path;
+      cs.nsamples = 1;
+      cs.seqlen = c.seqlen;
+      try {
+        make_calibration(tok, cs);
+      } catch (const Error& e) {
+        errs.push_back(cat(calib_where(m, c, "seqlen"), ": configuration ", c.id, ": ", e.what()));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig>& all) {
   std::vector<std::string> errs;
   for (int mi = 0; mi < int(m.models.size()); ++mi) {
     std::unique_ptr<Model> model;
+    const std::string kp = cat("models[", mi, "]");
     try {
       model = load_model(m.models[size_t(mi)].path);
+    } catch (const Error& e) {
+      errs.push_back(cat(m.where(kp + ".path"), ": ", e.what()));
+      continue;
+    }
+    try {
       auto tok = load_tokenizer(m.models[size_t(mi)].tokenizer);
       if (tok->vocab_size() > model->cfg.vocab_size)
-        errs.push_back(cat("models[", mi, "]: tokenizer ", m.models[size_t(mi)].tokenizer, " has ", tok->vocab_size(),
+        errs.push_back(cat(kp, ": tokenizer ", m.models[size_t(mi)].tokenizer, " has ", tok->vocab_size(),
                            " tokens, the model ", model->cfg.vocab_size));
+      check_calibration(m, *tok, model->cfg, mi, all, errs);
     } catch (const Error& e) {
-      errs.push_back(cat("models[", mi, "]: ", e.what()));
+      errs.push_back(cat(m.where(kp + ".tokenizer"), ": ", e.what()));
       continue;
     }
     for (const auto& c : all) {
@@ -165,6 +267,11 @@ void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig
   for (size_t i = 0; i < errs.size() && i < 20; ++i) msg += "\n  " + errs[i];
   if (errs.size() > 20) msg += cat("\n  ... and ", errs.size() - 20, " more");
   LB_THROW(ConfigError, msg);
+}
+
+Studies validate_run(const plan::Manifest& m, const std::vector<plan::RunConfig>& all) {
+  validate_configs(m, all);
+  return load_studies(m);
 }
 
 // ---------------------------------------------------------------- work queue
@@ -326,11 +433,12 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   LB_INPUT_CHECK(!all.empty(), opt.manifest, ": the manifest expands to no configuration");
   LB_INPUT_CHECK(world.size() % m.group_size == 0, "execution.group_size ", m.group_size, " does not divide the ",
                  world.size(), " ranks");
-  validate_configs(m, all);  // every rank: the same files, the same verdict
-  const Studies studies = load_studies(m);
+  // Every check on the inputs (the same as `lowbit plan`'s), on every rank, before any file is
+  // written: the same files give every rank the same verdict.
+  const Studies studies = validate_run(m, all);
   archive::RunArchive ar(m.output);
   const std::string msha = manifest_digest(m.text);
-  // Checks before any work, decided on rank 0 and shared, so every rank fails the same way.
+  // Checks of the archive, decided on rank 0 and shared, so every rank fails the same way.
   std::string err;
   std::vector<std::string> done_list;
   bool fresh = true;
@@ -339,6 +447,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   std::unique_ptr<archive::RunArchive::Lock> start_lock;
   archive::Group prev_run;  // the archive's /run when resuming (rank 0)
   if (world.is_root()) {
+    const StartTrace trace(ar);
     try {
       ar.check_writable();
       start_lock = ar.lock();
@@ -350,9 +459,12 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
                        " would mix experiments (use another --output)");
         fresh = false;
       }
+      check_staging(ar, msha, all);
       for (const auto& id : ar.complete_configs()) done_list.push_back(id);
     } catch (const Error& e) {
       err = std::string(1, char('0' + int(e.kind()))) + e.what();
+      start_lock.reset();
+      trace.undo();  // a failed start leaves the folder as it found it
     }
   }
   world.broadcast_string(err, 0);
@@ -432,6 +544,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       std::filesystem::create_directories(spill);
       archive::Group g = run_config(m, c, *group, spill, studies);
       std::filesystem::remove_all(spill);
+      g.set("manifest_sha", msha);  // what --resume checks a staged file against (check_staging)
       if (group->is_root()) ar.stage(c.id, g);
       compute += since(tc);
       ++mine;

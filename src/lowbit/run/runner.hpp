@@ -1,6 +1,7 @@
 // lowbit/run/runner.hpp — `lowbit run`: a manifest's configurations executed by rank groups that
 // take them from a dynamic work queue, each written whole into the run archive.
-// defines: lowbit::run::RunOptions, RunSummary, run_manifest, run_config, WorkQueue
+// defines: lowbit::run::RunOptions, RunSummary, run_manifest, run_config, validate_run, validate_configs,
+//          kMaxCalibrationBytes, WorkQueue
 #pragma once
 
 #include <memory>
@@ -56,8 +57,17 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
 
 // The compression options of one configuration, and the check of every configuration against its
 // model (group sizes, N:M patterns, positions) before any work; ConfigError lists every problem.
+// The models and tokenizers load, the corpus is long enough for every seqlen, calibration sizes fit
+// kMaxCalibrationBytes — each problem named with the manifest's file:line:col where it has one.
 CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig& c);
 void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig>& all);
+// Every check `lowbit run` makes on its inputs before writing anything (validate_configs, then the
+// study sections); `lowbit plan` calls it too, so plan refuses what run would. Returns the studies.
+Studies validate_run(const plan::Manifest& m, const std::vector<plan::RunConfig>& all);
+
+// Calibration data one rank holds for one configuration (tokens + its share of the activations):
+// beyond 1 TiB no node has the memory, and an nsamples typo would otherwise allocate until killed.
+inline constexpr long long kMaxCalibrationBytes = 1LL << 40;
 
 // A shared counter handing out work items: MPI one-sided fetch-and-add on rank 0 of the world
 // (no dedicated master rank), or a local counter for one process.
