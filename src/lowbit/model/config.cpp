@@ -67,6 +67,9 @@ void DecoderConfig::validate(const std::string& where) const {
   pos(head_dim, "head_dim");
   pos(vocab_size, "vocab_size");
   pos(max_seq_len, "max_seq_len/max_position_embeddings");
+  if (max_seq_len < kMinContext)
+    LB_THROW(ConfigError, where, ": context length ", max_seq_len, " must be at least ", kMinContext,
+             " (a window of n tokens predicts n-1)");
   // Bounds keep a corrupted header from asking for petabytes before any tensor is read.
   if (dim > (1 << 17) || hidden_dim > (1 << 19) || n_layers > 4096 || n_heads > 4096 || head_dim > (1 << 14) ||
       vocab_size > (1 << 24) || max_seq_len > (1 << 24) || (long long)n_heads * head_dim > (1 << 20))

@@ -9,6 +9,9 @@
 
 namespace lowbit {
 
+// Shortest usable context: a window of n tokens predicts n-1, so 1 position predicts nothing.
+inline constexpr int kMinContext = 2;
+
 enum class Arch { Llama, Qwen2, Opt, Gemma3 };
 enum class NormKind { RMSNorm, LayerNorm };
 // Interleaved: rotate pairs (x[2i], x[2i+1]) — llama2.c / Meta. Half: (x[i], x[i+hd/2]) — HF.
