@@ -21,7 +21,7 @@ PY=${PYTHON:-python3}
 [[ -f "$MODEL" ]] || { echo "bad_input.sh: $MODEL missing" >&2; exit 2; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lowbit_cli_bad.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
 
 pass=0
 fail=0
@@ -173,14 +173,14 @@ patch_float "$T/huge_wq2.bin" $((WQ2 + 10)) 3e38
 expect_err "3e38 in wq[2] (ppl)" "$T/huge_wq2.bin|wq[2]|exceeds" -- \
   "$LOWBIT" ppl --model "$T/huge_wq2.bin" --tokenizer "$TOK" --data "$TEXT" --quiet
 expect_err "3e38 in wq[2] (quantize rtn)" "$T/huge_wq2.bin|wq[2]|exceeds" -- \
-  "$LOWBIT" quantize --model "$T/huge_wq2.bin" --tokenizer "$TOK" --method rtn --group 32 --calib "$TEXT" \
+  "$LOWBIT" quantize --model "$T/huge_wq2.bin" --tokenizer "$TOK" --method rtn --group 0 --calib "$TEXT" \
   --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/q_huge" --quiet
 expect_nothing "quantize of a 3e38 checkpoint writes nothing" "$T/q_huge"
 # 9.9e5 is within the load limit, but a 2-bit grid's f16 scale (range / 3) overflows: NaN weights.
 cp "$MODEL" "$T/big_wq2.bin"
 patch_float "$T/big_wq2.bin" $((WQ2 + 10)) 9.9e5
 expect_err "f16 scale overflow (quantize rtn 2-bit)" "$T/big_wq2.bin|layers.2.attn.q.weight|non-finite|nothing written" -- \
-  "$LOWBIT" quantize --model "$T/big_wq2.bin" --tokenizer "$TOK" --method rtn --bits 2 --group 32 --calib "$TEXT" \
+  "$LOWBIT" quantize --model "$T/big_wq2.bin" --tokenizer "$TOK" --method rtn --bits 2 --group 0 --calib "$TEXT" \
   --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/q_big" --quiet
 expect_nothing "quantize with overflowing scales writes nothing" "$T/q_big"
 
@@ -196,7 +196,7 @@ for c in ppl generate quantize prune; do
   case $c in
     ppl) args=(--data "$TEXT") ;;
     generate) args=(--steps 4) ;;
-    quantize) args=(--method rtn --group 32 --calib "$TEXT" --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/tokq") ;;
+    quantize) args=(--method rtn --group 0 --calib "$TEXT" --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/tokq") ;;
     prune) args=(--method magnitude --out "$T/tokp") ;;
   esac
   expect_err "tokenizer larger than the vocabulary ($c)" "$T/tok612.bin|$MODEL|612|512" -- \
@@ -208,11 +208,11 @@ expect_nothing "prune with a mismatched tokenizer writes nothing" "$T/tokp"
 # ---- quantize/prune: inputs checked first, --out appears only with a whole result ----
 echo "Once upon a time." >"$T/short.txt"
 expect_err "calibration corpus too short (quantize)" "$T/short.txt" -- \
-  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 32 --calib "$T/short.txt" --doc-sep-none \
+  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 0 --calib "$T/short.txt" --doc-sep-none \
   --nsamples 4 --seqlen 64 --out "$T/q_short" --quiet
 expect_nothing "quantize with a short corpus creates no --out" "$T/q_short"
 expect_err "evaluation path is a directory (quantize)" "$T/emptydir|directory" -- \
-  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 32 --calib "$TEXT" --doc-sep-none --nsamples 2 \
+  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 0 --calib "$TEXT" --doc-sep-none --nsamples 2 \
   --seqlen 32 --eval-data "$T/emptydir" --out "$T/q_evdir" --quiet
 expect_nothing "quantize with a directory as --eval-data creates no --out" "$T/q_evdir"
 expect_err "calibration path is a directory (prune)" "$T/emptydir|directory" -- \
