@@ -15,6 +15,8 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/gguf.hpp"
+#include "lowbit/io/gguf_export.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/convert.hpp"
 #include "lowbit/model/model.hpp"
@@ -164,4 +166,29 @@ TEST(Reliability, ConfigKeysNamedAsTheFileNamesThem) {
     EXPECT_NAMES(msg, d + "/config.json");
     EXPECT_NAMES(msg, std::string("'") + c.key + "'");
   }
+}
+
+// A GGUF file whose block 1 has a q bias block 0 lacks: the decoder (qkv_bias from block 0) would
+// ignore it, so it is refused by name.
+TEST(Reliability, GgufTensorTheConfigDoesNotUse) {
+  const std::string dir = test::tmpdir("rel_gguf");
+  GgufExportOptions o;
+  o.dtype = GgufPlainDType::F32;
+  o.tokenizer = stories_tok();
+  write_gguf_model(*load_model(stories_bin()), nullptr, dir + "/s.gguf", o);
+  auto f = read_gguf(dir + "/s.gguf");
+  GgufWriter w;
+  for (const auto& k : f->kv_order)
+    if (k != "general.alignment") w.set(k, f->kv.at(k));
+  for (const auto& t : f->tensors) {
+    const uint8_t* p = f->base + f->data_offset + t.offset;
+    w.add_tensor(t.name, t.ggml_type, t.shape, std::vector<uint8_t>(p, p + t.nbytes));
+  }
+  w.add_f32("blk.1.attn_q.bias", Tensor({kD}));
+  w.write(dir + "/bias.gguf");
+  EXPECT_NO_THROW(load_model(dir + "/s.gguf"));
+  const std::string msg = input_error_of([&] { load_model(dir + "/bias.gguf"); });
+  EXPECT_NAMES(msg, dir + "/bias.gguf");
+  EXPECT_NAMES(msg, "1 tensor is not used");
+  EXPECT_NAMES(msg, "blk.1.attn_q.bias");
 }
