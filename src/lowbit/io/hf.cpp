@@ -215,8 +215,8 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
   if (c.n_heads % c.n_kv_heads != 0)
     LB_THROW(ConfigError, file, ": key 'num_attention_heads' = ", c.n_heads, " is not a multiple of 'num_key_value_heads' = ",
              c.n_kv_heads);
-  if (c.rope != RopeStyle::None && !(c.rope_theta > 0.f && c.rope_theta <= 1e12f))
-    LB_THROW(ConfigError, file, ": key 'rope_theta' = ", c.rope_theta, " must be in (0, 1e12]");
+  if (c.rope != RopeStyle::None && !(c.rope_theta > 0.f && c.rope_theta <= kMaxRopeTheta))
+    LB_THROW(ConfigError, file, ": key 'rope_theta' = ", c.rope_theta, " must be in (0, ", kMaxRopeTheta, "]");
   c.validate(file);
   return c;
 }
