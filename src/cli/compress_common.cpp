@@ -43,10 +43,7 @@ void check_input_file(const std::string& path, const char* what) {
 
 void CompressCli::prepare() {
   if (doc_sep_none) cs.doc_sep = "";
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  LB_INPUT_CHECK(!file_exists(out) || is_directory(out), "--out ", out, ": exists and is not a folder");
-  const fs::path parent = fs::absolute(out).parent_path();
-  LB_INPUT_CHECK(is_directory(parent.string()), "--out ", out, ": folder ", parent.string(), " does not exist");
+  if (!out.empty()) check_out_folder();
   if (!eval_data.empty()) check_input_file(eval_data, "evaluation file");
   if (!cs.path.empty()) check_input_file(cs.path, "calibration corpus");
   if (tok.empty()) tok = find_tokenizer_for(model);
@@ -54,6 +51,13 @@ void CompressCli::prepare() {
   t = load_tokenizer(tok);
   check_tokenizer_fits(*t, tok, *m);
   if (cs.seqlen == 0) cs.seqlen = std::min(2048, m->cfg.max_seq_len);
+}
+
+void CompressCli::check_out_folder() {
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  LB_INPUT_CHECK(!file_exists(out) || is_directory(out), "--out ", out, ": exists and is not a folder");
+  const fs::path parent = fs::absolute(out).parent_path();
+  LB_INPUT_CHECK(is_directory(parent.string()), "--out ", out, ": folder ", parent.string(), " does not exist");
 }
 
 void CompressCli::open_stage() {

@@ -30,6 +30,7 @@ struct CompressCli {
   // the destructor removes the stage.
   std::string stage;
   void open_stage();
+  void check_out_folder();  // --out is a folder or absent, in a folder that exists (diagnose: optional)
   void commit();
   ~CompressCli();
   // Calibration set (empty when no --calib was given and it is optional).
