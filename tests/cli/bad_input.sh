@@ -7,6 +7,10 @@
 # disagrees with the weights, missing tokenizer or data file, unknown option, bad --to/--dtype)
 # must give: exit code exactly 2, exactly ONE line on stderr, naming the file and the
 # tensor/field; and a failed `lowbit convert` must leave no output file behind. --help exits 0.
+# Issue 17 (bad input that used to succeed with a wrong result): finite but absurd weights (3e38),
+# a 2-bit grid whose f16 scales overflow, a tokenizer larger than the model's vocabulary, a
+# config.json with fewer layers than the weights or an unused bias, config keys named as the file
+# names them, and quantize/prune leaving no --out (not even an empty folder) when they fail.
 # Prints "N passed, M failed" and exits non-zero on any failure.
 set -u
 
