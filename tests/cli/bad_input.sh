@@ -187,6 +187,12 @@ expect_err "f16 scale overflow (quantize rtn 2-bit)" "$T/big_wq2.bin|layers.2.at
   "$LOWBIT" quantize --model "$T/big_wq2.bin" --tokenizer "$TOK" --method rtn --bits 2 --group 0 --calib "$TEXT" \
   --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/q_big" --quiet
 expect_nothing "quantize with overflowing scales writes nothing" "$T/q_big"
+# 1e5 loads (below 1e6) but does not fit in f16 (max 65504): convert --dtype f16 refuses, writes nothing.
+cp "$MODEL" "$T/f16big.bin"
+patch_float "$T/f16big.bin" $((WQ2 + 10)) 1e5
+expect_err "value overflows f16 (convert --dtype f16)" "model.layers.2.self_attn.q_proj.weight|overflows F16|nothing written" -- \
+  "$LOWBIT" convert --model "$T/f16big.bin" --to hf --dtype f16 --out "$T/conv_f16big" --quiet
+expect_nothing "convert with an f16 overflow writes nothing" "$T/conv_f16big"
 
 # ---- tokenizer and model that do not belong together ----
 "$PY" - "$TOK" "$T/tok612.bin" <<'PY'
