@@ -122,8 +122,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   if (tok.empty()) tok = find_tokenizer_for(model);
   auto m = load_model(model);
   auto t = load_tokenizer(tok);
-  LB_INPUT_CHECK(t->vocab_size() <= m->cfg.vocab_size, tok, ": tokenizer has ", t->vocab_size(),
-                 " tokens but the model's vocabulary has ", m->cfg.vocab_size);
+  check_tokenizer_fits(*t, tok, *m);
   log_info("eval: ", model, " on ", tasks.size(), " task(s), data root ", data_root);
 
   EvalResult r = evaluate_tasks(*m, *t, tasks, o);

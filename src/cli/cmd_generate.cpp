@@ -5,6 +5,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/eval/generate.hpp"
 #include "lowbit/io/tokenizer.hpp"
+#include "lowbit/model/model.hpp"
 
 namespace lowbit::cli {
 
@@ -32,6 +33,7 @@ int cmd_generate(const std::vector<std::string>& args) {
   if (tok.empty()) tok = find_tokenizer_for(model);
   auto m = load_model(model);
   auto t = load_tokenizer(tok);
+  check_tokenizer_fits(*t, tok, *m);
   std::vector<int> ids = t->encode(prompt, !no_bos);
   std::string text = t->decode(ids);
   if (!common.json) {

@@ -35,8 +35,7 @@ int cmd_ppl(const std::vector<std::string>& args) {
   LB_INPUT_CHECK(file_exists(data), data, ": data file not found");
   auto m = load_model(model);
   auto t = load_tokenizer(tok);
-  LB_INPUT_CHECK(t->vocab_size() <= m->cfg.vocab_size, tok, ": tokenizer has ", t->vocab_size(),
-                 " tokens but the model's vocabulary has ", m->cfg.vocab_size);
+  check_tokenizer_fits(*t, tok, *m);
   std::string text = read_file(data);
   auto docs = tokenize_documents(*t, text, o);
   log_info("ppl: ", model, " on ", data, " (", docs.size(), " documents)");

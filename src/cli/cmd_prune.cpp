@@ -63,14 +63,13 @@ int cmd_prune(const std::vector<std::string>& args) {
   Model& m = *cc.m;
   validate_compress_options(m, o);
   cc.check_gguf();
-  ::mkdir(cc.out.c_str(), 0755);
-  LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
   CalibSet calib = cc.calibration();
   nlohmann::json report = {{"model", cc.model}, {"method", o.method}, {"sparsity", o.prune.sparsity},
                            {"pattern", o.prune.str()}, {"calibration", cc.calib_json(calib)}};
   if (row->has_levels) report["haar"] = {{"levels", o.prune.haar_levels}, {"global", o.prune.haar_global}};
   cc.eval_into(report, "fp", calib);
   CompressResult r = compress_model(m, calib, o);
+  check_weights_finite(m, cat(cc.model, ": ", o.method, " ", o.prune.str(), " gives a broken model, nothing written"));
   report["layers"] = CompressCli::records_json(r);
   long long pruned = 0, total = 0;
   for (const auto& rec : r.records) {
@@ -81,15 +80,17 @@ int cmd_prune(const std::vector<std::string>& args) {
   report["total_elements"] = total;
   report["seconds"] = r.seconds;
   cc.eval_into(report, "pruned", calib);
-  if (want_hf) write_hf_model(m, cc.out + "/model", DType::F32);
+  cc.open_stage();
+  if (want_hf) write_hf_model(m, cc.stage + "/model", DType::F32);
   if (cc.want_gguf) cc.write_gguf(nullptr, report);
   report["format"] = format;
   if (row->has_levels) {
     // The compact form of a Haar-pruned model: sparse coefficients + shape per linear (docs/HAAR.md).
-    write_haar_coeffs(r.haar, cc.out + "/haar_coeffs.safetensors");
+    write_haar_coeffs(r.haar, cc.stage + "/haar_coeffs.safetensors");
     report["haar"]["coeff_store"] = "haar_coeffs.safetensors";
   }
-  write_file_atomic(cc.out + "/report.json", report.dump(2) + "\n");
+  write_file_atomic(cc.stage + "/report.json", report.dump(2) + "\n");
+  cc.commit();
   log_info("prune: wrote ", cc.out, " in ", r.seconds, " s");
   if (common.json) {
     report.erase("layers");

@@ -66,9 +66,6 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (format == "auto") format = packed_problem.empty() ? "both" : "fake";
   if (format == "packed" || format == "both")
     LB_INPUT_CHECK(packed_problem.empty(), "--format ", format, ": ", packed_problem);
-  ::mkdir(cc.out.c_str(), 0755);
-  LB_INPUT_CHECK(is_directory(cc.out), cc.out, ": cannot create the output folder");
-
   CalibSet calib = cc.calibration();
   log_info("quantize: ", o.method, " ", o.spec.str(), " on ", calib.samples.size(), " x ", cc.cs.seqlen,
            " tokens from ", cc.cs.path, " (seed ", cc.cs.seed, ")");
@@ -76,19 +73,23 @@ int cmd_quantize(const std::vector<std::string>& args) {
                            {"sym", o.spec.sym}, {"calibration", cc.calib_json(calib)}};
   cc.eval_into(report, "fp", calib);
   CompressResult r = compress_model(m, calib, o);
+  // A grid whose scales overflow (f16 holds at most 65504) gives NaN weights: refuse, write nothing.
+  check_weights_finite(m, cat(cc.model, ": ", o.method, " ", o.spec.str(), " gives a broken model, nothing written"));
   report["layers"] = CompressCli::records_json(r);
   report["seconds"] = r.seconds;
   cc.eval_into(report, "quantized", calib);
-  if (format == "fake" || format == "both") write_hf_model(m, cc.out + "/fake", DType::F32);
+  cc.open_stage();
+  if (format == "fake" || format == "both") write_hf_model(m, cc.stage + "/fake", DType::F32);
   if (format == "packed" || format == "both")
-    write_gptq_checkpoint(m, r.quant, cc.out + "/packed",
+    write_gptq_checkpoint(m, r.quant, cc.stage + "/packed",
                           GptqExportInfo{o.method, o.gptq.percdamp, true, o.gptq.static_groups});
   if (cc.want_gguf) {
     cc.write_gguf(&r.quant, report);
     format = format.empty() ? "gguf" : format + ",gguf";
   }
   report["format"] = format;
-  write_file_atomic(cc.out + "/report.json", report.dump(2) + "\n");
+  write_file_atomic(cc.stage + "/report.json", report.dump(2) + "\n");
+  cc.commit();
   log_info("quantize: wrote ", cc.out, " (", format, ") in ", r.seconds, " s");
   if (common.json) {
     report.erase("layers");

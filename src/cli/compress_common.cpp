@@ -3,7 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
@@ -28,14 +31,59 @@ void CompressCli::add_options(po::options_description& desc) {
       "eval-data", po::value(&eval_data), "also report perplexity on this text before and after");
 }
 
+namespace fs = std::filesystem;
+
+namespace {
+// An input file given on the command line: present and a regular file (not a folder or FIFO).
+void check_input_file(const std::string& path, const char* what) {
+  LB_INPUT_CHECK(file_exists(path), path, ": ", what, " not found");
+  require_regular_file(path);
+}
+}  // namespace
+
 void CompressCli::prepare() {
   if (doc_sep_none) cs.doc_sep = "";
+  if (!out.empty()) check_out_folder();
+  if (!eval_data.empty()) check_input_file(eval_data, "evaluation file");
+  if (!cs.path.empty()) check_input_file(cs.path, "calibration corpus");
   if (tok.empty()) tok = find_tokenizer_for(model);
   m = load_model(model);
   t = load_tokenizer(tok);
+  check_tokenizer_fits(*t, tok, *m);
   if (cs.seqlen == 0) cs.seqlen = std::min(2048, m->cfg.max_seq_len);
-  if (!eval_data.empty()) LB_INPUT_CHECK(file_exists(eval_data), eval_data, ": evaluation file not found");
-  if (!cs.path.empty()) LB_INPUT_CHECK(file_exists(cs.path), cs.path, ": calibration corpus not found");
+}
+
+void CompressCli::check_out_folder() {
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  LB_INPUT_CHECK(!file_exists(out) || is_directory(out), "--out ", out, ": exists and is not a folder");
+  const fs::path parent = fs::absolute(out).parent_path();
+  LB_INPUT_CHECK(is_directory(parent.string()), "--out ", out, ": folder ", parent.string(), " does not exist");
+}
+
+void CompressCli::open_stage() {
+  stage = out + ".partial." + std::to_string(::getpid());
+  fs::remove_all(stage);
+  LB_INPUT_CHECK(::mkdir(stage.c_str(), 0755) == 0, stage, ": cannot create the staging folder beside --out");
+}
+
+void CompressCli::commit() {
+  if (!is_directory(out)) LB_INPUT_CHECK(::mkdir(out.c_str(), 0755) == 0, out, ": cannot create the output folder");
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(stage))
+    if (e.path().filename() != "report.json") entries.push_back(e.path());
+  if (file_exists(stage + "/report.json")) entries.push_back(stage + "/report.json");  // last: it marks a whole result
+  for (const auto& from : entries) {
+    const fs::path to = fs::path(out) / from.filename();
+    fs::remove_all(to);
+    fs::rename(from, to);
+  }
+  fs::remove(stage);
+  stage.clear();
+}
+
+CompressCli::~CompressCli() {
+  std::error_code ec;
+  if (!stage.empty()) fs::remove_all(stage, ec);  // a failed run leaves nothing half-written
 }
 
 CalibSet CompressCli::calibration() const {
@@ -104,7 +152,8 @@ void CompressCli::write_gguf(const std::vector<BlockQuant>* quant, nlohmann::jso
   GgufExportOptions o;
   o.dtype = parse_gguf_plain_dtype(gguf_dtype, "--gguf-dtype");
   o.tokenizer = tok;
-  const GgufExportReport rep = write_gguf_model(*m, quant, out + "/model.gguf", o);
+  GgufExportReport rep = write_gguf_model(*m, quant, stage + "/model.gguf", o);
+  rep.path = out + "/model.gguf";  // where commit() puts it
   report["gguf"] = rep.to_json();
   log_info("gguf: wrote ", rep.summary());
 }

@@ -25,6 +25,14 @@ struct CompressCli {
   void add_options(po::options_description& desc);
   // After parsing: resolve defaults, load model and tokenizer, check files before any work.
   void prepare();
+  // Outputs are written into `stage` (a folder beside --out, made by open_stage after every check)
+  // and moved into --out by commit(), report.json last; a failure before that leaves no output, and
+  // the destructor removes the stage.
+  std::string stage;
+  void open_stage();
+  void check_out_folder();  // --out is a folder or absent, in a folder that exists (diagnose: optional)
+  void commit();
+  ~CompressCli();
   // Calibration set (empty when no --calib was given and it is optional).
   CalibSet calibration() const;
   // "fp" perplexities before compression, "compressed" after; records -> "layers".

@@ -7,6 +7,10 @@
 # disagrees with the weights, missing tokenizer or data file, unknown option, bad --to/--dtype)
 # must give: exit code exactly 2, exactly ONE line on stderr, naming the file and the
 # tensor/field; and a failed `lowbit convert` must leave no output file behind. --help exits 0.
+# Issue 17 (bad input that used to succeed with a wrong result): finite but absurd weights (3e38),
+# a 2-bit grid whose f16 scales overflow, a tokenizer larger than the model's vocabulary, a
+# config.json with fewer layers than the weights or an unused bias, config keys named as the file
+# names them, and quantize/prune leaving no --out (not even an empty folder) when they fail.
 # Prints "N passed, M failed" and exits non-zero on any failure.
 set -u
 
@@ -21,7 +25,7 @@ PY=${PYTHON:-python3}
 [[ -f "$MODEL" ]] || { echo "bad_input.sh: $MODEL missing" >&2; exit 2; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lowbit_cli_bad.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+trap '[[ -n ${KEEP:-} ]] || rm -rf "$T"' EXIT
 
 pass=0
 fail=0
@@ -72,6 +76,12 @@ expect_no_output() {
   else
     bad "$name: output left behind: $(find "$path" | head -5 | tr '\n' ' ')"
   fi
+}
+
+# Nothing at PATH at all: not even an empty folder (quantize/prune create --out only at the end).
+expect_nothing() {
+  local name=$1 path=$2
+  if [[ ! -e "$path" ]] && ! ls -d "$path".partial.* >/dev/null 2>&1; then ok; else bad "$name: left $(ls -d "$path"* | tr '\n' ' ')"; fi
 }
 
 # patch_float FILE FLOAT_INDEX VALUE  (float index after the 28-byte header; VALUE nan|inf|-inf)
@@ -161,6 +171,67 @@ cp "$MODEL" "$T/inf.bin"
 patch_float "$T/inf.bin" $((RMS_FINAL + 3)) inf
 expect_err "Inf in rms_final_weight" "$T/inf.bin|rms_final_weight|inf" -- "$LOWBIT" info "$T/inf.bin"
 
+# ---- finite but absurd weights, and results that overflow (issue 17) ----
+cp "$MODEL" "$T/huge_wq2.bin"
+patch_float "$T/huge_wq2.bin" $((WQ2 + 10)) 3e38
+expect_err "3e38 in wq[2] (ppl)" "$T/huge_wq2.bin|wq[2]|exceeds" -- \
+  "$LOWBIT" ppl --model "$T/huge_wq2.bin" --tokenizer "$TOK" --data "$TEXT" --quiet
+expect_err "3e38 in wq[2] (quantize rtn)" "$T/huge_wq2.bin|wq[2]|exceeds" -- \
+  "$LOWBIT" quantize --model "$T/huge_wq2.bin" --tokenizer "$TOK" --method rtn --group 0 --calib "$TEXT" \
+  --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/q_huge" --quiet
+expect_nothing "quantize of a 3e38 checkpoint writes nothing" "$T/q_huge"
+# 9.9e5 is within the load limit, but a 2-bit grid's f16 scale (range / 3) overflows: NaN weights.
+cp "$MODEL" "$T/big_wq2.bin"
+patch_float "$T/big_wq2.bin" $((WQ2 + 10)) 9.9e5
+expect_err "f16 scale overflow (quantize rtn 2-bit)" "$T/big_wq2.bin|layers.2.attn.q.weight|non-finite|nothing written" -- \
+  "$LOWBIT" quantize --model "$T/big_wq2.bin" --tokenizer "$TOK" --method rtn --bits 2 --group 0 --calib "$TEXT" \
+  --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/q_big" --quiet
+expect_nothing "quantize with overflowing scales writes nothing" "$T/q_big"
+# 1e5 loads (below 1e6) but does not fit in f16 (max 65504): convert --dtype f16 refuses, writes nothing.
+cp "$MODEL" "$T/f16big.bin"
+patch_float "$T/f16big.bin" $((WQ2 + 10)) 1e5
+expect_err "value overflows f16 (convert --dtype f16)" "model.layers.2.self_attn.q_proj.weight|overflows F16|nothing written" -- \
+  "$LOWBIT" convert --model "$T/f16big.bin" --to hf --dtype f16 --out "$T/conv_f16big" --quiet
+expect_nothing "convert with an f16 overflow writes nothing" "$T/conv_f16big"
+
+# ---- tokenizer and model that do not belong together ----
+"$PY" - "$TOK" "$T/tok612.bin" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+extra = b"".join(struct.pack("<fi", -1e4, 4) + b"x%03d" % i for i in range(100))
+open(sys.argv[2], "wb").write(b + extra)
+PY
+for c in ppl generate quantize prune; do
+  args=()
+  case $c in
+    ppl) args=(--data "$TEXT") ;;
+    generate) args=(--steps 4) ;;
+    quantize) args=(--method rtn --group 0 --calib "$TEXT" --doc-sep-none --nsamples 2 --seqlen 32 --out "$T/tokq") ;;
+    prune) args=(--method magnitude --out "$T/tokp") ;;
+  esac
+  expect_err "tokenizer larger than the vocabulary ($c)" "$T/tok612.bin|$MODEL|612|512" -- \
+    "$LOWBIT" "$c" --model "$MODEL" --tokenizer "$T/tok612.bin" "${args[@]}" --quiet
+done
+expect_nothing "quantize with a mismatched tokenizer writes nothing" "$T/tokq"
+expect_nothing "prune with a mismatched tokenizer writes nothing" "$T/tokp"
+
+# ---- quantize/prune: inputs checked first, --out appears only with a whole result ----
+echo "Once upon a time." >"$T/short.txt"
+expect_err "calibration corpus too short (quantize)" "$T/short.txt" -- \
+  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 0 --calib "$T/short.txt" --doc-sep-none \
+  --nsamples 4 --seqlen 64 --out "$T/q_short" --quiet
+expect_nothing "quantize with a short corpus creates no --out" "$T/q_short"
+expect_err "evaluation path is a directory (quantize)" "$T/emptydir|directory" -- \
+  "$LOWBIT" quantize --model "$MODEL" --method rtn --group 0 --calib "$TEXT" --doc-sep-none --nsamples 2 \
+  --seqlen 32 --eval-data "$T/emptydir" --out "$T/q_evdir" --quiet
+expect_nothing "quantize with a directory as --eval-data creates no --out" "$T/q_evdir"
+expect_err "calibration path is a directory (prune)" "$T/emptydir|directory" -- \
+  "$LOWBIT" prune --model "$MODEL" --method wanda --calib "$T/emptydir" --out "$T/p_caldir" --quiet
+expect_nothing "prune with a directory as --calib creates no --out" "$T/p_caldir"
+expect_ok "prune magnitude writes a whole result" -- "$LOWBIT" prune --model "$MODEL" --method magnitude --out "$T/p_ok" --quiet
+[[ -s "$T/p_ok/report.json" && -s "$T/p_ok/model/config.json" ]] && ok || bad "prune output incomplete: $(ls -R "$T/p_ok" | tr '\n' ' ')"
+ls -d "$T"/p_ok.partial.* >/dev/null 2>&1 && bad "prune left a staging folder" || ok
+
 # ---- Hugging Face folders (made by lowbit convert, then corrupted) ----
 HF=$T/hf
 if ! "$LOWBIT" convert --model "$MODEL" --to hf --out "$HF" --quiet >/dev/null 2>"$T/err"; then
@@ -228,6 +299,29 @@ for k, v in h.items():
   d=$(hf_copy shape)
   "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["intermediate_size"]=176; json.dump(j,open(p,"w"))' "$d/config.json"
   expect_err "shape disagrees with config.json" "$d/$ST|model.layers.0.mlp.gate_proj.weight|[172, 64]|[176, 64]" -- "$LOWBIT" info "$d"
+  # config.json describing less than the safetensors hold: refused, naming the unused tensors.
+  d=$(hf_copy fewer_layers)
+  "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["num_hidden_layers"]=4; json.dump(j,open(p,"w"))' "$d/config.json"
+  expect_err "config.json has fewer layers than the weights" "$d|9 tensors are not used|model.layers.4.|num_hidden_layers" -- \
+    "$LOWBIT" ppl --model "$d" --tokenizer "$TOK" --data "$TEXT" --quiet
+  d=$(hf_copy extra_bias)
+  st_edit "$d" 'h["model.layers.0.self_attn.q_proj.bias"] = {"dtype": "F32", "shape": [64], "data_offsets": [len(data), len(data) + 256]}; data = data + bytes(256)'
+  expect_err "a bias the architecture does not use" "$d|model.layers.0.self_attn.q_proj.bias|not used" -- "$LOWBIT" info "$d"
+  # Checkpoint-derived limits and config keys are named as the file names them.
+  cfg_set() { "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j[sys.argv[2]]=json.loads(sys.argv[3]); json.dump(j,open(p,"w"))' "$@"; }
+  d=$(hf_copy ctx1)
+  cfg_set "$d/config.json" max_position_embeddings 1
+  expect_err "max_position_embeddings 1" "$d/config.json|max_position_embeddings|1" -- \
+    "$LOWBIT" ppl --model "$d" --tokenizer "$TOK" --data "$TEXT" --quiet
+  d=$(hf_copy eps0)
+  cfg_set "$d/config.json" rms_norm_eps 0
+  expect_err "rms_norm_eps 0" "$d/config.json|rms_norm_eps" -- "$LOWBIT" info "$d"
+  d=$(hf_copy act)
+  cfg_set "$d/config.json" hidden_act '"tanh"'
+  expect_err "unsupported hidden_act" "$d/config.json|hidden_act|tanh" -- "$LOWBIT" info "$d"
+  d=$(hf_copy kvheads)
+  cfg_set "$d/config.json" num_key_value_heads 3
+  expect_err "heads not a multiple of kv heads" "$d/config.json|num_attention_heads|num_key_value_heads" -- "$LOWBIT" info "$d"
   d=$(hf_copy cfgjson)
   printf '{"model_type": "llama",' >"$d/config.json"
   expect_err "config.json not JSON" "$d/config.json|not valid JSON" -- "$LOWBIT" info "$d"

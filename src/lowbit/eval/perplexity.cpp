@@ -60,10 +60,21 @@ void PplResult::finish_from_windows() {
   windows = (long long)window_nll.size();
 }
 
+namespace {
+// A non-finite loss is an error, never a "-nan" perplexity: the weights make the forward overflow.
+void check_finite_nll(const Model& m, const double* wn, int B, long long wi, int T) {
+  for (int b = 0; b < B; ++b)
+    LB_INPUT_CHECK(std::isfinite(wn[b]), m.path, ": the forward gives a non-finite loss (", wn[b], ") on window ",
+                   wi + b, " (", T, " tokens): the weights overflow f32");
+}
+}  // namespace
+
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o) {
   PplResult r;
   r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
-  LB_INPUT_CHECK(r.ctx >= 2, "--ctx ", r.ctx, " must be at least 2");
+  // A window of n tokens predicts n-1: the context must hold 2. Name where the length came from.
+  LB_INPUT_CHECK(r.ctx >= kMinContext, o.ctx > 0 ? cat("--ctx ", r.ctx) : cat(m.path, ": the model's context length ", r.ctx),
+                 " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
   if (r.ctx > m.cfg.max_seq_len) {
     // Learned positions end at max_seq_len; RoPE can be evaluated further (extrapolation).
     LB_INPUT_CHECK(!m.cfg.learned_pos, "--ctx ", r.ctx, " exceeds the model's ", m.cfg.max_seq_len,
@@ -117,6 +128,7 @@ PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, 
         for (int t = 0; t < T; ++t) nll -= log_softmax_at(logits.row(int64_t(b) * T + t), V, st[i + b][t + 1]);
         wn[b] = nll;
       }
+      check_finite_nll(m, wn, B, wi, T);
       r.windows += B;
       prog.step(B, (long long)B * T);
     }

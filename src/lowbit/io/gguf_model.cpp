@@ -184,7 +184,11 @@ DecoderConfig gguf_config(const GgufFile& f) {
   LB_INPUT_CHECK(n_rot == c.head_dim, file, ": metadata key '", m.k("rope.dimension_count"), "' = ", n_rot,
                  " rotates part of each head; lowbit implements full-head RoPE (", c.head_dim, ")");
   c.max_seq_len = int(m.integer(m.k("context_length")));
+  LB_INPUT_CHECK(c.max_seq_len >= kMinContext, file, ": metadata key '", m.k("context_length"), "' = ", c.max_seq_len,
+                 " must be at least ", kMinContext, " (a window of n tokens predicts n-1)");
   c.norm_eps = float(m.number(m.k("attention.layer_norm_rms_epsilon")));
+  LB_INPUT_CHECK(c.norm_eps > 0.f && c.norm_eps < 1.f, file, ": metadata key '", m.k("attention.layer_norm_rms_epsilon"),
+                 "' = ", c.norm_eps, " must be in (0, 1)");
   c.rope_theta = float(m.number(m.k("rope.freq_base"), 10000.0));
   if (m.has(m.k("rope.scaling.type"))) {
     const std::string t = f.at(m.k("rope.scaling.type")).as_string(file, m.k("rope.scaling.type"));

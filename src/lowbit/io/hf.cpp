@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -32,6 +33,19 @@ struct ConfigReader {
     return int(v);
   }
   int get_int(const char* k, int def) const { return has(k) ? get_int(k) : def; }
+  // A count or size: at least `lo`, named by its key when it is not.
+  int get_count(const char* k, int lo = 1) const { return at_least(k, get_int(k), lo); }
+  int get_count(const char* k, int def, int lo) const { return has(k) ? get_count(k, lo) : def; }
+  int at_least(const char* k, int v, int lo) const {
+    if (v < lo) LB_THROW(ConfigError, file, ": key '", k, "' = ", v, " must be at least ", lo);
+    return v;
+  }
+  // A norm epsilon: in (0, 1), named by its key.
+  float get_eps(const char* k, float def) const {
+    const float v = get_float(k, def);
+    if (!(v > 0.f && v < 1.f)) LB_THROW(ConfigError, file, ": key '", k, "' = ", j[k].dump(), " must be in (0, 1)");
+    return v;
+  }
   float get_float(const char* k, float def) const {
     if (!has(k)) return def;
     if (!j[k].is_number()) LB_THROW(ConfigError, file, ": key '", k, "' must be a number, got ", j[k].dump());
@@ -57,12 +71,15 @@ struct ConfigReader {
   }
 };
 
-Activation parse_act(const std::string& s, const std::string& file) {
+// The activation under key `k` (hidden_act, hidden_activation or activation_function).
+Activation parse_act(const ConfigReader& r, const char* k, const std::string& def) {
+  const std::string s = r.get_str(k, def);
   if (s == "silu" || s == "swish") return Activation::SiLU;
   if (s == "relu") return Activation::ReLU;
   if (s == "gelu") return Activation::GELU;
   if (s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return Activation::GELUTanh;
-  LB_THROW(ConfigError, file, ": unsupported activation '", s, "' (silu, relu, gelu, gelu_new, gelu_pytorch_tanh)");
+  LB_THROW(ConfigError, r.file, ": key '", k, "' = '", s,
+           "' is not a supported activation (silu, relu, gelu, gelu_new, gelu_pytorch_tanh)");
 }
 
 }  // namespace
@@ -82,19 +99,19 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
   c.source_dtype = r.get_str("torch_dtype", "float32");
   if (mt == "llama" || mt == "mistral" || mt == "qwen2") {
     c.arch = mt == "qwen2" ? Arch::Qwen2 : Arch::Llama;
-    c.dim = r.get_int("hidden_size");
-    c.hidden_dim = r.get_int("intermediate_size");
-    c.n_layers = r.get_int("num_hidden_layers");
-    c.n_heads = r.get_int("num_attention_heads");
-    c.n_kv_heads = r.get_int("num_key_value_heads", c.n_heads);
-    c.vocab_size = r.get_int("vocab_size");
-    c.max_seq_len = r.get_int("max_position_embeddings");
-    c.head_dim = r.get_int("head_dim", c.n_heads > 0 ? c.dim / c.n_heads : 0);
+    c.dim = r.get_count("hidden_size");
+    c.hidden_dim = r.get_count("intermediate_size");
+    c.n_layers = r.get_count("num_hidden_layers");
+    c.n_heads = r.get_count("num_attention_heads");
+    c.n_kv_heads = r.get_count("num_key_value_heads", c.n_heads, 1);
+    c.vocab_size = r.get_count("vocab_size");
+    c.max_seq_len = r.get_count("max_position_embeddings", kMinContext);
+    c.head_dim = r.get_count("head_dim", c.dim / c.n_heads, 1);
     c.norm = NormKind::RMSNorm;
-    c.norm_eps = r.get_float("rms_norm_eps", 1e-6f);
+    c.norm_eps = r.get_eps("rms_norm_eps", 1e-6f);
     c.rope = RopeStyle::Half;
     c.rope_theta = r.get_float("rope_theta", 10000.f);
-    c.act = parse_act(r.get_str("hidden_act", "silu"), file);
+    c.act = parse_act(r, "hidden_act", "silu");
     c.gated_mlp = true;
     bool attn_bias = r.get_bool("attention_bias", false);
     c.qkv_bias = c.arch == Arch::Qwen2 ? true : attn_bias;
@@ -107,20 +124,20 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
       LB_THROW(ConfigError, file, ": key 'use_sliding_window' is true; lowbit implements full attention only");
   } else if (mt == "gemma3_text") {
     c.arch = Arch::Gemma3;
-    c.dim = r.get_int("hidden_size");
-    c.hidden_dim = r.get_int("intermediate_size");
-    c.n_layers = r.get_int("num_hidden_layers");
-    c.n_heads = r.get_int("num_attention_heads");
-    c.n_kv_heads = r.get_int("num_key_value_heads", c.n_heads);
-    c.head_dim = r.get_int("head_dim", 256);
-    c.vocab_size = r.get_int("vocab_size");
-    c.max_seq_len = r.get_int("max_position_embeddings");
+    c.dim = r.get_count("hidden_size");
+    c.hidden_dim = r.get_count("intermediate_size");
+    c.n_layers = r.get_count("num_hidden_layers");
+    c.n_heads = r.get_count("num_attention_heads");
+    c.n_kv_heads = r.get_count("num_key_value_heads", c.n_heads, 1);
+    c.head_dim = r.get_count("head_dim", 256, 1);
+    c.vocab_size = r.get_count("vocab_size");
+    c.max_seq_len = r.get_count("max_position_embeddings", kMinContext);
     c.norm = NormKind::RMSNorm;
-    c.norm_eps = r.get_float("rms_norm_eps", 1e-6f);
+    c.norm_eps = r.get_eps("rms_norm_eps", 1e-6f);
     c.rope = RopeStyle::Half;
     c.rope_theta = r.get_float("rope_theta", 1e6f);
     c.rope_theta_local = r.get_float("rope_local_base_freq", 10000.f);
-    c.act = parse_act(r.get_str("hidden_activation", "gelu_pytorch_tanh"), file);
+    c.act = parse_act(r, "hidden_activation", "gelu_pytorch_tanh");
     c.gated_mlp = true;
     c.post_norms = c.qk_norm = true;
     c.qkv_bias = c.o_bias = r.get_bool("attention_bias", false);
@@ -162,18 +179,18 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
       LB_THROW(ConfigError, file, ": key 'use_bidirectional_attention' is true; lowbit implements causal attention");
   } else if (mt == "opt") {
     c.arch = Arch::Opt;
-    c.dim = r.get_int("hidden_size");
-    c.hidden_dim = r.get_int("ffn_dim");
-    c.n_layers = r.get_int("num_hidden_layers");
-    c.n_heads = r.get_int("num_attention_heads");
+    c.dim = r.get_count("hidden_size");
+    c.hidden_dim = r.get_count("ffn_dim");
+    c.n_layers = r.get_count("num_hidden_layers");
+    c.n_heads = r.get_count("num_attention_heads");
     c.n_kv_heads = c.n_heads;
     c.head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
-    c.vocab_size = r.get_int("vocab_size");
-    c.max_seq_len = r.get_int("max_position_embeddings");
+    c.vocab_size = r.get_count("vocab_size");
+    c.max_seq_len = r.get_count("max_position_embeddings", kMinContext);
     c.norm = NormKind::LayerNorm;
     c.norm_eps = 1e-5f;
     c.rope = RopeStyle::None;
-    c.act = parse_act(r.get_str("activation_function", "relu"), file);
+    c.act = parse_act(r, "activation_function", "relu");
     c.gated_mlp = false;
     bool bias = r.get_bool("enable_bias", true);
     c.qkv_bias = c.o_bias = c.mlp_bias = bias;
@@ -194,6 +211,12 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
   c.eos_id = r.token_id("eos_token_id", 2);
   if (c.head_dim > 0 && c.n_heads > 0 && c.arch == Arch::Opt && c.head_dim * c.n_heads != c.dim)
     LB_THROW(ConfigError, file, ": hidden_size ", c.dim, " is not a multiple of num_attention_heads ", c.n_heads);
+  // The decoder's own checks (c.validate) name fields generically; name the keys of this file first.
+  if (c.n_heads % c.n_kv_heads != 0)
+    LB_THROW(ConfigError, file, ": key 'num_attention_heads' = ", c.n_heads, " is not a multiple of 'num_key_value_heads' = ",
+             c.n_kv_heads);
+  if (c.rope != RopeStyle::None && !(c.rope_theta > 0.f && c.rope_theta <= kMaxRopeTheta))
+    LB_THROW(ConfigError, file, ": key 'rope_theta' = ", c.rope_theta, " must be in (0, ", kMaxRopeTheta, "]");
   c.validate(file);
   return c;
 }
@@ -279,16 +302,37 @@ Tensor hf_stored_norm(Arch arch, const std::string& canon, const Tensor& t) {
 }
 
 namespace {
-std::vector<std::string> all_canonical_names(const DecoderConfig& c) {
-  std::vector<std::string> n = {kTokEmbed, kPosEmbed, kFinalNormW, kFinalNormB, kLmHead};
-  for (int i = 0; i < c.n_layers; ++i) {
-    for (auto s : kBlockNormSuffixes) n.push_back(block_weight_name(i, s));
-    for (auto id : kLinearIds) {
-      n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".weight"));
-      n.push_back(block_weight_name(i, std::string(linear_name(id)) + ".bias"));
+// Suffixes of tensors transformers itself skips on load (buffers some exports still carry).
+constexpr const char* kIgnoredHfSuffixes[] = {"rotary_emb.inv_freq"};
+// Parts of a packed GPTQ linear (io/gptq_pack.cpp), beside its HF name without ".weight".
+constexpr const char* kGptqParts[] = {".qweight", ".qzeros", ".scales", ".g_idx"};
+
+bool ends_with(const std::string& s, const std::string& e) {
+  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+// A stored tensor no expected tensor was read from: more layers than config.json says, biases the
+// architecture has none of, ... A tied classifier's copy (lm_head.weight) and skipped buffers are fine.
+bool hf_tensor_tolerated(const DecoderConfig& c, const std::string& name) {
+  for (const char* s : kIgnoredHfSuffixes)
+    if (ends_with(name, s)) return true;
+  return c.tie_embeddings && (name == "lm_head.weight" || name == "model.lm_head.weight");
+}
+
+std::vector<std::string> unused_hf_tensors(const DecoderConfig& c, const std::map<std::string, TensorRef>& stored,
+                                           std::set<std::string> used, bool gptq) {
+  if (gptq)
+    for (const auto& canon : expected_tensor_names(c)) {
+      const std::string hf = hf_tensor_name(c.arch, canon);
+      if (!ends_with(hf, ".weight")) continue;
+      const std::string base = hf.substr(0, hf.size() - 7);
+      for (const std::string& b : {base, base.rfind("model.", 0) == 0 ? base.substr(6) : base})
+        for (const char* part : kGptqParts) used.insert(b + part);
     }
-  }
-  return n;
+  std::vector<std::string> unused;
+  for (const auto& [name, ref] : stored)
+    if (!used.count(name) && !hf_tensor_tolerated(c, name)) unused.push_back(name);
+  return unused;
 }
 }  // namespace
 
@@ -310,13 +354,20 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir) {
       if (auto it = stored.find(hf.substr(6)); it != stored.end()) return &it->second;
     return nullptr;
   };
-  for (const auto& canon : all_canonical_names(m->cfg)) {
+  std::set<std::string> used;
+  for (const auto& canon : expected_tensor_names(m->cfg)) {
     std::string hf = hf_tensor_name(m->cfg.arch, canon);
     if (hf.empty()) continue;
-    if (const TensorRef* r = lookup(hf)) m->source.emplace(canon, *r);
+    if (const TensorRef* r = lookup(hf)) {
+      m->source.emplace(canon, *r);
+      used.insert(r->name);
+    }
   }
   // A packed GPTQ checkpoint stores linears as qweight/qzeros/scales/g_idx: dequantize them to f32.
-  if (is_gptq_checkpoint(dir)) attach_gptq_linears(*m, stored, dir);
+  const bool gptq = is_gptq_checkpoint(dir);
+  if (gptq) attach_gptq_linears(*m, stored, dir);
+  check_no_unused_tensors(dir, unused_hf_tensors(m->cfg, stored, used, gptq),
+                          cat("the ", m->cfg.n_layers, " layers of config.json (num_hidden_layers)"));
   // Gemma's HF norms hold w of x̂·(1 + w); lowbit holds the gain 1 + w (as GGUF does): fold the 1 in
   // now, into small owned f32 copies (f32 addition, as HF's `1.0 + self.weight.float()`).
   for (auto& [canon, ref] : m->source) {

@@ -32,6 +32,8 @@ Llama2cHeader parse_llama2c_header(std::string_view bytes, uint64_t file_size, c
   LB_INPUT_CHECK(h[5] != INT32_MIN, file, ": llama2.c header field vocab_size = ", h[5], " is invalid");
   c.vocab_size = h[5] > 0 ? h[5] : -h[5];
   c.max_seq_len = h[6];
+  LB_INPUT_CHECK(c.max_seq_len >= kMinContext, file, ": llama2.c header field seq_len = ", c.max_seq_len,
+                 " must be at least ", kMinContext, " (a window of n tokens predicts n-1)");
   LB_INPUT_CHECK(c.dim % c.n_heads == 0, file, ": llama2.c header: dim ", c.dim, " is not a multiple of n_heads ",
                  c.n_heads);
   c.head_dim = c.dim / c.n_heads;

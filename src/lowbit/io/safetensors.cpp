@@ -2,6 +2,7 @@
 #include "lowbit/io/safetensors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -182,15 +183,29 @@ void SafetensorsWriter::add_view(const std::string& name, DType dtype, std::vect
   items_[name] = std::move(it);
 }
 
+namespace {
+// A checkpoint lowbit writes must load again: no non-finite value, none that overflows the dtype.
+void check_storable(const std::string& name, const Tensor& t, int64_t i, float stored, DType dtype) {
+  const float v = t.data[size_t(i)];
+  LB_INPUT_CHECK(std::isfinite(v), "tensor '", name, "' ", t.shape_str(), ": non-finite value ", v, " at flat index ", i,
+                 "; nothing written");
+  LB_INPUT_CHECK(std::isfinite(stored), "tensor '", name, "' ", t.shape_str(), ": value ", v, " at flat index ", i,
+                 " overflows ", dtype_name(dtype), "; nothing written (store it as F32)");
+}
+}  // namespace
+
 void SafetensorsWriter::add_f32(const std::string& name, const Tensor& t, DType dtype) {
   const int64_t n = t.numel();
   std::string bytes;
   if (dtype == DType::F32) {
+    for (int64_t i = 0; i < n; ++i) check_storable(name, t, i, t.data[size_t(i)], dtype);
     bytes.assign(reinterpret_cast<const char*>(t.ptr()), size_t(n) * 4);
   } else if (dtype == DType::F16 || dtype == DType::BF16) {
     bytes.resize(size_t(n) * 2);
     for (int64_t i = 0; i < n; ++i) {
-      uint16_t h = dtype == DType::F16 ? f32_to_f16(t.data[size_t(i)]) : f32_to_bf16(t.data[size_t(i)]);
+      const float v = t.data[size_t(i)];
+      const uint16_t h = dtype == DType::F16 ? f32_to_f16(v) : f32_to_bf16(v);
+      check_storable(name, t, i, dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h), dtype);
       std::memcpy(bytes.data() + 2 * i, &h, 2);
     }
   } else {

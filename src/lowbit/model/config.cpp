@@ -67,6 +67,9 @@ void DecoderConfig::validate(const std::string& where) const {
   pos(head_dim, "head_dim");
   pos(vocab_size, "vocab_size");
   pos(max_seq_len, "max_seq_len/max_position_embeddings");
+  if (max_seq_len < kMinContext)
+    LB_THROW(ConfigError, where, ": context length ", max_seq_len, " must be at least ", kMinContext,
+             " (a window of n tokens predicts n-1)");
   // Bounds keep a corrupted header from asking for petabytes before any tensor is read.
   if (dim > (1 << 17) || hidden_dim > (1 << 19) || n_layers > 4096 || n_heads > 4096 || head_dim > (1 << 14) ||
       vocab_size > (1 << 24) || max_seq_len > (1 << 24) || (long long)n_heads * head_dim > (1 << 20))
@@ -78,13 +81,13 @@ void DecoderConfig::validate(const std::string& where) const {
   if (rope != RopeStyle::None && head_dim % 2 != 0)
     LB_THROW(ConfigError, where, ": rotary embeddings need an even head_dim, got ", head_dim);
   if (!(norm_eps > 0.f && norm_eps < 1.f)) LB_THROW(ConfigError, where, ": norm eps ", norm_eps, " must be in (0, 1)");
-  if (rope != RopeStyle::None && !(rope_theta > 0.f && rope_theta <= 1e12f))
-    LB_THROW(ConfigError, where, ": rope_theta ", rope_theta, " must be in (0, 1e12]");
+  if (rope != RopeStyle::None && !(rope_theta > 0.f && rope_theta <= kMaxRopeTheta))
+    LB_THROW(ConfigError, where, ": rope_theta ", rope_theta, " must be in (0, ", kMaxRopeTheta, "]");
   if (sliding_window < 0 || sliding_pattern < 0)
     LB_THROW(ConfigError, where, ": sliding window ", sliding_window, " and pattern ", sliding_pattern,
              " must not be negative");
-  if (sliding_window > 0 && rope != RopeStyle::None && !(rope_theta_local > 0.f && rope_theta_local <= 1e12f))
-    LB_THROW(ConfigError, where, ": local rope_theta ", rope_theta_local, " must be in (0, 1e12]");
+  if (sliding_window > 0 && rope != RopeStyle::None && !(rope_theta_local > 0.f && rope_theta_local <= kMaxRopeTheta))
+    LB_THROW(ConfigError, where, ": local rope_theta ", rope_theta_local, " must be in (0, ", kMaxRopeTheta, "]");
   if (!(std::isfinite(embed_scale) && embed_scale > 0.f))
     LB_THROW(ConfigError, where, ": embedding scale ", embed_scale, " must be a positive number");
   if (!(std::isfinite(attn_scale) && attn_scale >= 0.f))

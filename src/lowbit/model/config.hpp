@@ -9,6 +9,11 @@
 
 namespace lowbit {
 
+// Shortest usable context: a window of n tokens predicts n-1, so 1 position predicts nothing.
+inline constexpr int kMinContext = 2;
+// Largest RoPE base accepted: real models use 1e4..1e7 (Llama 3: 5e5); beyond 1e12 a header is corrupt.
+inline constexpr float kMaxRopeTheta = 1e12f;
+
 enum class Arch { Llama, Qwen2, Opt, Gemma3 };
 enum class NormKind { RMSNorm, LayerNorm };
 // Interleaved: rotate pairs (x[2i], x[2i+1]) — llama2.c / Meta. Half: (x[i], x[i+hd/2]) — HF.

@@ -7,11 +7,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <set>
+
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/gguf_model.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/io/llama2c.hpp"
+#include "lowbit/io/tokenizer.hpp"
 
 namespace lowbit {
 
@@ -103,16 +107,82 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
   return e;
 }
 
+// Finite but absurd values (see kMaxWeightMagnitude) are refused with the stored tensor named.
+void check_magnitude(const TensorRef& ref, const Tensor& t) {
+  for (size_t i = 0; i < t.data.size(); ++i)
+    LB_INPUT_CHECK(std::fabs(t.data[i]) <= kMaxWeightMagnitude, ref.file, ": tensor '", ref.name, "' ",
+                   ref.shape_str(), ": value ", t.data[i], " at flat index ", i, " exceeds ", kMaxWeightMagnitude,
+                   " in magnitude (no trained model holds such weights; the forward would overflow)");
+}
+
 Tensor get(const Model& m, const std::string& name) {
   auto it = m.source.find(name);
   if (it == m.source.end()) return Tensor();
-  return it->second.to_f32();
+  Tensor t = it->second.to_f32();
+  check_magnitude(it->second, t);
+  return t;
+}
+
+void check_finite(const std::string& what, const std::string& name, const Tensor& t) {
+  for (size_t i = 0; i < t.data.size(); ++i)
+    LB_INPUT_CHECK(std::isfinite(t.data[i]), what, ": tensor '", name, "' ", t.shape_str(), " has the non-finite value ",
+                   t.data[i], " at flat index ", i);
+}
+
+// Source entries the config does not use, by their names in the file.
+std::vector<std::string> unused_source_tensors(const Model& m) {
+  const std::vector<std::string> names = expected_tensor_names(m.cfg);
+  const std::set<std::string> want(names.begin(), names.end());
+  std::vector<std::string> unused;
+  for (const auto& [canon, ref] : m.source)
+    if (!want.count(canon)) unused.push_back(ref.name);
+  return unused;
 }
 
 }  // namespace
 
+std::vector<std::string> expected_tensor_names(const DecoderConfig& c) {
+  std::vector<std::string> n;
+  for (const auto& e : expected_tensors(c)) n.push_back(e.first);
+  return n;
+}
+
+void check_no_unused_tensors(const std::string& where, const std::vector<std::string>& unused, const std::string& by) {
+  if (unused.empty()) return;
+  std::string list;
+  for (size_t i = 0; i < unused.size() && i < kUnusedNamesShown; ++i) list += (i ? ", " : "") + unused[i];
+  if (unused.size() > kUnusedNamesShown) list += ", ...";
+  LB_FAIL_INPUT(where, ": ", unused.size(), " tensor", unused.size() == 1 ? " is" : "s are", " not used by ", by,
+                " (", list, "): the checkpoint and its config disagree");
+}
+
+void check_weights_finite(const Model& m, const std::string& what) {
+  check_finite(what, kTokEmbed, m.tok_embed);
+  check_finite(what, kPosEmbed, m.pos_embed);
+  check_finite(what, kFinalNormW, m.final_norm_w);
+  check_finite(what, kFinalNormB, m.final_norm_b);
+  check_finite(what, kLmHead, m.lm_head);
+  for (int i = 0; i < m.cfg.n_layers; ++i) {
+    if (!m.has_block(i)) continue;  // backed by the checkpoint, which was checked when it was read
+    const BlockWeights& b = m.block(i);
+    for (const auto& [suffix, t] : b.norm_tensors()) check_finite(what, block_weight_name(i, suffix), *t);
+    for (auto id : kLinearIds) {
+      check_finite(what, block_weight_name(i, std::string(linear_name(id)) + ".weight"), b.linear(id).w);
+      check_finite(what, block_weight_name(i, std::string(linear_name(id)) + ".bias"), b.linear(id).b);
+    }
+  }
+}
+
+void check_tokenizer_fits(const Tokenizer& t, const std::string& tok_path, const Model& m) {
+  LB_INPUT_CHECK(t.vocab_size() <= m.cfg.vocab_size, tok_path, ": the tokenizer has ", t.vocab_size(),
+                 " tokens but the model ", m.path, " has a vocabulary of ", m.cfg.vocab_size,
+                 " (embedding rows): they do not belong together");
+}
+
 void finish_model_load(Model& m) {
   m.cfg.validate(m.path);
+  check_no_unused_tensors(m.path, unused_source_tensors(m),
+                          cat("the ", m.cfg.n_layers, "-layer ", arch_name(m.cfg.arch), " config"));
   for (const auto& [name, shape] : expected_tensors(m.cfg)) {
     auto it = m.source.find(name);
     LB_INPUT_CHECK(it != m.source.end(), m.path, ": missing tensor for '", name, "'");

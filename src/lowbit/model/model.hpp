@@ -31,6 +31,13 @@ inline constexpr const char* kLmHead = "lm_head";
 // "layers.{i}.{suffix}"
 std::string block_weight_name(int layer, const std::string& suffix);
 
+// Largest |weight| a checkpoint may hold. Real LLM weights and norm gains stay well below 1e3; 1e6
+// leaves three orders of magnitude of margin, while values near f32's 3.4e38 (finite, so the
+// NaN/Inf check passes) make the forward overflow: such a tensor is corrupt, not a model.
+inline constexpr float kMaxWeightMagnitude = 1e6f;
+// How many names an "unused tensors" error lists before "...": enough to see the pattern.
+inline constexpr size_t kUnusedNamesShown = 4;
+
 struct Linear {
   Tensor w;  // [out, in], row-major (PyTorch nn.Linear layout)
   Tensor b;  // [out] or empty
@@ -99,8 +106,21 @@ class Model {
 // Validates shapes against the config and materialises the global tensors; blocks are mapped.
 std::unique_ptr<Model> load_model(const std::string& path);
 
-// Check that `source` has every tensor the config needs, with the right shape (InputError naming
-// the file and tensor otherwise), and fill the global tensors.
+// Check that `source` has every tensor the config needs, with the right shape, and no tensor the
+// config does not use (InputError naming the file and tensor otherwise), and fill the global tensors.
 void finish_model_load(Model& m);
+// The canonical names of every tensor the config uses (what finish_model_load requires).
+std::vector<std::string> expected_tensor_names(const DecoderConfig& c);
+// InputError "<where>: N tensors are not used by <by>: a, b, ... " when `unused` is not empty: a
+// checkpoint holding more than its config describes (e.g. more layers) would otherwise load silently.
+void check_no_unused_tensors(const std::string& where, const std::vector<std::string>& unused, const std::string& by);
+// InputError naming `what`, the canonical tensor and the value when a global tensor or a block held
+// in memory (a compressed block) has a non-finite value: run before a result is written or evaluated.
+void check_weights_finite(const Model& m, const std::string& what);
+
+class Tokenizer;
+// InputError naming both files and both sizes when the tokenizer's ids run past the model's
+// vocabulary (an embedding padded beyond the tokenizer, as Qwen2's, is fine).
+void check_tokenizer_fits(const Tokenizer& t, const std::string& tok_path, const Model& m);
 
 }  // namespace lowbit
