@@ -200,7 +200,8 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
 nlohmann::json group_json(const archive::Group& g) {
   nlohmann::json j = nlohmann::json::object();
   nlohmann::json attrs = nlohmann::json::object();
-  for (const auto& [k, v] : g.attrs)
+  for (const auto& [name, v] : g.attrs) {
+    const std::string& k = name;  // a structured binding cannot be captured before clang 16
     std::visit(
         [&](const auto& x) {
           using X = std::decay_t<decltype(x)>;
@@ -212,6 +213,7 @@ nlohmann::json group_json(const archive::Group& g) {
           }
         },
         v);
+  }
   j["attrs"] = attrs;
   nlohmann::json tables = nlohmann::json::object();
   for (const auto& [name, t] : g.tables) {

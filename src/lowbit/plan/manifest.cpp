@@ -344,7 +344,9 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
     for (size_t e = 0; e < me.exclude.size(); ++e) {
       if (me.exclude[e].empty()) continue;  // an entry that failed validation (reported)
       bool all = true;
-      for (const auto& [k, want] : me.exclude[e]) {
+      for (const auto& kw : me.exclude[e]) {
+        const std::string& k = kw.first;  // not a structured binding: lambdas below capture it (clang < 16)
+        const auto& want = kw.second;
         const auto a = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == k; });
         if (a == ax.end() || std::none_of(want.begin(), want.end(), [&](const std::string& w) {
               return same_value(*a, v[k], w);
