@@ -145,14 +145,14 @@ TEST(ManifestSweep, PerChannelIsOneValueFromManifestToQuantSpec) {
   EXPECT_EQ(cs[0].group, QuantSpec::kPerChannel);
   EXPECT_EQ(cs[1].group, 32);
   const QuantSpec cli{3, QuantSpec::from_user_group(-1), false};
-  const QuantSpec man = compress_options(m, cs[0]).spec;
+  const QuantSpec man = run::compress_options(m, cs[0]).spec;
   EXPECT_EQ(man.bits, cli.bits);
   EXPECT_EQ(man.group, cli.group);
   EXPECT_EQ(man.sym, cli.sym);
   EXPECT_TRUE(man.per_channel());
   EXPECT_EQ(man.str(), "w3pcasym");
   EXPECT_EQ(plan::config_params(m, cs[0]).number("group", 99), double(QuantSpec::kPerChannel));
-  EXPECT_EQ(compress_options(m, cs[1]).spec.group, 32);
+  EXPECT_EQ(run::compress_options(m, cs[1]).spec.group, 32);
   // the CLI's older spelling 0 is the same value; the manifest refuses 0, in an axis and an exclude
   EXPECT_EQ(QuantSpec::from_user_group(0), QuantSpec::kPerChannel);
   EXPECT_THROW(parse("  - method: rtn\n    group: 0\n"), ConfigError);
