@@ -20,7 +20,8 @@ refused() {  # name, expected text, args... (per channel unless they give --grou
 refused "unknown method refused" "must be rtn, gptq, awq or noise" --method foo
 refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
 refused "group not dividing refused" "does not divide the input dimension" --group 48
-refused "the default group 128 (as quantize's) refused on stories260K" "group size 128 does not divide" --group 128
+expect_refused "the default --group 128 (as quantize's) refused on stories260K" "group size 128 does not divide" \
+  diagnose --calib "$CAL"
 refused "group -2 refused" "must be positive or -1 (per channel)" --group -2
 refused "eval window beyond context refused" "--eval-seqlen 4096" --eval-seqlen 4096
 refused "missing facts refused" "facts file not found" --facts /nonexistent.jsonl
