@@ -33,14 +33,14 @@ with tempfile.TemporaryDirectory() as tmp:
         fp_done = False
         for method in ["rtn", "gptq", "awq"]:
             for bits in [8, 4, 3, 2]:
-                for group in [0, 128, 32]:
+                for group in [-1, 128, 32]:  # -1 = per channel (lowbit quantize --group)
                     out = os.path.join(tmp, f"{name}-{method}-{bits}-{group}")
                     cmd = [lowbit, "quantize", "--model", path, "--tokenizer", tok, "--method", method,
                            "--bits", str(bits), "--group", str(group), "--calib", calib, "--nsamples",
                            str(nsamples), "--seqlen", str(seqlen), "--doc-sep-none", "--eval-data", sample,
                            "--out", out, "--format", "fake", "--json", "--quiet"]
                     p = subprocess.run(cmd, capture_output=True, text=True)
-                    g = "per-channel" if group == 0 else str(group)
+                    g = "per-channel" if group == -1 else str(group)
                     if p.returncode != 0:
                         err = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
                         print(f"| {name} | {method} | {bits} | {g} | refused: {err.split('error: ')[-1]} | | | |")

@@ -26,7 +26,7 @@ cat "$OUT/ppl_hf.json"
 echo "== compress: GPTQ 4-bit per-channel, and Haar subband pruning at 50 % (no calibration)" >&2
 # The shipped sample doubles as calibration text here (tiny: 16 x 96 tokens), so the GPTQ figure is
 # in-sample; see docs/RESULTS.md for held-out numbers.
-$LB quantize --method gptq --bits 4 --group 0 --calib jobs/data/tinystories_sample.txt --nsamples 16 \
+$LB quantize --method gptq --bits 4 --group -1 --calib jobs/data/tinystories_sample.txt --nsamples 16 \
   --seqlen 96 --eval-data jobs/data/tinystories_sample.txt --out "$OUT/gptq4" --json --quiet > "$OUT/gptq4.json"
 $LB prune --method haar --sparsity 0.5 --eval-data jobs/data/tinystories_sample.txt \
   --out "$OUT/haar50" --json --quiet > "$OUT/haar50.json"

@@ -32,7 +32,8 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       "method", po::value(&o.method)->default_value("gptq"),
       method_help({MethodKind::Quant, MethodKind::Control}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
-      "group", po::value(&o.spec.group)->default_value(0), "columns per quantization group; 0 = per output channel")(
+      "group", po::value(&o.spec.group)->default_value(128),
+      "columns per quantization group; -1 (or 0) = per output channel (stories260K: no power of two divides 172)")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid")(
       "noise", po::value(&noise)->default_value(0.05, "0.05"), "--method noise: std of the noise relative to each row's RMS")(
       "calib", po::value(&cc.cs.path)->required(), "calibration corpus (text, <|endoftext|>-separated, or .jsonl)")(
@@ -79,9 +80,10 @@ int cmd_diagnose(const std::vector<std::string>& args) {
           "/ mixed with its evidence (rule in docs/DIAGNOSE.md); and the loss gap closed by bias, variance and\n"
           "norm-gain correction and by mixed precision under a bit budget. Evaluation: the held-out part of --calib\n"
           "(or --eval-text) in windows of --eval-seqlen tokens.\n"
-          "Example: lowbit diagnose --method gptq --bits 3 --group 32 --calib jobs/data/tinystories_sample.txt --out d3",
+          "Example: lowbit diagnose --method gptq --bits 3 --group -1 --calib jobs/data/tinystories_sample.txt --out d3",
           desc, args, vm, common))
     return 0;
+  o.spec.group = QuantSpec::from_user_group(o.spec.group);  // --group's spelling, converted once
   LB_INPUT_CHECK(threads >= 0, "--threads must be >= 0");
   if (threads > 0) omp_set_num_threads(threads);
   // Everything checkable before work, and before the output folder appears.

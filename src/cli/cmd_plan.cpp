@@ -93,7 +93,7 @@ int cmd_plan(const std::vector<std::string>& args) {
     std::string ch = chunks > 0 ? cat(plan::chunk_of(k, chunks)) : "";
     if (chunks > 0) ch.resize(6, ' ');
     std::printf("%5zu %s%-*s  %-10s %4s %5s %4s %8s %4s %8s %6s %5s\n", k, ch.c_str(), int(w), c.id.c_str(),
-                c.method.c_str(), q ? cat(c.bits).c_str() : "-", q ? cat(c.group).c_str() : "-",
+                c.method.c_str(), q ? cat(c.bits).c_str() : "-", q ? (c.group == QuantSpec::kPerChannel ? "pc" : cat(c.group)).c_str() : "-",
                 q ? (c.sym ? "yes" : "no") : "-", p ? num(c.sparsity).c_str() : "-",
                 p && !c.nm.empty() ? c.nm.c_str() : "-", c.nsamples ? cat(c.nsamples).c_str() : "-",
                 c.nsamples ? cat(c.seqlen).c_str() : "-", c.nsamples ? cat(c.seed).c_str() : "-");

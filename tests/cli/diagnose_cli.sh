@@ -10,14 +10,19 @@ T=$(mktemp -d /tmp/lowbit_cli_diag.XXXX)
 CAL=jobs/data/tinystories_sample.txt
 source "$(dirname "$0")/lib/common.bash"
 export OMP_NUM_THREADS=1
-refused() {  # name, expected text, args...
+refused() {  # name, expected text, args... (per channel unless they give --group: no power of two divides 172)
   local name=$1 want=$2
   shift 2
-  expect_refused "$name" "$want" diagnose --calib "${CALARG:-$CAL}" "$@"
+  local g=(--group -1)
+  [[ " $* " == *" --group "* ]] && g=()
+  expect_refused "$name" "$want" diagnose --calib "${CALARG:-$CAL}" "${g[@]}" "$@"
 }
 refused "unknown method refused" "must be rtn, gptq, awq or noise" --method foo
 refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
 refused "group not dividing refused" "does not divide the input dimension" --group 48
+expect_refused "the default --group 128 (as quantize's) refused on stories260K" "group size 128 does not divide" \
+  diagnose --calib "$CAL"
+refused "group -2 refused" "must be positive or -1 (per channel)" --group -2
 refused "eval window beyond context refused" "--eval-seqlen 4096" --eval-seqlen 4096
 refused "missing facts refused" "facts file not found" --facts /nonexistent.jsonl
 refused "hi-bits refused" "--hi-bits 12" --hi-bits 12
@@ -30,7 +35,7 @@ echo '{"foo":1}' > "$T/bad2.jsonl"
 refused "facts of unknown shape refused" "neither a cloze fact" --facts "$T/bad2.jsonl"
 refused "eval text too short refused" "hold no evaluation window" --eval-text "$T/bad2.jsonl"
 
-"$LB" diagnose --method rtn --bits 3 --calib "$CAL" --nsamples 4 --eval-seqlen 64 --eval-windows 4 --no-heads \
+"$LB" diagnose --method rtn --bits 3 --group -1 --calib "$CAL" --nsamples 4 --eval-seqlen 64 --eval-windows 4 --no-heads \
   --facts "$SHARED/data/lama/lama_trex_googlere_facts.jsonl" --max-facts 3 --noise-samples 1 \
   --out "$T/d3" --json --quiet > "$T/d3.json"
 if [ $? -eq 0 ] && [ -s "$T/d3/diagnose.json" ]; then ok "rtn 3-bit run writes diagnose.json"; else bad "rtn 3-bit run"; fi
@@ -38,6 +43,7 @@ if /usr/bin/python3 - "$T/d3.json" "$T/d3/diagnose.json" <<'PY'
 import json, sys, math
 s = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2]))
 a = d["attrs"]
+assert a["group"] == 0 and s["group"] == 0, (a["group"], s["group"])  # --group -1: QuantSpec::kPerChannel
 assert s["mode"] in ("signal_degradation", "computation_collapse", "mixed") and s["mode"] == a["mode"]
 assert abs(s["gap"] - (a["loss_q"] - a["loss_fp"])) < 1e-12 and s["gap"] > 0, s
 L = d["tables"]["layers"]

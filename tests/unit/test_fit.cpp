@@ -10,6 +10,8 @@
 #include <random>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/compress/quant.hpp"
+#include "lowbit/fit/archive_points.hpp"
 #include "lowbit/fit/derived.hpp"
 #include "lowbit/fit/fit.hpp"
 #include "paths.hpp"
@@ -140,6 +142,42 @@ TEST(FitDerived, EffectiveBitsAndAccuracyByHand) {
   // A column of the table wins over the rule.
   auto tc = parse_point_csv("B,G,Beff\n4,128,9\n", "c.csv");
   EXPECT_DOUBLE_EQ(variable_values(tc, "Beff", "test")[0], 9);
+}
+
+// /configs/<id>@group holds QuantSpec::kPerChannel for per channel; archives written before the
+// group fix hold the manifest's -1 there. Both read as G = 0 and the same effective bits.
+TEST(FitArchive, PerChannelGroupOfNewAndOldArchivesReadsAsZero) {
+  auto config = [](const std::string& method, double nll) {
+    archive::Group c;
+    c.set("method", method);
+    c.set("model", std::string("m"));
+    c.set("vocab_size", int64_t(512));
+    c.set("n_params", int64_t(1000));
+    archive::Table ev;
+    ev.add_column("nll_per_token", "nats");
+    ev.add_row({nll});
+    c.tables["eval"] = ev;
+    return c;
+  };
+  archive::Group root;
+  auto& cs = root.group("configs").groups;
+  cs["m.fp"] = config("fp", 1.0);
+  for (const auto& [id, g] : std::vector<std::pair<std::string, int64_t>>{
+           {"m.rtn.b3.g-1.new", QuantSpec::kPerChannel}, {"m.rtn.b3.g-1.old", -1}, {"m.rtn.b3.g32", 32}}) {
+    archive::Group c = config("rtn", 1.5);
+    c.set("bits", int64_t(3));
+    c.set("group", g);
+    cs[id] = c;
+  }
+  const fit::PointTable t = fit::points_from_archive(root, "a.h5");
+  ASSERT_EQ(t.num.at("G").size(), 3u);
+  EXPECT_EQ(t.num.at("G")[0], 0);  // rows in id order: g-1.new, g-1.old, g32
+  EXPECT_EQ(t.num.at("G")[1], 0);
+  EXPECT_EQ(t.num.at("G")[2], 32);
+  const auto beff = fit::variable_values(t, "Beff", "test");
+  EXPECT_DOUBLE_EQ(beff[0], 3);
+  EXPECT_DOUBLE_EQ(beff[1], 3);
+  EXPECT_DOUBLE_EQ(beff[2], 3 + 32.0 / 32);
 }
 
 TEST(FitKnown, StraightLineClosedForm) {

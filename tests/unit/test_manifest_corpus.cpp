@@ -15,6 +15,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/plan/manifest.hpp"
 #include "lowbit/plan/submit.hpp"
+#include "lowbit/run/runner.hpp"
 #include "paths.hpp"
 
 using namespace lowbit;
@@ -130,6 +131,32 @@ TEST(ManifestSweep, ExcludesDropMatchingConfigurations) {
             std::vector<std::string>{"s.wanda.sp0.6.n8.s0"});
   EXPECT_EQ(ids(parse("  - method: rtn\n    bits: 4\n    sym: [true, false]\n    exclude: [{sym: yes}]\n")),
             std::vector<std::string>{"s.rtn.b4.g128.asym.n8.s0"});
+}
+
+// Per channel has one in-code value, QuantSpec::kPerChannel: the manifest's -1 is converted at parse,
+// the id keeps the spelling (a name), and the archive attribute, the QuantSpec the runner hands to
+// compress_model and the one `lowbit quantize --group -1` builds (cmd_quantize.cpp: from_user_group)
+// are the same.
+TEST(ManifestSweep, PerChannelIsOneValueFromManifestToQuantSpec) {
+  const auto m = parse("  - method: gptq\n    bits: 3\n    group: [-1, 32]\n");
+  const auto cs = plan::expand(m);
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_EQ(cs[0].id, "s.gptq.b3.g-1.asym.n8.s0");
+  EXPECT_EQ(cs[0].group, QuantSpec::kPerChannel);
+  EXPECT_EQ(cs[1].group, 32);
+  const QuantSpec cli{3, QuantSpec::from_user_group(-1), false};
+  const QuantSpec man = run::compress_options(m, cs[0]).spec;
+  EXPECT_EQ(man.bits, cli.bits);
+  EXPECT_EQ(man.group, cli.group);
+  EXPECT_EQ(man.sym, cli.sym);
+  EXPECT_TRUE(man.per_channel());
+  EXPECT_EQ(man.str(), "w3pcasym");
+  EXPECT_EQ(plan::config_params(m, cs[0]).number("group", 99), double(QuantSpec::kPerChannel));
+  EXPECT_EQ(run::compress_options(m, cs[1]).spec.group, 32);
+  // the CLI's older spelling 0 is the same value; the manifest refuses 0, in an axis and an exclude
+  EXPECT_EQ(QuantSpec::from_user_group(0), QuantSpec::kPerChannel);
+  EXPECT_THROW(parse("  - method: rtn\n    group: 0\n"), ConfigError);
+  EXPECT_THROW(parse("  - method: rtn\n    group: [4, -1]\n    exclude: [{group: 0}]\n"), ConfigError);
 }
 
 TEST(ManifestSweep, PerMethodOverridesOfCalibration) {

@@ -6,7 +6,7 @@
 // scaled errors (w − q) / Hinv[j, j]).
 //
 //   1. dead columns: diag(H) == 0 → H[j, j] = 1, W[:, j] = 0 (the column never saw an input);
-//   2. per-channel (group 0): one grid per row, fitted on W before anything else (as the reference
+//   2. per-channel (QuantSpec::kPerChannel): one grid per row, fitted on W before anything else (as the reference
 //      does with quantizer.find_params(W) at the top of fasterquant);
 //      act_order && static_groups: every group's grid fitted on the original, unpermuted W (after
 //      step 1), as GPTQ's --static-groups; g_idx[j] = j / group;
@@ -75,7 +75,7 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
   GptqReport rep;
   const int maxq = s.maxq();
   const int64_t gs = s.group_size(in), ng = in / gs;
-  const bool grouped = s.group > 0;
+  const bool grouped = !s.per_channel();
   const bool static_groups = grouped && o.act_order && o.static_groups;
   const int64_t B = std::min<int64_t>(o.blocksize, in);
 

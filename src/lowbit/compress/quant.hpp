@@ -3,7 +3,7 @@
 // defines: lowbit::QuantSpec, QuantResult, fit_group_grid, quant_code, dequant_code, output_error
 //
 // Grid (as GPTQ's Quantizer, min-max): per output row and per group of `group` consecutive input
-// columns (group 0 = the whole row, "per-channel"). Asymmetric: scale = (max-min)/maxq,
+// columns (group QuantSpec::kPerChannel = the whole row, "per-channel"). Asymmetric: scale = (max-min)/maxq,
 // zero = round(-min/scale). Symmetric: scale = 2·max|w|/maxq, zero = (maxq+1)/2. The range always
 // includes 0. Scales are rounded to f16, the precision packed GPTQ checkpoints store, so the
 // fake-quantized weights equal what a packed-checkpoint loader reconstructs, bit for bit.
@@ -19,12 +19,24 @@
 namespace lowbit {
 
 struct QuantSpec {
+  // The one in-code value of "per channel" (one group per output row). It reaches the archive as
+  // is (`/configs/<id>@group` and `/configs/<id>/diagnostics@group`, docs/ARCHIVE.md). Users spell
+  // per channel -1 (manifest `group:`, CLI `--group`; GPTQ's `--groupsize -1`), and the CLI also
+  // takes 0, its older spelling: each surface converts once, with from_user_group().
+  static constexpr int kPerChannel = 0;
+  static constexpr int kPerChannelSpelling = -1;
+  // The user's spelling of a group size to the in-code value: -1 -> kPerChannel, anything else as
+  // is (the caller has already refused what its surface does not accept; validate() the rest).
+  static constexpr int from_user_group(int g) { return g == kPerChannelSpelling ? kPerChannel : g; }
+
   int bits = 4;
-  int group = 0;      // columns per group; 0 = one group per output row
+  int group = kPerChannel;  // columns per group, or kPerChannel: one group per output row
   bool sym = false;
   int maxq() const { return (1 << bits) - 1; }
-  int64_t group_size(int64_t in) const { return group > 0 ? group : in; }
-  // Throws InputError naming `where` for bits outside 2..8 or a group that does not divide `in`.
+  bool per_channel() const { return group == kPerChannel; }
+  int64_t group_size(int64_t in) const { return per_channel() ? in : group; }
+  // Throws InputError naming `where` for bits outside 2..8, a negative group or a group that does
+  // not divide `in`.
   void validate(int64_t in, const std::string& where) const;
   std::string str() const;  // "w4g128asym"
 };

@@ -12,13 +12,14 @@ namespace lowbit {
 
 void QuantSpec::validate(int64_t in, const std::string& where) const {
   LB_INPUT_CHECK(bits >= 2 && bits <= 8, where, ": bits ", bits, " is outside 2..8");
-  LB_INPUT_CHECK(group >= 0, where, ": group size ", group, " must be positive (or 0 for per-channel)");
-  LB_INPUT_CHECK(group == 0 || in % group == 0, where, ": group size ", group,
-                 " does not divide the input dimension ", in);
+  LB_INPUT_CHECK(per_channel() || group > 0, where, ": group size ", group, " must be positive or ",
+                 kPerChannelSpelling, " (per channel)");
+  LB_INPUT_CHECK(per_channel() || in % group == 0, where, ": group size ", group,
+                 " does not divide the input dimension ", in, " (", kPerChannelSpelling, " = per channel)");
 }
 
 std::string QuantSpec::str() const {
-  return "w" + std::to_string(bits) + (group ? "g" + std::to_string(group) : std::string("pc")) + (sym ? "sym" : "asym");
+  return "w" + std::to_string(bits) + (per_channel() ? std::string("pc") : "g" + std::to_string(group)) + (sym ? "sym" : "asym");
 }
 
 void fit_group_grid(const float* w, int64_t n, int64_t stride, const QuantSpec& s, float& scale, int32_t& zero) {

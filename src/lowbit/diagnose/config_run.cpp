@@ -98,7 +98,7 @@ DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const Prep
     g.set("noise_rel_std", c.noise);
   } else {
     g.set("bits", int64_t(o.spec.bits));
-    g.set("group", int64_t(o.spec.group));
+    g.set("group", int64_t(o.spec.group));  // QuantSpec::kPerChannel as /configs/<id>@group
     g.set("sym", int64_t(o.spec.sym));
   }
   g.set("calib", c.calib.path);

@@ -23,6 +23,7 @@
 
 #include "lowbit/archive/record.hpp"
 #include "lowbit/compress/calib.hpp"
+#include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel
 #include "lowbit/diagnose/metrics.hpp"
 #include "lowbit/diagnose/net.hpp"
 #include "lowbit/io/tokenizer.hpp"
@@ -49,7 +50,7 @@ struct DiagnoseOptions {
   double budget_bits = 0;       // mixed precision: average bits/weight allowed (0 = base bits + 1)
   int base_bits = 4;            // bit-width of the compressed model (for the budget)
   int hi_bits = 8;              // precision the chosen components are restored to (RTN)
-  int group = 0;                // group size of that RTN
+  int group = QuantSpec::kPerChannel;  // group size of that RTN
   int micro_batch = 8;          // calibration sequences per forward in the repairs
   bool norm_scales_folded = false;  // the method folded scales into the block norms (AWQ)
   ModeRule rule;

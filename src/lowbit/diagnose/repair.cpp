@@ -226,7 +226,7 @@ std::vector<BlockWeights> promote(const Net& fp, const Net& q, const std::vector
       Linear& lin = w.linear(id);
       if (lin.w.empty()) continue;
       QuantSpec s = hi;
-      if (s.group > 0 && lin.in() % s.group != 0) s.group = 0;
+      if (!s.per_channel() && lin.in() % s.group != 0) s.group = QuantSpec::kPerChannel;
       lin.w = quantize_rtn(lin.w, s).w_hat;
     }
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel, the value of archives' `group`
 #include "lowbit/core/error.hpp"
 
 namespace lowbit::fit {
@@ -59,8 +60,10 @@ PointTable points_from_archive(const archive::Group& root, const std::string& so
       stratum.push_back(s);
       N.push_back(num(c, "n_params"));
       B.push_back(num(c, "bits", 16));
-      const double g = num(c, "group", 0);
-      G.push_back(g < 0 ? 0 : g);
+      // QuantSpec::kPerChannel (0) since the group fix; archives written before hold the manifest's
+      // spelling -1 at /configs/<id>@group: both are per channel, G = 0 (derived.cpp: G <= 0).
+      const double g = num(c, "group", QuantSpec::kPerChannel);
+      G.push_back(g == QuantSpec::kPerChannelSpelling ? QuantSpec::kPerChannel : g);
       C.push_back(num(c, "calib_tokens", 0));
       sparsity.push_back(num(c, "sparsity", 0));
       acc.push_back(v.first);

@@ -250,7 +250,7 @@ bool plan_pack(const QuantResult& r, const Tensor& w, int64_t out, int64_t in, P
     LB_FAIL_INTERNAL("quantisation result of shape ", r.w_hat.shape_str(), " for a [", out, ", ", in, "] linear");
   const int64_t gs = s.group_size(in);
   if (gs % 32 != 0) {
-    why = s.group > 0 ? cat("group size ", gs, " is not a multiple of 32")
+    why = !s.per_channel() ? cat("group size ", gs, " is not a multiple of 32")
                       : cat("per-channel rows of ", in, " columns are not whole 32-value blocks");
     return false;
   }

@@ -587,7 +587,7 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
 
   // ---- quantize_config.json and config.json ----
   json qc = {{"bits", spec.bits},
-             {"group_size", spec.group > 0 ? spec.group : -1},
+             {"group_size", spec.per_channel() ? QuantSpec::kPerChannelSpelling : spec.group},  // GPTQ spells -1
              {"desc_act", desc_act},
              {"static_groups", info.static_groups},
              {"sym", sym},

@@ -164,6 +164,13 @@ void get_axis(Errors& e, const YAML::Node& map, const std::string& where, const 
   }
 }
 
+// `group:` as a manifest spells it: a positive group size, or -1 for per channel (0 is refused, as
+// it always was: it is no group size, and only the CLI took it for per channel).
+bool group_spelling_ok(int g) { return g > 0 || g == QuantSpec::kPerChannelSpelling; }
+std::string group_spelling_problem(int g) {
+  return cat(g, " must be positive or ", QuantSpec::kPerChannelSpelling, " (per channel)");
+}
+
 bool valid_name(const std::string& s) {
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -269,6 +276,13 @@ std::vector<Axis> method_axes(const Manifest& m, const MethodEntry& me) {
   return ax;
 }
 
+// The group part of a configuration id. Ids are names, kept stable so existing archives and
+// --resume stay valid: per channel is spelled as the manifest spells it (".g-1"), not with
+// QuantSpec::kPerChannel, the value that reaches the archive's `group` attributes.
+std::string group_id_name(int group) {
+  return group == QuantSpec::kPerChannel ? std::to_string(QuantSpec::kPerChannelSpelling) : std::to_string(group);
+}
+
 bool same_value(const Axis& a, const std::string& x, const std::string& y) {
   if (!a.numeric) return x == y;
   try {
@@ -337,9 +351,13 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
   for (size_t l : len)
     if (l == 0) return out;
   while (true) {
-    std::map<std::string, std::string> v;
+    std::map<std::string, std::string> v;  // axis texts: what excludes compare with
+    std::map<std::string, size_t> at;      // axis positions: typed values are read from `me`
     for (size_t u = 0; u < units.size(); ++u)
-      for (int j : units[u]) v[ax[size_t(j)].name] = ax[size_t(j)].vals[idx[u]];
+      for (int j : units[u]) {
+        v[ax[size_t(j)].name] = ax[size_t(j)].vals[idx[u]];
+        at[ax[size_t(j)].name] = idx[u];
+      }
     bool excluded = false;
     for (size_t e = 0; e < me.exclude.size(); ++e) {
       if (me.exclude[e].empty()) continue;  // an entry that failed validation (reported)
@@ -368,9 +386,9 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
       c.seqlen = m.calib_seqlen;
       if (is_quant_method(me.method)) {
         c.bits = std::stoi(v["bits"]);
-        c.group = std::stoi(v["group"]);
+        c.group = me.group[at["group"]];
         c.sym = std::stoi(v["sym"]);
-        c.id = cat(model_name, ".", me.method, ".b", c.bits, ".g", c.group, c.sym ? ".sym" : ".asym");
+        c.id = cat(model_name, ".", me.method, ".b", c.bits, ".g", group_id_name(c.group), c.sym ? ".sym" : ".asym");
       } else if (is_prune_method(me.method)) {
         c.sparsity = std::stod(v["sparsity"]);
         c.nm = v["nm"];
@@ -740,8 +758,10 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
         }
         for (int b : me.bits)
           if (b < 2 || b > 8) e.add(mn["bits"], kp + ".bits", cat(b, " is outside 2..8"));
-        for (int g : me.group)
-          if (g == 0 || g < -1) e.add(mn["group"], kp + ".group", cat(g, " must be positive or -1 (per channel)"));
+        for (int& g : me.group) {
+          if (!group_spelling_ok(g)) e.add(mn["group"], kp + ".group", group_spelling_problem(g));
+          g = QuantSpec::from_user_group(g);  // the one conversion of the manifest's spelling
+        }
       }
       if (pr) {
         me.sparsity = {0.5};
@@ -838,6 +858,19 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
                     return;
                   }
                   sv = b ? "1" : "0";
+                } else if (a == "group") {  // spelled as the axis, compared with its converted values
+                  int g = 0;
+                  if (!scalar_as(vn, g)) {
+                    e.add(vn, vkp, "must be an integer");
+                    ok = false;
+                    return;
+                  }
+                  if (!group_spelling_ok(g)) {
+                    e.add(vn, vkp, group_spelling_problem(g));
+                    ok = false;
+                    return;
+                  }
+                  sv = std::to_string(QuantSpec::from_user_group(g));
                 } else if (a != "nm") {
                   double d = 0;
                   if (!scalar_as(vn, d)) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lowbit/archive/record.hpp"
+#include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel
 
 namespace lowbit::plan {
 
@@ -29,7 +30,8 @@ struct ModelEntry {
 struct MethodEntry {
   std::string method;                // fp | rtn | gptq | awq | magnitude | wanda | sparsegpt | haar
   std::vector<int> bits;             // quantization
-  std::vector<int> group;            // quantization (-1 = per channel)
+  std::vector<int> group;            // quantization, QuantSpec::group values: the YAML spelling -1 is
+                                     // converted once, at parse, to QuantSpec::kPerChannel
   std::vector<int> sym;              // 0/1
   std::vector<double> sparsity;      // pruning
   std::vector<std::string> nm;       // pruning, "2:4" ("" = unstructured)
@@ -96,10 +98,11 @@ struct Manifest {
 
 // A fully specified configuration: one unit of work, one group in the archive.
 struct RunConfig {
-  std::string id;        // stable, HDF5-safe: "stories260K.gptq.b4.g32.asym.n16.s0"
+  std::string id;        // stable, HDF5-safe: "stories260K.gptq.b4.g32.asym.n16.s0"; a name, not values
+                         // to parse back (per channel is spelled ".g-1", whatever QuantSpec's value)
   int model = 0;         // index into Manifest::models
   std::string method;
-  int bits = 0, group = 0, sym = 0;
+  int bits = 0, group = QuantSpec::kPerChannel, sym = 0;  // group: as QuantSpec::group
   double sparsity = 0;
   std::string nm;
   int nsamples = 0, seqlen = 0;

@@ -168,7 +168,7 @@ CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig&
   CompressOptions o;
   o.method = c.method;
   o.spec.bits = c.bits;
-  o.spec.group = c.group > 0 ? c.group : 0;
+  o.spec.group = c.group;  // already QuantSpec's value (plan/manifest.cpp converts the spelling)
   o.spec.sym = c.sym != 0;
   o.prune.sparsity = c.sparsity;
   if (!c.nm.empty()) {
