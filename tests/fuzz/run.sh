@@ -3,7 +3,8 @@
 #
 #   bash tests/fuzz/run.sh [TARGET|all] [SECONDS]
 #
-# TARGET is a target name with or without the fuzz_ prefix (safetensors, llama2c, tokenizer, gguf) or
+# TARGET is a target name with or without the fuzz_ prefix (safetensors, llama2c, tokenizer, gguf,
+# manifest, hf_config, shard_index, task, law, point_csv, archive) or
 # "all" (default: every tests/fuzz/fuzz_*.cpp, one after the other). SECONDS is the time per
 # target (default 60); 0 replays the corpus once without mutating (a quick regression check).
 #
@@ -200,6 +201,84 @@ PY
   fi
 }
 
+seed_manifest() {
+  local d=$SEEDS/manifest f
+  mkdir -p "$d"
+  # the shipped jobs and the malformed-manifest corpus of the unit tests
+  for f in "$ROOT"/jobs/*.yaml "$ROOT"/tests/data/manifests/*.yaml; do
+    [[ -f "$f" && $(stat -c %s "$f") -le 16384 ]] && cp "$f" "$d/$(basename "$(dirname "$f")")_$(basename "$f")"
+  done
+}
+seed_law() {
+  local d=$SEEDS/law
+  mkdir -p "$d"
+  [[ -f "$ROOT/jobs/laws.yaml" ]] && cp "$ROOT/jobs/laws.yaml" "$d/laws.yaml"
+  printf 'laws:\n  l:\n    target: drop\n    expr: A * N^-a\n    params:\n      A: {init: [1], bounds: [0, 10]}\n      a: {init: 0.3}\n    log_linear:\n      scale: A\n      terms: {a: "-log(N)"}\n' >"$d/small.yaml"
+}
+seed_point_csv() {
+  local d=$SEEDS/point_csv
+  mkdir -p "$d"
+  python3 "$ROOT/tests/data/fit_make_points.py" --small | head -40 >"$d/points_small.csv"
+  printf '# comment\nconfig,"model",N,acc\n"a,b",m,1e6,0.5\nc,m,,nan\n\n' >"$d/quoted.csv"
+}
+seed_task() {
+  local d=$SEEDS/task f
+  mkdir -p "$d"
+  # task YAML, a line "----", then the JSONL the YAML names as ./data.jsonl
+  for f in "$ROOT"/tests/data/tasks_native/*.yaml; do
+    local data
+    data=$(sed -n 's/^dataset: *//p' "$f")
+    { sed 's|^dataset:.*|dataset: ./data.jsonl|' "$f"; echo "----"; head -5 "$(dirname "$f")/$data"; } \
+      >"$d/$(basename "$f" .yaml).task"
+  done
+  for f in "$ROOT"/jobs/tasks/*.yaml; do
+    { sed 's|^dataset:.*|dataset: ./data.jsonl|' "$f"; echo "----"; echo '{"question": "q", "choices": ["a", "b"], "answer": 0}'; } \
+      >"$d/shipped_$(basename "$f" .yaml).task"
+  done
+}
+seed_hf_config() {
+  local d=$SEEDS/hf_config
+  mkdir -p "$d"
+  python3 - "$d" <<'PY'
+# config.json of each architecture lowbit reads, at toy sizes
+import json, sys
+out = sys.argv[1]
+base = {"hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+        "intermediate_size": 16, "vocab_size": 32, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "tie_word_embeddings": True, "hidden_act": "silu", "torch_dtype": "float32"}
+for arch, extra in {"llama": {}, "qwen2": {"use_sliding_window": False, "sliding_window": 32},
+                    "mistral": {"sliding_window": None}, "gemma3_text": {"head_dim": 4, "query_pre_attn_scalar": 4,
+                    "hidden_activation": "gelu_pytorch_tanh", "sliding_window": 8, "rope_local_base_freq": 10000.0,
+                    "layer_types": ["sliding_attention", "full_attention"]}}.items():
+    json.dump(dict(base, model_type=arch, architectures=[arch], **extra), open(f"{out}/{arch}.json", "w"))
+PY
+}
+seed_shard_index() {
+  local d=$SEEDS/shard_index
+  mkdir -p "$d"
+  printf '{"metadata": {"total_size": 24}, "weight_map": {"w.0": "model-00001-of-00002.safetensors", "w.1": "model-00001-of-00002.safetensors", "w.2": "model-00002-of-00002.safetensors", "w.3": "model-00002-of-00002.safetensors"}}' >"$d/index.json"
+  printf '{"weight_map": {"w.0": "../model-00001-of-00002.safetensors"}}' >"$d/escape.json"
+}
+seed_archive() {
+  local d=$SEEDS/archive
+  mkdir -p "$d"
+  python3 - "$d" <<'PY'
+# Small HDF5 files in the layout lowbit writes (docs/ARCHIVE.md): typed attributes, groups, 1-D/2-D
+# f64 tables with column names and units.
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/small.h5", "w", libver="earliest") as f:
+    f.attrs["lowbit_schema_version"] = np.int64(1)
+    r = f.create_group("run"); r.attrs["manifest_hash"] = "abc"; r.attrs["ranks"] = np.int64(2)
+    c = f.create_group("configs/m.rtn.b4"); c.attrs["complete"] = np.int64(1); c.attrs["ppl"] = 12.5
+    t = c.create_dataset("layers", data=np.arange(6, dtype="f8").reshape(3, 2))
+    t.attrs["columns"] = np.array([b"mse", b"cos"]); t.attrs["units"] = np.array([b"", b""])
+    c.create_dataset("series", data=np.linspace(0, 1, 4))
+with h5py.File(f"{out}/empty.h5", "w", libver="earliest") as f:
+    pass
+PY
+}
+
 # libFuzzer dictionaries: the tokens of each format, so mutations form valid structure sooner.
 write_dicts() {
   mkdir -p "$BUILD/dicts"
@@ -231,6 +310,40 @@ write_dicts() {
       printf '"%s"\n' "$w"
     done
   } >"$BUILD/dicts/gguf.dict"
+  {
+    for w in name output models path family tokenizer methods method bits group sym sparsity nm nsamples seqlen \
+             seeds calibration evaluation ppl tasks names diagnostics only eval_windows eval_seqlen laws expr params \
+             init bounds target log_linear scale terms execution group_size micro_batch resources zip exclude \
+             testbed time partition memory sbatch setup '- ' ': ' '[' ']' '{' '}' ', ' '-1' '2:4' '0.5' '${X:-y}' '~/' \
+             '---' '&a' '*a' '<<' '!!int' 'gptq' 'rtn' 'haar' 'wanda' 'fp'; do
+      printf '"%s"\n' "$w"
+    done
+  } >"$BUILD/dicts/manifest.dict"
+  {
+    for w in laws description target expr params init bounds log_linear scale terms '^' '*' '/' '+' '-' 'exp(' \
+             'log(' 'sqrt(' 'pow(' ')' ',' '1e308' 'N' 'B' 'G' 'C' 'Beff' 'drop' ': ' '[' ']' '{' '}'; do
+      printf '"%s"\n' "$w"
+    done
+  } >"$BUILD/dicts/law.dict"
+  {
+    for w in '"' ',' 'config' 'model' 'family' 'method' 'stratum' 'N' 'B' 'G' 'C' 'acc' 'chance' 'acc_fp' 'nan' \
+             'inf' '1e6' '#'; do
+      printf '"%s"\n' "$w"
+    done
+  } >"$BUILD/dicts/point_csv.dict"
+  {
+    for w in name stratum dataset format native type mc cloze gen context choices answer answers id subset \
+             fewshot_dataset num_fewshot template '----' './data.jsonl' '{' '}' '[' ']' '": ' '"'; do
+      printf '"%s"\n' "$w"
+    done
+  } >"$BUILD/dicts/task.dict"
+  {
+    for w in model_type llama qwen2 mistral gemma3_text hidden_size num_hidden_layers num_attention_heads \
+             num_key_value_heads intermediate_size vocab_size head_dim rms_norm_eps rope_theta hidden_act \
+             tie_word_embeddings layer_types sliding_window max_position_embeddings rope_scaling null true; do
+      printf '"\\"%s\\""\n' "$w"
+    done
+  } >"$BUILD/dicts/hf_config.dict"
 }
 write_dicts
 
@@ -239,6 +352,8 @@ max_len_for() {
   case "$1" in
     tokenizer) echo 32768 ;;  # tok512.model is 7.5 KB, the BPE fixtures up to ~24 KB
     gguf) echo 65536 ;;       # the gguf-py synthetic files are ~34 KB
+    manifest|task) echo 16384 ;;  # the shipped jobs are up to ~8 KB
+    archive) echo 32768 ;;         # the h5py seeds are ~5 KB; an HDF5 superblock alone is 2 KB
     *) echo 8192 ;;
   esac
 }
