@@ -19,35 +19,16 @@
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/convert.hpp"
 #include "lowbit/model/model.hpp"
+#include "error_of.hpp"
 #include "paths.hpp"
 
 using namespace lowbit;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::error_of;
 
 namespace {
 
-// Runs f, which must throw E (or a subclass). Checks the contract every bad-input error shares:
-// one line, exit code 2. Returns what() so the caller can check what it names.
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    std::string w = e.what();
-    EXPECT_EQ(w.find('\n'), std::string::npos) << "message is not one line: " << w;
-    EXPECT_EQ(e.exit_code(), 2) << w;
-    return w;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type (" << typeid(e).name() << "): " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "<no exception>";
-}
-
-#define EXPECT_NAMES(msg, needle) \
-  EXPECT_NE((msg).find(needle), std::string::npos) << "message: " << (msg) << "\n  does not contain: " << (needle)
 
 void load_all(const std::string& path) {
   auto m = load_model(path);

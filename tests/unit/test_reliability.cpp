@@ -20,32 +20,15 @@
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/convert.hpp"
 #include "lowbit/model/model.hpp"
+#include "error_of.hpp"
 #include "paths.hpp"
 
 using namespace lowbit;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::error_of;
 
 namespace {
-
-// The InputError message of f (a failure when f does not throw one).
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "no exception thrown";
-  return "<no exception>";
-}
-
-#define EXPECT_NAMES(msg, needle) \
-  EXPECT_NE((msg).find(needle), std::string::npos) << "message: " << (msg) << "\n  does not contain: " << (needle)
 
 std::string stories_bin() { return test::source("models/stories260K/stories260K.bin"); }
 std::string stories_tok() { return test::source("models/stories260K/tok512.bin"); }
@@ -79,7 +62,7 @@ std::string hf_with_config(const std::string& name, F&& edit) {
 TEST(Reliability, HugeFiniteWeightRefusedNamingTensor) {
   const std::string p = patched_stories("huge", kWq2 + 10, 3e38f);
   auto m = load_model(p);  // a block tensor: checked when the block is materialised
-  const std::string msg = input_error_of([&] { m->block(2); });
+  const std::string msg = error_of<InputError>([&] { m->block(2); });
   EXPECT_NAMES(msg, p);
   EXPECT_NAMES(msg, "'wq[2]'");
   EXPECT_NAMES(msg, "exceeds");
@@ -98,7 +81,7 @@ TEST(Reliability, NonFiniteLossIsAnError) {
   const int bos = t->bos_id();
   for (int64_t d = 0; d < m->cfg.dim; ++d) m->tok_embed.data[size_t(bos * m->cfg.dim + d)] = std::numeric_limits<float>::quiet_NaN();
   const auto docs = tokenize_documents(*t, "Once upon a time there was a cat.", PplOptions{});
-  const std::string msg = input_error_of([&] { perplexity(*m, docs, PplOptions{}); });
+  const std::string msg = error_of<InputError>([&] { perplexity(*m, docs, PplOptions{}); });
   EXPECT_NAMES(msg, stories_bin());
   EXPECT_NAMES(msg, "non-finite loss");
 }
@@ -108,7 +91,7 @@ TEST(Reliability, NonFiniteCompressedBlockNamed) {
   BlockWeights b = m->load_block(1);
   b.v.w.data[7] = std::numeric_limits<float>::quiet_NaN();
   m->set_block(1, b);
-  const std::string msg = input_error_of([&] { check_weights_finite(*m, "rtn 2-bit result"); });
+  const std::string msg = error_of<InputError>([&] { check_weights_finite(*m, "rtn 2-bit result"); });
   EXPECT_NAMES(msg, "rtn 2-bit result");
   EXPECT_NAMES(msg, "'layers.1.attn.v.weight'");
   EXPECT_NAMES(msg, "index 7");
@@ -119,7 +102,7 @@ TEST(Reliability, NonFiniteCompressedBlockNamed) {
 
 TEST(Reliability, ConfigWithFewerLayersThanTheWeights) {
   const std::string d = hf_with_config("fewer", [](json& j) { j["num_hidden_layers"] = 4; });
-  const std::string msg = input_error_of([&] { load_model(d); });
+  const std::string msg = error_of<InputError>([&] { load_model(d); });
   EXPECT_NAMES(msg, d);
   EXPECT_NAMES(msg, "9 tensors are not used");
   EXPECT_NAMES(msg, "model.layers.4.");
@@ -139,7 +122,7 @@ TEST(Reliability, TokenizerLargerThanVocabularyNamesBothFiles) {
   auto t = load_tokenizer(tp);
   ASSERT_EQ(t->vocab_size(), 612);
   auto m = load_model(stories_bin());
-  const std::string msg = input_error_of([&] { check_tokenizer_fits(*t, tp, *m); });
+  const std::string msg = error_of<InputError>([&] { check_tokenizer_fits(*t, tp, *m); });
   EXPECT_NAMES(msg, tp);
   EXPECT_NAMES(msg, stories_bin());
   EXPECT_NAMES(msg, "612");
@@ -149,7 +132,7 @@ TEST(Reliability, TokenizerLargerThanVocabularyNamesBothFiles) {
 
 TEST(Reliability, ContextLimitNamesTheConfigKey) {
   const std::string d = hf_with_config("ctx1", [](json& j) { j["max_position_embeddings"] = 1; });
-  const std::string msg = input_error_of([&] { load_model(d); });
+  const std::string msg = error_of<InputError>([&] { load_model(d); });
   EXPECT_NAMES(msg, d + "/config.json");
   EXPECT_NAMES(msg, "'max_position_embeddings' = 1");
 }
@@ -162,7 +145,7 @@ TEST(Reliability, ConfigKeysNamedAsTheFileNamesThem) {
   for (const Case& c : {Case{"rms_norm_eps", 0}, Case{"rms_norm_eps", 2.0}, Case{"hidden_act", "tanh"},
                         Case{"num_key_value_heads", 3}, Case{"rope_theta", -1.0}}) {
     const std::string d = hf_with_config(std::string("key_") + c.key, [&](json& j) { j[c.key] = c.value; });
-    const std::string msg = input_error_of([&] { load_model(d); });
+    const std::string msg = error_of<InputError>([&] { load_model(d); });
     EXPECT_NAMES(msg, d + "/config.json");
     EXPECT_NAMES(msg, std::string("'") + c.key + "'");
   }
@@ -187,7 +170,7 @@ TEST(Reliability, GgufTensorTheConfigDoesNotUse) {
   w.add_f32("blk.1.attn_q.bias", Tensor({kD}));
   w.write(dir + "/bias.gguf");
   EXPECT_NO_THROW(load_model(dir + "/s.gguf"));
-  const std::string msg = input_error_of([&] { load_model(dir + "/bias.gguf"); });
+  const std::string msg = error_of<InputError>([&] { load_model(dir + "/bias.gguf"); });
   EXPECT_NAMES(msg, dir + "/bias.gguf");
   EXPECT_NAMES(msg, "1 tensor is not used");
   EXPECT_NAMES(msg, "blk.1.attn_q.bias");
