@@ -243,9 +243,7 @@ void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig
     }
     try {
       auto tok = load_tokenizer(m.models[size_t(mi)].tokenizer);
-      if (tok->vocab_size() > model->cfg.vocab_size)
-        errs.push_back(cat(kp, ": tokenizer ", m.models[size_t(mi)].tokenizer, " has ", tok->vocab_size(),
-                           " tokens, the model ", model->cfg.vocab_size));
+      check_tokenizer_fits(*tok, m.models[size_t(mi)].tokenizer, *model);  // as every command checks it
       check_calibration(m, *tok, model->cfg, mi, all, errs);
     } catch (const Error& e) {
       errs.push_back(cat(m.where(kp + ".tokenizer"), ": ", e.what()));
