@@ -414,3 +414,15 @@ TEST(FitBadInput, OneLineErrors) {
   EXPECT_NE(m.find("log_linear does not reproduce expr"), std::string::npos) << m;
   EXPECT_NE(error_of([&] { find_law(laws, "nope", "jobs/laws.yaml"); }).find("no law named 'nope'"), std::string::npos);
 }
+
+// A mapping key that is a list (found by fuzz_law: `{ [1, 3], bounds: …}`) is a ConfigError with
+// file:line:col, not yaml-cpp's own bad-conversion exception escaping to the caller.
+TEST(FitBadInput, NonScalarKeyInALawIsAConfigError) {
+  for (const char* yaml : {"laws:\n  l:\n    target: drop\n    expr: a*B\n    params: {a: { [1, 3], bounds: [0, 1]}}\n",
+                           "laws:\n  [x]: {target: drop, expr: a*B, params: {a: {init: 1}}}\n",
+                           "laws:\n  l:\n    target: drop\n    expr: a*B\n    params: {[a]: {init: 1}}\n"}) {
+    const std::string m = error_of([&] { laws_from(yaml); });
+    EXPECT_NE(m.find("test.yaml:"), std::string::npos) << m;
+    EXPECT_NE(m.find("a key must be a name"), std::string::npos) << m;
+  }
+}

@@ -21,11 +21,18 @@ std::string at(const std::string& file, const YAML::Node& n) {
   return cat(file, ":", m.line + 1, ":", m.column + 1);
 }
 
+// A mapping key as text; a key that is itself a sequence or mapping (`{[1, 3]: …}`) is refused, not
+// converted (yaml-cpp would throw its own exception, which no caller expects).
+std::string key_of(const YAML::Node& k, const std::string& file, const std::string& path) {
+  if (!k.IsScalar()) LB_THROW(ConfigError, at(file, k), ": ", path, ": a key must be a name, not a list or mapping");
+  return k.as<std::string>();
+}
+
 void only_keys(const YAML::Node& n, const std::string& file, const std::string& path,
                std::initializer_list<const char*> keys) {
   if (!n.IsMap()) LB_THROW(ConfigError, at(file, n), ": ", path, " must be a mapping");
   for (const auto& kv : n) {
-    std::string k = kv.first.as<std::string>();
+    std::string k = key_of(kv.first, file, path);
     bool ok = false;
     for (const char* a : keys) ok = ok || k == a;
     if (!ok) {
@@ -116,7 +123,7 @@ std::vector<Law> parse_laws(const YAML::Node& laws, const std::string& file) {
   std::vector<Law> out;
   for (const auto& kv : laws) {
     Law L;
-    L.name = kv.first.as<std::string>();
+    L.name = key_of(kv.first, file, "laws");
     L.where = at(file, kv.second);
     std::string path = "laws." + L.name;
     const YAML::Node& n = kv.second;
@@ -129,7 +136,7 @@ std::vector<Law> parse_laws(const YAML::Node& laws, const std::string& file) {
     const YAML::Node& ps = n["params"];
     if (!ps.IsMap() || ps.size() == 0) LB_THROW(ConfigError, at(file, ps), ": ", path, ".params must be a non-empty mapping");
     for (const auto& pk : ps) {
-      std::string pn = pk.first.as<std::string>();
+      std::string pn = key_of(pk.first, file, path + ".params");
       L.params.push_back(parse_param(pn, pk.second, file, path + ".params." + pn));
     }
     std::string ewho = cat(at(file, n["expr"]), ": ", path, ".expr");
@@ -148,7 +155,7 @@ std::vector<Law> parse_laws(const YAML::Node& laws, const std::string& file) {
       if (!terms.IsMap()) LB_THROW(ConfigError, at(file, terms), ": ", lp, ".terms must map parameter -> regressor");
       std::set<std::string> covered{lin.scale};
       for (const auto& t : terms) {
-        std::string pn = t.first.as<std::string>();
+        std::string pn = key_of(t.first, file, lp + ".terms");
         std::string reg = scalar(t.second, file, lp + ".terms." + pn);
         if (!covered.insert(pn).second) LB_THROW(ConfigError, at(file, t.first), ": ", lp, ".terms.", pn, " given twice");
         for (const auto& v : expr_names(reg, cat(at(file, t.second), ": ", lp, ".terms.", pn)))
