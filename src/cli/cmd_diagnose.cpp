@@ -33,7 +33,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
       method_help({MethodKind::Quant, MethodKind::Control}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
       "group", po::value(&o.spec.group)->default_value(128),
-      "columns per quantization group; -1 (or 0) = per output channel (stories260K: no power of two divides 172)")(
+      "columns per quantization group (a group that does not divide a row leaves a ragged last group, as GPTQ does); -1 (or 0) = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid")(
       "noise", po::value(&noise)->default_value(0.05, "0.05"), "--method noise: std of the noise relative to each row's RMS")(
       "calib", po::value(&cc.cs.path)->required(), "calibration corpus (text, <|endoftext|>-separated, or .jsonl)")(

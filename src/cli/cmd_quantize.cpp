@@ -23,7 +23,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
   desc.add_options()("method", po::value(&o.method)->default_value("gptq"),
                                 method_help({MethodKind::Quant}).c_str())(
       "bits", po::value(&o.spec.bits)->default_value(4), "bits per weight, 2..8")(
-      "group", po::value(&o.spec.group)->default_value(128), "columns per quantization group; -1 (or 0) = per output channel")(
+      "group", po::value(&o.spec.group)->default_value(128),
+      "columns per quantization group; a group that does not divide a row leaves a ragged last group (GPTQ, "
+      "AutoGPTQ: ceil(in/group) scales; vLLM needs it to divide); -1 (or 0) = per output channel")(
       "sym", po::bool_switch(&o.spec.sym), "symmetric grid (default asymmetric)")(
       "damp", po::value(&o.gptq.percdamp)->default_value(0.01, "0.01"), "GPTQ damping, fraction of mean diag(H)")(
       "blocksize", po::value(&o.gptq.blocksize)->default_value(128), "GPTQ lazy-batch block size")(

@@ -161,7 +161,8 @@ void CompressCli::write_gguf(const std::vector<BlockQuant>* quant, nlohmann::jso
 nlohmann::json CompressCli::calib_json(const CalibSet& c) const {
   if (c.samples.empty()) return nullptr;
   return {{"path", cs.path}, {"nsamples", cs.nsamples}, {"seqlen", cs.seqlen}, {"seed", cs.seed},
-          {"tokens", c.tokens()}, {"corpus_tokens", c.corpus_tokens}, {"holdout_fraction", cs.holdout_fraction}};
+          {"tokens", c.tokens()}, {"corpus_tokens", c.corpus_tokens}, {"holdout_fraction", cs.holdout_fraction},
+          {"available_tokens", c.available_tokens}, {"oversampled", c.oversampled()}};
 }
 
 nlohmann::json CompressCli::records_json(const CompressResult& r) {

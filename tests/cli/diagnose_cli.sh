@@ -10,7 +10,7 @@ T=$(mktemp -d /tmp/lowbit_cli_diag.XXXX)
 CAL=jobs/data/tinystories_sample.txt
 source "$(dirname "$0")/lib/common.bash"
 export OMP_NUM_THREADS=1
-refused() {  # name, expected text, args... (per channel unless they give --group: no power of two divides 172)
+refused() {  # name, expected text, args... (per channel unless they give --group)
   local name=$1 want=$2
   shift 2
   local g=(--group -1)
@@ -19,9 +19,6 @@ refused() {  # name, expected text, args... (per channel unless they give --grou
 }
 refused "unknown method refused" "must be rtn, gptq, awq or noise" --method foo
 refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
-refused "group not dividing refused" "does not divide the input dimension" --group 48
-expect_refused "the default --group 128 (as quantize's) refused on stories260K" "group size 128 does not divide" \
-  diagnose --calib "$CAL"
 refused "group -2 refused" "must be positive or -1 (per channel)" --group -2
 refused "eval window beyond context refused" "--eval-seqlen 4096" --eval-seqlen 4096
 refused "missing facts refused" "facts file not found" --facts /nonexistent.jsonl
@@ -34,6 +31,13 @@ refused "malformed facts refused" "bad.jsonl:1: not a JSON object" --facts "$T/b
 echo '{"foo":1}' > "$T/bad2.jsonl"
 refused "facts of unknown shape refused" "neither a cloze fact" --facts "$T/bad2.jsonl"
 refused "eval text too short refused" "hold no evaluation window" --eval-text "$T/bad2.jsonl"
+
+# The default --group 128 on the embedded model: one group per row of attn (64 inputs), a ragged last
+# group of 44 columns in mlp.down (172 = 128 + 44).
+"$LB" diagnose --method rtn --bits 3 --calib "$CAL" --nsamples 4 --eval-seqlen 64 --eval-windows 2 --no-heads \
+  --noise-samples 1 --out "$T/d128" --json --quiet > "$T/d128.json"
+if [ $? -eq 0 ] && /usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['group']==128 and s['gap']>0, s" "$T/d128.json"
+then ok "the default --group 128 diagnoses stories260K (ragged last groups)"; else bad "default group diagnose"; fi
 
 "$LB" diagnose --method rtn --bits 3 --group -1 --calib "$CAL" --nsamples 4 --eval-seqlen 64 --eval-windows 4 --no-heads \
   --facts "$SHARED/data/lama/lama_trex_googlere_facts.jsonl" --max-facts 3 --noise-samples 1 \

@@ -15,13 +15,20 @@ refused() {  # name, expected text, args...
 }
 refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
 refused "bits 1 refused" "bits 1 is outside 2..8" --bits 1
-refused "group not dividing refused" "does not divide the input dimension" --group 48
+refused "negative group refused" "must be positive or -1 (per channel)" --group -3
 refused "packed 5-bit refused" "holds 2, 3, 4 or 8 bits, not 5" --bits 5 --group 0 --format packed
 refused "packed with a ragged word refused" "172 x 3 bits = 516" --bits 3 --group 0 --format packed
 refused "unknown method refused" "not a quantization method" --method foo --group 0
 refused "unknown format refused" "must be fake, packed, both or auto" --group 0 --format zip
 CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found" --group 0
 refused "damp out of range refused" "--damp" --group 0 --damp 2
+
+# The defaults on the embedded model (#16): --group 128 is wider than attn's 64 inputs (one group per
+# row) and leaves a ragged last group of 44 of mlp.down's 172 (as GPTQ's reference and AutoGPTQ do).
+"$LB" quantize --calib jobs/data/tinystories_sample.txt --nsamples 8 --out "$T/def" --json --quiet > "$T/def.json"
+if [ $? -eq 0 ] && [ -s "$T/def/fake/model.safetensors" ] &&
+   /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['group']==128 and r['bits']==4, r" "$T/def.json"
+then ok "the default --group 128 quantizes stories260K (ragged last groups)"; else bad "default group on stories260K"; fi
 
 "$LB" quantize --method gptq --bits 8 --group 0 --calib "$CAL" --doc-sep-none --nsamples 4 --seqlen 64 \
   --eval-data jobs/data/tinystories_sample.txt --holdout-windows 2 --out "$T/q8" --format fake --json --quiet > "$T/q8.json"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `lowbit run` refuses, before any work and without changing any file: an archive written by a
 # newer schema, a different manifest on --resume, an existing archive without --resume, an
-# unwritable output path, an impossible configuration, a group size that does not divide the ranks.
+# unwritable output path, an impossible configuration (an N:M the layers cannot hold), a group
+# size that does not divide the ranks.
 source "$(dirname "$0")/lib.bash"
 small_manifest "$T/m.yaml"
 "$LB" run "$T/m.yaml" --output "$T/a.h5" --only gptq --quiet 2> /dev/null
@@ -26,10 +27,10 @@ check "an unwritable output path: exit 2, named" '[ $? -eq 2 ] && grep -q "/proc
 touch "$T/afile"
 "$LB" run "$T/m.yaml" --output "$T/afile/sub/x.h5" > /dev/null 2> "$T/err"
 check "an output folder that cannot be created (a file is in the way): exit 2" '[ $? -eq 2 ] && grep -q "cannot create the folder" "$T/err"'
-sed 's/group: \[4\]/group: [32]/' "$T/m.yaml" > "$T/g.yaml"
+sed 's/    sparsity: \[0.5\]/    nm: ["3:5"]/' "$T/m.yaml" > "$T/g.yaml"
 "$LB" run "$T/g.yaml" --output "$T/g.h5" > /dev/null 2> "$T/err"
-check "a group size that does not divide a layer: exit 2 before work, every config named" \
-  '[ $? -eq 2 ] && grep -q "s.gptq.b3.g32" "$T/err" && grep -q "s.awq.b3.g32" "$T/err" && [ ! -e "$T/g.h5" ]'
+check "an N:M whose M does not divide a layer: exit 2 before work, every config named" \
+  '[ $? -eq 2 ] && grep -q "s.sparsegpt.sp0.5.nm3-5" "$T/err" && grep -q "s.wanda.sp0.5.nm3-5" "$T/err" && [ ! -e "$T/g.h5" ]'
 "${MPIRUN[@]}" -np 3 "$LB" run "$T/m.yaml" --output "$T/r3.h5" --group-size 2 > /dev/null 2> "$T/err"
 check "group size 2 on 3 ranks: refused on every rank" '[ $? -ne 0 ] && grep -q "does not divide the 3 ranks" "$T/err" && [ ! -e "$T/r3.h5" ]'
 "$LB" run "$T/nope.yaml" > /dev/null 2> "$T/err"

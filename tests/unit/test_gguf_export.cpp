@@ -258,7 +258,8 @@ TEST(GgufExport, Stories260KF32RunsInLlamaCpp) {
 // Quantised models: each grid goes to the block type that holds it, gguf-py dequantises every tensor
 // to lowbit's weights (Q4_0/Q8_0/F32 bit for bit; Q4_1 in all but the groups the report counts, and
 // those within half an f16 ulp of z·s), and what no block holds is stored fake-quantised with the
-// reason: stories260K's down projection (172 inputs: not whole 32-blocks), groups of 4.
+// reason: stories260K's down projection (172 inputs: not whole 32-blocks, per channel or with a
+// ragged last group), groups of 4.
 TEST(GgufExport, PackedTypesDequantiseToLowbitWeightsInGgufPy) {
   test::require_venv();
   struct Case {
@@ -272,7 +273,10 @@ TEST(GgufExport, PackedTypesDequantiseToLowbitWeightsInGgufPy) {
                          Case{false, {8, 32, true}, "Q8_0", 14, ""}, Case{false, {3, 64, true}, "Q4_0", 14, ""},
                          Case{true, {4, 0, true}, "Q4_0", 30, "per-channel rows of 172"},
                          Case{true, {6, 0, false}, "Q8_0", 30, "per-channel rows of 172"},
-                         Case{true, {4, 4, true}, "F32", 0, "group size 4 is not a multiple of 32"}}) {
+                         Case{true, {4, 4, true}, "F32", 0, "group size 4 is not a multiple of 32"},
+                         // 172 = 5·32 + 12: groups of 32 with a ragged last one; the down projection's
+                         // rows are still not whole 32-value blocks, every other linear packs.
+                         Case{true, {4, 32, true}, "Q4_0", 30, "rows of 172 columns (a ragged last group of 12)"}}) {
     SCOPED_TRACE((cs.stories ? "stories260K " : "synthetic ") + cs.spec.str());
     const std::string dir = test::tmpdir("gguf_export_packed");
     std::unique_ptr<Model> m;

@@ -82,7 +82,8 @@ bool all_finite(const Tensor& t) {
 // w_hat[o][j] == dequant_code(q, scale[o][g_idx[j]], zero[o][g_idx[j]]) bit for bit.
 void expect_consistent(const QuantResult& r, const Tensor& w, const QuantSpec& s, const std::string& what) {
   SCOPED_TRACE(what);
-  const int64_t out = w.dim(0), in = w.dim(1), gs = s.group_size(in), ng = in / gs;
+  // ceil(in / gs) groups; the last one holds what is left (a ragged last group, as GPTQ's reference).
+  const int64_t out = w.dim(0), in = w.dim(1), gs = s.per_channel() ? in : s.group, ng = (in + gs - 1) / gs;
   const int maxq = s.maxq();
   ASSERT_EQ(r.w_hat.shape, w.shape);
   ASSERT_EQ(r.n_groups, ng);
@@ -99,7 +100,7 @@ void expect_consistent(const QuantResult& r, const Tensor& w, const QuantSpec& s
     ASSERT_LT(g, ng);
     ++members[size_t(g)];
   }
-  for (int64_t g = 0; g < ng; ++g) EXPECT_EQ(members[size_t(g)], gs) << "group " << g;
+  for (int64_t g = 0; g < ng; ++g) EXPECT_EQ(members[size_t(g)], std::min(gs, in - g * gs)) << "group " << g;
   int64_t bad_scale = 0, bad_zero = 0, bad_code = 0, bad_what = 0;
   for (int64_t i = 0; i < out * ng; ++i) {
     const float sc = r.scales.data[size_t(i)];
@@ -131,10 +132,12 @@ Mat mat(int64_t rows, int64_t cols) {
 // column j in order: q = quant(w_j), w_k −= (w_j − q)·Hinv[j,k]/Hinv[j,j] for k > j, and Hinv loses
 // column j by one step of Gaussian elimination (Hinv −= Hinv[:,j]·Hinv[j,:]/Hinv[j,j]). Grids as GPTQ:
 // per-channel on the given W; groups fitted when their first column comes up on the current weights;
-// act-order with static groups fitted on the unpermuted W. Returns w_hat; g_idx through the pointer.
+// act-order with static groups fitted on the unpermuted W. A group that does not divide n leaves a
+// ragged last group: the reference's find_params(W[:, j:j+groupsize]) on a slice Python clips at n.
+// Returns w_hat; g_idx through the pointer.
 Tensor textbook_gptq(const Tensor& w, std::vector<double> H, const QuantSpec& s, double percdamp, bool act_order,
                      bool static_groups, std::vector<int32_t>* g_idx_out) {
-  const int64_t out = w.dim(0), n = w.dim(1), gs = s.group_size(n), ng = n / gs;
+  const int64_t out = w.dim(0), n = w.dim(1), gs = s.group > 0 ? s.group : n, ng = (n + gs - 1) / gs;
   const int maxq = s.maxq();
   const bool grouped = s.group > 0, stat = grouped && act_order && static_groups;
   std::vector<float> scale(static_cast<size_t>(out * ng));
@@ -150,9 +153,9 @@ Tensor textbook_gptq(const Tensor& w, std::vector<double> H, const QuantSpec& s,
   if (stat)
     for (int64_t o = 0; o < out; ++o)
       for (int64_t g = 0; g < ng; ++g) {
-        std::vector<float> v(static_cast<size_t>(gs));
-        for (int64_t c = 0; c < gs; ++c) v[size_t(c)] = float(W[size_t(o)][size_t(g * gs + c)]);
-        fit_group_grid(v.data(), gs, 1, s, scale[size_t(o * ng + g)], zero[size_t(o * ng + g)]);
+        std::vector<float> v;
+        for (int64_t c = g * gs; c < std::min(n, (g + 1) * gs); ++c) v.push_back(float(W[size_t(o)][size_t(c)]));
+        fit_group_grid(v.data(), int64_t(v.size()), 1, s, scale[size_t(o * ng + g)], zero[size_t(o * ng + g)]);
       }
   std::vector<int64_t> perm(static_cast<size_t>(n));
   std::iota(perm.begin(), perm.end(), int64_t(0));
@@ -196,9 +199,9 @@ Tensor textbook_gptq(const Tensor& w, std::vector<double> H, const QuantSpec& s,
     for (int64_t o = 0; o < out; ++o) {
       auto& wr = Wp[size_t(o)];
       if (grouped && !stat && j % gs == 0) {
-        std::vector<float> v(static_cast<size_t>(gs));
-        for (int64_t c = 0; c < gs; ++c) v[size_t(c)] = float(wr[size_t(j + c)]);
-        fit_group_grid(v.data(), gs, 1, s, scale[size_t(o * ng + g)], zero[size_t(o * ng + g)]);
+        std::vector<float> v;
+        for (int64_t c = j; c < std::min(n, j + gs); ++c) v.push_back(float(wr[size_t(c)]));
+        fit_group_grid(v.data(), int64_t(v.size()), 1, s, scale[size_t(o * ng + g)], zero[size_t(o * ng + g)]);
       }
       const float sc = scale[size_t(o * ng + g)];
       const int32_t z = zero[size_t(o * ng + g)];
@@ -418,13 +421,15 @@ TEST(Gptq, IndefiniteHessianRaisesDamping) {
 
 TEST(Gptq, MatchesTextbookReference) {
   // The tiny case of the specification (W 3×8, H from 16 rows), and 5×100 (H from 200 rows), where
-  // Hinv spans several 64-column tiles of the transposes in cholesky_inverse_upper.
+  // Hinv spans several 64-column tiles of the transposes in cholesky_inverse_upper. Groups: per
+  // channel, one that divides `in`, one that leaves a ragged last group (8 = 3+3+2, 100 = 4·24+4:
+  // a last group shorter than a block and one cut by a block edge) and one longer than the row.
   struct Case {
     int64_t out, in, rows;
-    int group;
+    int group, ragged, wide;
   };
-  for (const Case& c : {Case{3, 8, 16, 4}, Case{5, 100, 200, 20}})
-    for (int group : {0, c.group})
+  for (const Case& c : {Case{3, 8, 16, 4, 3, 16}, Case{5, 100, 200, 20, 24, 128}})
+    for (int group : {0, c.group, c.ragged, c.wide})
       for (bool act : {false, true})
         for (bool stat : {true, false}) {
           if (!act && !stat) continue;
@@ -493,7 +498,7 @@ TEST(Gptq, RejectsBadInput) {
   for (int j = 0; j < 8; ++j) H[size_t(j * 8 + j)] = 1.0;
   QuantSpec s;
   EXPECT_THROW(quantize_gptq(W, std::vector<double>(63, 1.0), s), InputError);
-  s.group = 3;
+  s.group = -2;
   EXPECT_THROW(quantize_gptq(W, H, s), InputError);
   s.group = 0;
   GptqOptions o;
@@ -519,7 +524,6 @@ TEST(Gptq, RtnBaselineIsTheScalarDefinition) {
     for (int bits : {2, 3, 4, 8})
       for (int group : {0, 16, 4})
         for (bool sym : {false, true}) {
-          if (group > 0 && in % group != 0) continue;
           QuantSpec s;
           s.bits = bits;
           s.group = group;
@@ -530,14 +534,15 @@ TEST(Gptq, RtnBaselineIsTheScalarDefinition) {
           // Interior values on exact ties of each group's grid (the group's min and max are kept, so
           // the grid is unchanged), plus signed zeros.
           for (int64_t o = 0; o < out; ++o)
-            for (int64_t g = 0; g < in / gs; ++g) {
+            for (int64_t g = 0; g * gs < in; ++g) {
               float* wg = w.row(o) + g * gs;
+              const int64_t len = std::min(gs, in - g * gs);  // the last group may be ragged
               float sc;
               int32_t z;
-              fit_group_grid(wg, gs, 1, s, sc, z);
-              const int64_t imin = std::min_element(wg, wg + gs) - wg, imax = std::max_element(wg, wg + gs) - wg;
+              fit_group_grid(wg, len, 1, s, sc, z);
+              const int64_t imin = std::min_element(wg, wg + len) - wg, imax = std::max_element(wg, wg + len) - wg;
               const float lo = std::min(wg[imin], 0.f), hi = std::max(wg[imax], 0.f);
-              for (int64_t j = 0; j < gs; ++j) {
+              for (int64_t j = 0; j < len; ++j) {
                 if (j == imin || j == imax) continue;
                 const uint64_t kind = rng() % 3;
                 const float k = float(int64_t(rng() % uint64_t(s.maxq() + 1)) - z);
@@ -547,7 +552,7 @@ TEST(Gptq, RtnBaselineIsTheScalarDefinition) {
               }
               float sc2;
               int32_t z2;
-              fit_group_grid(wg, gs, 1, s, sc2, z2);
+              fit_group_grid(wg, len, 1, s, sc2, z2);
               ASSERT_EQ(sc, sc2);
               ASSERT_EQ(z, z2);
             }
@@ -555,13 +560,13 @@ TEST(Gptq, RtnBaselineIsTheScalarDefinition) {
           const std::string what = s.str() + " in " + std::to_string(in);
           int64_t bad = 0, ties = 0;
           for (int64_t o = 0; o < out; ++o)
-            for (int64_t g = 0; g < in / gs; ++g) {
+            for (int64_t g = 0; g * gs < in; ++g) {
+              const int64_t len = std::min(gs, in - g * gs), ng = (in + gs - 1) / gs;
               float sc;
               int32_t z;
-              fit_group_grid(w.row(o) + g * gs, gs, 1, s, sc, z);
-              const int64_t ng = in / gs;
+              fit_group_grid(w.row(o) + g * gs, len, 1, s, sc, z);
               bad += r.scales.data[size_t(o * ng + g)] != sc || r.zeros[size_t(o * ng + g)] != z;
-              for (int64_t j = g * gs; j < (g + 1) * gs; ++j) {
+              for (int64_t j = g * gs; j < g * gs + len; ++j) {
                 const float x = w.row(o)[j] / sc;
                 ties += x - std::floor(x) == 0.5f;
                 const int32_t q = quant_code(w.row(o)[j], sc, z, s.maxq());

@@ -56,9 +56,9 @@ Tensor random_matrix(int64_t out, int64_t in, int64_t group, int kind, uint64_t 
   const int64_t gs = group > 0 ? group : in;
   if (kind == 1)
     for (int64_t o = 0; o < out; ++o)
-      for (int64_t g = 0; g < in / gs; ++g) {
+      for (int64_t g = 0; g * gs < in; ++g) {  // the last group may be ragged (>= 2 columns here)
         float m = 0;
-        for (int64_t j = g * gs; j < (g + 1) * gs; ++j) m = std::max(m, std::fabs(w.row(o)[j]));
+        for (int64_t j = g * gs; j < std::min(in, (g + 1) * gs); ++j) m = std::max(m, std::fabs(w.row(o)[j]));
         w.row(o)[g * gs] = -m;
         w.row(o)[g * gs + 1] = m;
       }
@@ -192,7 +192,7 @@ TEST(GptqPack, PackUnpackIsExactForEveryLayout) {
   const int64_t out = 96, in = 128;  // out·3 and in·3 are multiples of 32
   int cases = 0;
   for (int bits : {2, 3, 4, 8})
-    for (int group : {0, 32})
+    for (int group : {0, 32, 48})  // 48: 128 = 48 + 48 + 32, a ragged last group (ceil(in/g) scale rows)
       for (bool sym : {false, true})
         for (int kind : {1, 2}) {
           QuantSpec s;
@@ -201,6 +201,7 @@ TEST(GptqPack, PackUnpackIsExactForEveryLayout) {
           s.sym = sym;
           const std::string label = s.str() + (kind == 2 ? "_zero0" : "");
           QuantResult r = quantize_rtn(random_matrix(out, in, group, kind, 1000 + bits * 10 + group + sym), s);
+          ASSERT_EQ(r.n_groups, group == 0 ? 1 : (in + group - 1) / group) << label;
           const bool v1ok = gptq_v1_representable(r);
           if (sym || kind == 1) {
             EXPECT_TRUE(v1ok) << label;
@@ -223,7 +224,7 @@ TEST(GptqPack, PackUnpackIsExactForEveryLayout) {
             ++cases;
           }
         }
-  EXPECT_EQ(cases, 4 * 2 * 2 * 2 * 2 - 4 * 2);  // every (asym, zero-0) case has no v1 layout
+  EXPECT_EQ(cases, 4 * 3 * 2 * 2 * 2 - 4 * 3);  // every (asym, zero-0) case has no v1 layout
 }
 
 TEST(GptqPack, ActOrderGIdxIsHonoured) {
@@ -500,13 +501,16 @@ TEST(GptqPack, Stories260KPackedLoadsToTheFakeQuantLogits) {
     ASSERT_EQ(m->cfg.rope, RopeStyle::Interleaved);
     QuantSpec s;
     s.bits = 8;
-    s.group = sym ? 0 : 4;  // 4 divides both 64 and 172
+    s.group = sym ? 0 : 48;  // 64 = 48 + 16, 172 = 3·48 + 28: a ragged last group in every linear
     s.sym = sym;
     check_gptq_exportable(m->cfg, s);
     const std::string dir = fake_vs_packed(*m, "stories_" + s.str(), [&](LinearId) { return s; });
     auto st = open_safetensors_set(dir);
     EXPECT_EQ(st.at("model.layers.0.mlp.down_proj.qweight").shape, (std::vector<int64_t>{43, 64}));
     EXPECT_EQ(st.at("model.embed_tokens.weight").dtype, DType::F32);
+    // ceil(in / group) scale rows, as AutoGPTQ/GPTQModel size them: 172 -> 4, 64 -> 2 (per channel: 1).
+    EXPECT_EQ(st.at("model.layers.0.mlp.down_proj.scales").shape, (std::vector<int64_t>{sym ? 1 : 4, 64}));
+    EXPECT_EQ(st.at("model.layers.0.self_attn.q_proj.scales").shape, (std::vector<int64_t>{sym ? 1 : 2, 64}));
   }
 }
 

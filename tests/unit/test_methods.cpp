@@ -141,8 +141,15 @@ TEST(Methods, ValidateAsksTheRowAndNamesTheField) {
     EXPECT_NE(std::string(e.what()).find("methods[1]"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("haar"), std::string::npos) << e.what();
   }
-  o.spec.group = 48;  // does not divide 64
-  EXPECT_THROW(method_row("gptq").validate(o, 64, "methods[0].group"), InputError);
+  o.spec.group = 48;  // does not divide 64: a ragged last group of 16 columns, accepted
+  EXPECT_NO_THROW(method_row("gptq").validate(o, 64, "methods[0].group"));
+  o.spec.group = -3;
+  try {
+    method_row("gptq").validate(o, 64, "methods[0].group");
+    FAIL() << "group -3 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("methods[0].group"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

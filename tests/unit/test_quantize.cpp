@@ -2,6 +2,7 @@
 // layer-wise driver on the real stories260K (GPTQ's error ≤ RTN's on every linear layer).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -65,10 +66,43 @@ TEST(Rtn, BadSpecsAreRefusedBeforeWork) {
   EXPECT_THROW(quantize_rtn(w, QuantSpec{9, 0, false}), InputError);
   EXPECT_THROW(quantize_rtn(w, QuantSpec{1, 0, false}), InputError);
   try {
-    quantize_rtn(w, QuantSpec{4, 32, false});
+    quantize_rtn(w, QuantSpec{4, -2, false});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("does not divide the input dimension 48"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("group size -2 must be positive or -1 (per channel)"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A group that does not divide the row leaves a ragged last group (GPTQ's reference, AutoGPTQ and
+// GPTQModel: ceil(in / group) scales, g_idx = column // group): each group is exactly the
+// per-channel RTN of its own columns, quantized on their own, and a group longer than the row is
+// the row.
+TEST(Rtn, RaggedLastGroupIsThePerChannelGridOfItsColumns) {
+  const Tensor w = random_matrix(6, 48, 5);
+  auto columns = [&](int64_t c0, int64_t c1) {
+    Tensor t({w.dim(0), c1 - c0});
+    for (int64_t o = 0; o < w.dim(0); ++o) std::copy(w.row(o) + c0, w.row(o) + c1, t.row(o));
+    return t;
+  };
+  for (bool sym : {false, true}) {
+    const QuantResult r = quantize_rtn(w, QuantSpec{3, 20, sym});  // 48 = 20 + 20 + 8
+    ASSERT_EQ(r.n_groups, 3);
+    ASSERT_EQ(r.scales.shape, (std::vector<int64_t>{6, 3}));
+    for (int64_t j = 0; j < 48; ++j) EXPECT_EQ(r.g_idx[size_t(j)], int32_t(j / 20));
+    for (int64_t g = 0; g < 3; ++g) {
+      const int64_t c0 = 20 * g, c1 = std::min<int64_t>(48, c0 + 20);
+      const QuantResult part = quantize_rtn(columns(c0, c1), QuantSpec{3, QuantSpec::kPerChannel, sym});
+      for (int64_t o = 0; o < 6; ++o) {
+        EXPECT_EQ(r.scales.row(o)[g], part.scales.row(o)[0]) << "group " << g << " row " << o;
+        EXPECT_EQ(r.zeros[size_t(o * 3 + g)], part.zeros[size_t(o)]) << "group " << g << " row " << o;
+        for (int64_t j = c0; j < c1; ++j) EXPECT_EQ(r.w_hat.row(o)[j], part.w_hat.row(o)[j - c0]) << j;
+      }
+    }
+    const QuantResult wide = quantize_rtn(w, QuantSpec{3, 128, sym}), pc = quantize_rtn(w, QuantSpec{3, 0, sym});
+    EXPECT_EQ(wide.n_groups, 1);
+    EXPECT_EQ(wide.w_hat.data, pc.w_hat.data);
+    EXPECT_EQ(wide.spec.group, 128);  // the configuration's value is kept, not rewritten to per channel
   }
 }
 
@@ -117,6 +151,32 @@ TEST(Calibration, ExactSizeSeededAndHeldOut) {
   EXPECT_THROW(make_calibration(*tok, s), InputError);
 }
 
+// More tokens than the calibration part holds (#16: 128 x 2048 from a 1,809-token corpus) still
+// draws the set, but says so in one warning line with the numbers, and the set records it.
+TEST(Calibration, OversampledCorpusIsWarnedAboutAndRecorded) {
+  auto tok = tok512();
+  CalibSpec s;
+  s.path = test::source("jobs/data/tinystories_sample.txt");
+  s.nsamples = 2;
+  s.seqlen = 64;
+  testing::internal::CaptureStderr();
+  const CalibSet small = make_calibration(*tok, s);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_FALSE(small.oversampled());
+  EXPECT_GT(small.available_tokens, 128);
+  EXPECT_EQ(small.available_tokens, (long long)(double(small.corpus_tokens) * 0.9));
+  s.nsamples = int(small.available_tokens / 64) + 1;
+  testing::internal::CaptureStderr();
+  const CalibSet big = make_calibration(*tok, s);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(big.oversampled());
+  EXPECT_EQ(int64_t(big.samples.size()), s.nsamples);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("warning: calibration: " + std::to_string(s.nsamples) + " x 64 = "), std::string::npos) << err;
+  EXPECT_NE(err.find(std::to_string(big.available_tokens) + "-token calibration part of"), std::string::npos) << err;
+  EXPECT_NE(err.find("tinystories_sample.txt"), std::string::npos) << err;
+}
+
 CalibSet small_calib(int n, int L) {
   auto tok = tok512();
   CalibSpec s;
@@ -135,8 +195,7 @@ TEST(Driver, GptqErrorIsAtMostRtnOnEveryLinearOfStories260K) {
     o.method = "gptq";
     o.spec = QuantSpec{bits, 32, false};
     if (bits == 2) o.spec.group = 0;  // also per-channel
-    // mlp.down has in = 172, which 32 does not divide: use a group that divides every input here.
-    if (o.spec.group == 32) o.spec.group = 4;
+    // mlp.down has in = 172 = 5·32 + 12: its last group is ragged (the GPTQ reference's slices).
     CompressResult r = compress_model(*m, calib, o);
     ASSERT_EQ(r.records.size(), size_t(7 * m->cfg.n_layers));
     for (const auto& rec : r.records) {

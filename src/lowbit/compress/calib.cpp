@@ -1,11 +1,13 @@
 // lowbit/compress/calib.cpp — seeded calibration sampling. defines: see calib.hpp
 #include "lowbit/compress/calib.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
 
@@ -60,6 +62,15 @@ CalibSet make_calibration(const Tokenizer& tok, const CalibSpec& spec) {
   for (int i = 0; i < spec.nsamples; ++i) {
     size_t s = start(rng);
     c.samples.emplace_back(stream.begin() + long(s), stream.begin() + long(s + size_t(spec.seqlen)));
+  }
+  c.available_tokens = (long long)cut;
+  if (c.oversampled()) {
+    char times[32];
+    std::snprintf(times, sizeof times, "%.1f", double(c.tokens()) / double(cut));
+    log_warn("calibration: ", spec.nsamples, " x ", spec.seqlen, " = ", c.tokens(), " tokens requested from the ", cut,
+             "-token calibration part of ", spec.path, " (corpus ", stream.size(), " tokens, holdout ",
+             spec.holdout_fraction, "): the windows overlap, each token is drawn ",
+             times, " times on average");
   }
   return c;
 }

@@ -7,7 +7,8 @@
 // document by document with BOS and concatenated into one token stream. The last
 // `holdout_fraction` of the stream is never sampled: it is the held-out evaluation part. Sample i
 // starts at a uniform random offset in the calibration part (std::mt19937_64(seed), as GPTQ's
-// get_loaders draws random windows).
+// get_loaders draws random windows). Asking for more tokens than the calibration part holds is
+// allowed (windows overlap, as GPTQ's loaders would) but warned about, with the numbers.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,11 @@ struct CalibSet {
   std::vector<std::vector<int>> samples;  // nsamples × seqlen
   std::vector<int> holdout;               // the held-out token stream
   long long corpus_tokens = 0;
+  long long available_tokens = 0;  // the calibration part (corpus minus holdout) windows are drawn from
   long long tokens() const { return (long long)samples.size() * spec.seqlen; }
+  // More tokens requested than the calibration part holds: the windows overlap and repeat tokens
+  // (make_calibration says so in one warning line; reports and archives record available_tokens).
+  bool oversampled() const { return tokens() > available_tokens; }
 };
 
 std::vector<std::string> read_corpus_documents(const std::string& path, const std::string& doc_sep);

@@ -74,7 +74,7 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
 
   GptqReport rep;
   const int maxq = s.maxq();
-  const int64_t gs = s.group_size(in), ng = in / gs;
+  const int64_t gs = s.group_size(in), ng = s.n_groups(in);  // the last group may be ragged
   const bool grouped = !s.per_channel();
   const bool static_groups = grouped && o.act_order && o.static_groups;
   const int64_t B = std::min<int64_t>(o.blocksize, in);
@@ -108,8 +108,9 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
 #pragma omp for schedule(static)
       for (int64_t row = 0; row < out; ++row)
         for (int64_t g = 0; g < ng; ++g) {
-          for (int64_t c = 0; c < gs; ++c) cur[size_t(c)] = dead[size_t(g * gs + c)] ? 0.f : w.row(row)[g * gs + c];
-          fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
+          const int64_t len = s.group_columns(g, in);
+          for (int64_t c = 0; c < len; ++c) cur[size_t(c)] = dead[size_t(g * gs + c)] ? 0.f : w.row(row)[g * gs + c];
+          fit_group_grid(cur.data(), len, 1, s, r.scales.data[size_t(row * ng + g)], r.zeros[size_t(row * ng + g)]);
         }
     }
   }
@@ -180,8 +181,9 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
               const int64_t j = i1 + i;
               const int64_t g = pos_group[size_t(j)];
               if (grouped && !static_groups && j % gs == 0) {
-                // Fit the grid of group g on its columns' current weights.
-                const int64_t jend = j + gs, inblk = std::min(jend, i2);
+                // Fit the grid of group g on its columns' current weights (the reference's
+                // W[:, j:j+groupsize], clipped at the row's end for a ragged last group).
+                const int64_t jend = std::min(j + gs, in), inblk = std::min(jend, i2);
                 for (int64_t c = j; c < inblk; ++c) cur[size_t(c - j)] = float(W1[c]);
                 if (jend > i2) {
                   for (int64_t c = i2; c < jend; ++c) tail[size_t(c - i2)] = W1[c];
@@ -192,7 +194,7 @@ QuantResult quantize_gptq(const Tensor& w, const std::vector<double>& H_in, cons
                   }
                   for (int64_t c = i2; c < jend; ++c) cur[size_t(c - j)] = float(tail[size_t(c - i2)]);
                 }
-                fit_group_grid(cur.data(), gs, 1, s, r.scales.data[size_t(row * ng + g)],
+                fit_group_grid(cur.data(), jend - j, 1, s, r.scales.data[size_t(row * ng + g)],
                                r.zeros[size_t(row * ng + g)]);
               }
               const float sc = r.scales.data[size_t(row * ng + g)];

@@ -10,6 +10,7 @@
 // q = clamp(round(w/scale) + zero, 0, maxq); ŵ = scale·(q − zero).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,9 +35,22 @@ struct QuantSpec {
   bool sym = false;
   int maxq() const { return (1 << bits) - 1; }
   bool per_channel() const { return group == kPerChannel; }
+  // Columns per group (the last group of a row may be shorter: see n_groups).
   int64_t group_size(int64_t in) const { return per_channel() ? in : group; }
-  // Throws InputError naming `where` for bits outside 2..8, a negative group or a group that does
-  // not divide `in`.
+  // ceil(in / group_size): a group that does not divide `in` leaves a ragged last group of
+  // in − (n_groups − 1)·group columns, as the GPTQ reference (find_params on the clipped slice
+  // W[:, i:i+groupsize]), AutoGPTQ and GPTQModel do (g_idx = column // group; ceil(in / group)
+  // scale rows). A group longer than the row is one group of `in` columns.
+  int64_t n_groups(int64_t in) const {
+    const int64_t g = group_size(in);
+    return (in + g - 1) / g;
+  }
+  // Columns of group `g` of a row of `in`: group_size, or what is left for the last one.
+  int64_t group_columns(int64_t g, int64_t in) const {
+    const int64_t gs = group_size(in);
+    return std::min(gs, in - g * gs);
+  }
+  // Throws InputError naming `where` for bits outside 2..8 or a negative group.
   void validate(int64_t in, const std::string& where) const;
   std::string str() const;  // "w4g128asym"
 };

@@ -14,8 +14,8 @@ void QuantSpec::validate(int64_t in, const std::string& where) const {
   LB_INPUT_CHECK(bits >= 2 && bits <= 8, where, ": bits ", bits, " is outside 2..8");
   LB_INPUT_CHECK(per_channel() || group > 0, where, ": group size ", group, " must be positive or ",
                  kPerChannelSpelling, " (per channel)");
-  LB_INPUT_CHECK(per_channel() || in % group == 0, where, ": group size ", group,
-                 " does not divide the input dimension ", in, " (", kPerChannelSpelling, " = per channel)");
+  LB_INPUT_CHECK(in >= 1, where, ": input dimension ", in, " must be positive");
+  // A group that does not divide `in` is allowed: the last group of each row is ragged (n_groups).
 }
 
 std::string QuantSpec::str() const {
@@ -65,7 +65,7 @@ void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
   typedef int32_t i4 __attribute__((vector_size(16)));
   const int64_t out = w.dim(0), in = w.dim(1);
   s.validate(in, "rtn");
-  const int64_t gs = s.group_size(in), ng = in / gs;
+  const int64_t gs = s.group_size(in), ng = s.n_groups(in);
   r.spec = s;
   r.n_groups = ng;
   r.w_hat.resize({out, in});
@@ -94,10 +94,11 @@ void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
       const float* wg = wr + g * gs;
       float* hg = hr + g * gs;
       uint8_t* qg = qr + g * gs;
+      const int64_t len = s.group_columns(g, in);  // gs, or the ragged last group's columns
       // Range.
       f4 lo0 = {0, 0, 0, 0}, lo1 = lo0, hi0 = lo0, hi1 = lo0;
       int64_t i = 0;
-      for (; i + 8 <= gs; i += 8) {
+      for (; i + 8 <= len; i += 8) {
         f4 a, b;
         std::memcpy(&a, wg + i, sizeof a);
         std::memcpy(&b, wg + i + 4, sizeof b);
@@ -113,7 +114,7 @@ void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
         range[1] = hi0[k] > range[1] ? hi0[k] : range[1];
         range[1] = hi1[k] > range[1] ? hi1[k] : range[1];
       }
-      for (; i < gs; ++i) {
+      for (; i < len; ++i) {
         const float v = wg[i];
         range[0] = v < range[0] ? v : range[0];
         range[1] = v > range[1] ? v : range[1];
@@ -146,7 +147,7 @@ void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
 #if defined(__SSE2__) && defined(__GNUC__)
       typedef short s8 __attribute__((vector_size(16)));
       typedef char c16 __attribute__((vector_size(16)));
-      for (; j + 16 <= gs; j += 16) {
+      for (; j + 16 <= len; j += 16) {
         const i4 q0 = quant4(wg + j, hg + j), q1 = quant4(wg + j + 4, hg + j + 4);
         const i4 q2 = quant4(wg + j + 8, hg + j + 8), q3 = quant4(wg + j + 12, hg + j + 12);
         const s8 a = __builtin_ia32_packssdw128(q0, q1), b = __builtin_ia32_packssdw128(q2, q3);
@@ -154,11 +155,11 @@ void quantize_rtn_into(const Tensor& w, const QuantSpec& s, QuantResult& r) {
         std::memcpy(qg + j, &p, sizeof p);
       }
 #endif
-      for (; j + 4 <= gs; j += 4) {
+      for (; j + 4 <= len; j += 4) {
         const i4 q = quant4(wg + j, hg + j);
         for (int k = 0; k < 4; ++k) qg[j + k] = uint8_t(q[k]);
       }
-      for (; j < gs; ++j) {
+      for (; j < len; ++j) {
         const int32_t q = quant_code(wg[j], sc, z, maxq);
         qg[j] = uint8_t(q);
         hg[j] = dequant_code(q, sc, z);

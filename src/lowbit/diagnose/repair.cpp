@@ -225,9 +225,7 @@ std::vector<BlockWeights> promote(const Net& fp, const Net& q, const std::vector
     for (auto id : ids) {
       Linear& lin = w.linear(id);
       if (lin.w.empty()) continue;
-      QuantSpec s = hi;
-      if (!s.per_channel() && lin.in() % s.group != 0) s.group = QuantSpec::kPerChannel;
-      lin.w = quantize_rtn(lin.w, s).w_hat;
+      lin.w = quantize_rtn(lin.w, hi).w_hat;  // a group that does not divide in() leaves a ragged last group
     }
   }
   return out;

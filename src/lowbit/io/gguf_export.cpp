@@ -254,6 +254,10 @@ bool plan_pack(const QuantResult& r, const Tensor& w, int64_t out, int64_t in, P
                       : cat("per-channel rows of ", in, " columns are not whole 32-value blocks");
     return false;
   }
+  if (in % 32 != 0) {  // a ragged last group: gs % 32 == 0 no longer implies it
+    why = cat("rows of ", in, " columns (a ragged last group of ", in % gs, ") are not whole 32-value blocks");
+    return false;
+  }
   for (size_t c = 0; c < r.g_idx.size(); ++c)
     if (r.g_idx[c] != int32_t(int64_t(c) / gs)) {
       why = "act-order column order (g_idx is not column / group)";

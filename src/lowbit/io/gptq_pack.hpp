@@ -31,8 +31,9 @@ class SafetensorsWriter;
 // before any work starts.
 bool gptq_format_supports(int bits);
 // Throws InputError (naming the linear, its dimension and the bit-width) when a model of config `c`
-// quantized with `s` cannot be written packed: bits not in {2,3,4,8}, a group that does not divide
-// a linear's input dimension, or in·bits / out·bits not a multiple of 32. Cheap: call it before
+// quantized with `s` cannot be written packed: bits not in {2,3,4,8}, or in·bits / out·bits not a
+// multiple of 32. A group that does not divide a linear's input dimension is written (a ragged last
+// group; write_gptq_checkpoint says in the log which consumers refuse it). Cheap: call it before
 // quantizing.
 void check_gptq_exportable(const DecoderConfig& c, const QuantSpec& s);
 // True when every zero point is ≥ 1, i.e. the v1 ("gptq", zero−1) layout can hold them.

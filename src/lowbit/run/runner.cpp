@@ -338,7 +338,10 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   cs.nsamples = c.nsamples;
   cs.seqlen = c.seqlen;
   cs.seed = c.seed;
-  if (c.nsamples > 0) calib = make_calibration(*tok, cs);
+  if (c.nsamples > 0) {
+    calib = make_calibration(*tok, cs);
+    g.set("calib_available_tokens", int64_t(calib.available_tokens));  // < calib_tokens: windows overlap
+  }
   double t_compress = 0;
   if (method_row(c.method).compresses()) {
     CompressOptions o = compress_options(m, c);
