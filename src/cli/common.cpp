@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli.hpp"
+#include "lowbit/core/blas.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -35,7 +36,13 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
   return true;
 }
 
-void emit_json(const nlohmann::json& j) {
+void emit_json(const nlohmann::json& j_in) {
+  nlohmann::json j = j_in;
+  if (j.is_object() && !j.contains("blas")) {  // what ran the arithmetic (core/blas.hpp)
+    const BlasInfo& b = blas_info();
+    j["blas"] = {{"vendor", b.vendor}, {"version", b.version}, {"core", b.core},
+                 {"selection", b.selection}, {"detected", b.detected}, {"threads", b.threads}};
+  }
   std::string s = j.dump() + "\n";
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);

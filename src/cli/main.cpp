@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/cli.hpp"
+#include "lowbit/core/blas.hpp"
 #include "lowbit/core/error.hpp"
 
 using namespace lowbit;
@@ -53,6 +54,7 @@ void usage(FILE* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  select_blas_core(argv);  // may re-execute lowbit once with better BLAS kernels (core/blas.hpp)
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version") {
-    std::printf("lowbit %s\n", LOWBIT_VERSION);
+    std::printf("lowbit %s\nblas: %s\n", LOWBIT_VERSION, blas_summary().c_str());
     return 0;
   }
   std::vector<std::string> args(argv + 2, argv + argc);

@@ -19,6 +19,7 @@
 #include "lowbit/compress/calib.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
+#include "lowbit/core/blas.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -509,6 +510,14 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   run.set("hosts", hosts);
   run.set("ranks", int64_t(world.size()));
   run.set("group_size", int64_t(m.group_size));
+  {  // the BLAS that computed this run (rank 0's; core/blas.hpp)
+    const BlasInfo& b = blas_info();
+    run.set("blas", b.vendor + " " + b.version);
+    run.set("blas_core", b.core);
+    run.set("blas_selection", b.selection);
+    run.set("blas_detected_core", b.detected);
+    run.set("blas_threads", int64_t(b.threads));
+  }
   run.set("configs_total", int64_t(all.size()));
   if (fresh) run.set("started", utc_now());
   run.set("complete", int64_t(0));
