@@ -53,8 +53,8 @@ int cmd_convert(const std::vector<std::string>& args) {
   else LB_FAIL_INPUT("--dtype '", dtype, "' must be f32, f16 or bf16");
   auto m = load_model(model);
   if (to == "hf") {
-    // Read (and convert) the tokenizer before writing anything, and write it before the model, whose
-    // config.json comes last: a failure leaves no folder that looks complete.
+    // The tokenizer is read (and converted) before anything is written, and written after the weights,
+    // before config.json: a failure leaves no folder that looks complete.
     if (tok.empty() && file_exists(model)) {
       try {
         tok = find_tokenizer_for(model);
@@ -62,11 +62,11 @@ int cmd_convert(const std::vector<std::string>& args) {
         log_warn("convert: ", out, " gets no tokenizer: ", e.what());
       }
     }
-    if (!tok.empty()) {
-      const TokenizerExport te = prepare_tokenizer_export(tok);
-      write_tokenizer_export(te, out);
-    }
-    convert_to_hf(*m, out, dt);
+    TokenizerExport te;
+    if (!tok.empty()) te = prepare_tokenizer_export(tok);
+    convert_to_hf(*m, out, dt, [&](const std::string& dir) {
+      if (!tok.empty()) write_tokenizer_export(te, dir);
+    });
   } else if (to == "llama2c") {
     LB_INPUT_CHECK(dtype == "f32", "--dtype: llama2.c checkpoints are f32 only");
     convert_to_llama2c(*m, out);

@@ -359,13 +359,14 @@ TokenizerExport prepare_tokenizer_export(const std::string& tok_path) {
   }
   require_regular_file(p.string());
   TokenizerExport e;
-  switch (kind_of(p)) {
+  const Kind kind = kind_of(p);
+  switch (kind) {
     case Kind::Gguf:
       e = gguf_tokenizer_to_hf(*read_gguf(p.string()));
       break;
     case Kind::HfJson:
     case Kind::SentencePiece: {
-      const std::string name = kind_of(p) == Kind::HfJson ? "tokenizer.json" : "tokenizer.model";
+      const std::string name = kind == Kind::HfJson ? "tokenizer.json" : "tokenizer.model";
       if (p.filename() == name) {
         copy_hf_folder(p, e);
       } else {
