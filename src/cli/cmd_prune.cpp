@@ -37,7 +37,7 @@ int cmd_prune(const std::vector<std::string>& args) {
   CommonFlags common;
   if (!parse_or_help("prune", "--method M --sparsity S --out DIR [--calib FILE] [options]",
                      "Layer-wise pruning. Magnitude and Haar need no calibration data; Wanda and SparseGPT do\n"
-                     "(--calib). Writes DIR/model (pruned HF checkpoint) and DIR/report.json (exact sparsity per\n"
+                     "(--calib). Writes DIR/model (pruned HF checkpoint, with the tokenizer) and DIR/report.json (exact sparsity per\n"
                      "layer and, for Haar, per subband; output errors when calibration data is given). Haar also\n"
                      "writes DIR/haar_coeffs.safetensors: the sparse coefficients + shape (bitmap + f32 values).\n"
                      "--format gguf writes DIR/model.gguf instead (or as well: hf,gguf), which llama.cpp runs.\n"
@@ -81,7 +81,10 @@ int cmd_prune(const std::vector<std::string>& args) {
   report["seconds"] = r.seconds;
   cc.eval_into(report, "pruned", calib);
   cc.open_stage();
-  if (want_hf) write_hf_model(m, cc.stage + "/model", DType::F32);
+  if (want_hf) {
+    write_hf_model(m, cc.stage + "/model", DType::F32);
+    cc.write_tokenizer(cc.stage + "/model");
+  }
   if (cc.want_gguf) cc.write_gguf(nullptr, report);
   report["format"] = format;
   if (row->has_levels) {

@@ -86,6 +86,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
   if (format == "packed" || format == "both")
     write_gptq_checkpoint(m, r.quant, cc.stage + "/packed",
                           GptqExportInfo{o.method, o.gptq.percdamp, true, o.gptq.static_groups});
+  for (const char* d : {"/fake", "/packed"})
+    if (is_directory(cc.stage + d)) cc.write_tokenizer(cc.stage + d);
   if (cc.want_gguf) {
     cc.write_gguf(&r.quant, report);
     format = format.empty() ? "gguf" : format + ",gguf";

@@ -50,6 +50,7 @@ void CompressCli::prepare() {
   m = load_model(model);
   t = load_tokenizer(tok);
   check_tokenizer_fits(*t, tok, *m);
+  tok_export = prepare_tokenizer_export(tok);
   if (cs.seqlen == 0) cs.seqlen = std::min(2048, m->cfg.max_seq_len);
 }
 
@@ -157,6 +158,8 @@ void CompressCli::write_gguf(const std::vector<BlockQuant>* quant, nlohmann::jso
   report["gguf"] = rep.to_json();
   log_info("gguf: wrote ", rep.summary());
 }
+
+void CompressCli::write_tokenizer(const std::string& dir) const { write_tokenizer_export(tok_export, dir); }
 
 nlohmann::json CompressCli::calib_json(const CalibSet& c) const {
   if (c.samples.empty()) return nullptr;

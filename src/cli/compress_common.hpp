@@ -10,6 +10,7 @@
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/eval/perplexity.hpp"
 #include "lowbit/io/gguf_export.hpp"
+#include "lowbit/io/tokenizer_export.hpp"
 
 namespace lowbit::cli {
 
@@ -53,6 +54,10 @@ struct CompressCli {
   // Writes OUT/model.gguf and records what went where under report["gguf"].
   void write_gguf(const std::vector<BlockQuant>* quant, nlohmann::json& report) const;
   nlohmann::json calib_json(const CalibSet& c) const;
+  // The tokenizer of every HF-folder export (read and converted by prepare(), before any work):
+  // write_tokenizer(stage + "/fake") puts it beside the weights (io/tokenizer_export.hpp).
+  TokenizerExport tok_export;
+  void write_tokenizer(const std::string& dir) const;
 
   std::unique_ptr<Model> m;
   std::unique_ptr<Tokenizer> t;

@@ -416,7 +416,8 @@ Tensor permute_rope_rows(const Tensor& w, int n_heads, bool to_half) {
   return out;
 }
 
-void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
+void write_hf_model(const Model& m, const std::string& dir, DType dtype,
+                    const std::function<void(const std::string&)>& before_config) {
   const DecoderConfig& c = m.cfg;
   json cfg;
   const char* dt = dtype == DType::F32 ? "float32" : dtype == DType::F16 ? "float16" : "bfloat16";
@@ -516,6 +517,7 @@ void write_hf_model(const Model& m, const std::string& dir, DType dtype) {
   ::mkdir(dir.c_str(), 0755);
   LB_INPUT_CHECK(is_directory(dir), dir, ": cannot create output folder");
   w.write(dir + "/model.safetensors");
+  if (before_config) before_config(dir);
   write_file_atomic(dir + "/config.json", cfg.dump(2) + "\n");
 }
 

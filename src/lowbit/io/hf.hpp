@@ -8,6 +8,7 @@
 // does), so loading adds 1 to every Gemma norm (in f32, as HF does) and writing subtracts it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,9 @@ Tensor permute_rope_rows(const Tensor& w, int n_heads, bool to_half);
 
 // Write `m` as an HF folder (config.json + model.safetensors) in `dtype`. A llama2.c model with
 // interleaved RoPE is written with permuted q/k rows so HF's half-split RoPE gives the same logits.
-void write_hf_model(const Model& m, const std::string& dir, DType dtype = DType::F32);
+// `before_config(dir)`, when given, writes what else belongs in the folder (the tokenizer) after the
+// weights and before config.json, which comes last.
+void write_hf_model(const Model& m, const std::string& dir, DType dtype = DType::F32,
+                    const std::function<void(const std::string&)>& before_config = nullptr);
 
 }  // namespace lowbit

@@ -37,8 +37,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kMaxId = 1 << 24;  // far above any real vocabulary; bounds allocations
-// The pre-tokenizer regex of GPT-2 (and of tokenizers' ByteLevel with use_regex = true).
-constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 // ---- PCRE2 ---------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // lowbit/io/tokenizer_bpe_core.hpp — internal: the byte-level BPE core that the Hugging Face
 // tokenizer.json reader (tokenizer_bpe.cpp) and the GGUF reader (tokenizer_gguf.cpp) both feed.
 // defines: lowbit::append_utf8, lowbit::next_utf8, lowbit::byte_to_char, lowbit::byte_level_decode,
-//          lowbit::shown, lowbit::MergeTable
+//          lowbit::shown, lowbit::MergeTable, lowbit::kGpt2Pattern
 //
 // GPT-2's byte-level alphabet gives every byte a printable code point (the printable Latin-1 bytes
 // stand for themselves, the other 68 map to U+0100..U+0143); vocabularies and merges are spelled in
@@ -16,6 +16,9 @@
 #include <vector>
 
 namespace lowbit {
+
+// The pre-tokenizer regex of GPT-2 (and of tokenizers' ByteLevel with use_regex = true).
+inline constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 void append_utf8(std::string& out, uint32_t cp);
 // Decodes one UTF-8 sequence at s[i]; returns its length (1 for a byte that does not start a

@@ -1,7 +1,8 @@
 // lowbit/io/tokenizer_gguf.cpp — the tokenizer stored in a GGUF file's metadata, encoded id for id
 // as llama.cpp (src/llama-vocab.cpp, unicode.cpp) encodes it with add_special = false and
 // parse_special = false.
-// defines: lowbit::parse_gguf_tokenizer, lowbit::check_gguf_vocab (and the GgufTokenizer class)
+// defines: lowbit::parse_gguf_tokenizer, lowbit::check_gguf_vocab, lowbit::describe_gguf_tokenizer
+//          (and the GgufTokenizer class)
 //
 // Metadata read (llama.cpp's keys and defaults):
 //   tokenizer.ggml.model        "gpt2" (byte-level BPE) or "llama" (SentencePiece-style); others are
@@ -348,6 +349,29 @@ bool pre_tokenizer_for(const std::string& pre, PreTokenizer& out) {
   return true;
 }
 
+// The regex each split stands for, in the tokenizers library's syntax: llama.cpp's regex_exprs for
+// these pre-tokenizers (kGpt2Pattern is tokenizers' ByteLevel regex).
+const char* split_regex(PreSplit s) {
+  switch (s) {
+    case PreSplit::EachNumber: return "\\p{N}";
+    case PreSplit::Gpt2: return kGpt2Pattern;
+    case PreSplit::PunctRuns: return "[\\p{P}\\$\\+<=>\\^~\\|]+";
+    case PreSplit::NumberRuns: return "\\p{N}+";
+    case PreSplit::DigitTriples: return "[0-9][0-9][0-9]";
+  }
+  return "";
+}
+
+// One tokenizer.ggml.merges entry "left right" as llama.cpp splits it (at the first space after the
+// first byte); false for an entry that never matches (no space, empty right side).
+bool split_merge(const std::string& w, std::string& left, std::string& right) {
+  const size_t sp = w.size() > 1 ? w.find(' ', 1) : std::string::npos;
+  if (sp == std::string::npos) return false;  // llama.cpp files it under ("", ""), which never matches
+  left = w.substr(0, sp);
+  right = w.substr(sp + 1);
+  return !right.empty();  // an empty symbol never exists
+}
+
 // ---- metadata access -----------------------------------------------------------------------------
 
 // llama.cpp's token types (tokenizer.ggml.token_type) and attributes (llama_token_attr).
@@ -597,6 +621,28 @@ class GgufTokenizer final : public Tokenizer {
   bool adds_bos() const override { return add_bos_; }
   std::string kind() const override { return model_ == Model::Bpe ? "gguf-bpe" : "gguf-spm"; }
 
+  // What describe_gguf_tokenizer reports from the tables built above (merges are read there).
+  void describe(GgufVocabView& v) const {
+    v.bpe = model_ == Model::Bpe;
+    for (PreSplit s : pre_.splits) v.pre_regexes.emplace_back(split_regex(s));
+    v.clean_spaces = clean_spaces_;
+    v.text = text_;
+    v.score = score_;
+    v.matched.assign(text_.size(), 0);
+    v.special.assign(text_.size(), 0);
+    for (size_t i = 0; i < text_.size(); ++i) {
+      const bool ctl = attr_[i] & (kAttrControl | kAttrUnknown);
+      v.special[i] = ctl;
+      v.matched[i] = !ctl && (attr_[i] & kAttrUserDefined);
+    }
+    v.bos = bos_;
+    v.eos = eos_;
+    v.unk = unk_;
+    v.add_bos = add_bos_;
+    v.add_eos = add_eos_;
+    v.add_space_prefix = add_space_prefix_;
+  }
+
  private:
   struct Fragment {
     size_t begin = 0, len = 0;
@@ -665,10 +711,8 @@ class GgufTokenizer final : public Tokenizer {
     merges_.reserve(merges.size());
     for (size_t i = 0; i < merges.size(); ++i) {
       const std::string& w = elem_string(m, merges, i, "tokenizer.ggml.merges");
-      const size_t sp = w.size() > 1 ? w.find(' ', 1) : std::string::npos;
-      if (sp == std::string::npos) continue;  // llama.cpp files it under ("", ""), which never matches
-      const std::string left = w.substr(0, sp), right = w.substr(sp + 1);
-      if (right.empty()) continue;  // an empty symbol never exists
+      std::string left, right;
+      if (!split_merge(w, left, right)) continue;
       const int l = symbol_id(left), r = symbol_id(right), merged = symbol_id(left + right);
       merges_.add(l, r, static_cast<int>(i), merged);
     }
@@ -985,6 +1029,35 @@ class GgufTokenizer final : public Tokenizer {
 }  // namespace
 
 std::unique_ptr<Tokenizer> parse_gguf_tokenizer(const GgufFile& f) { return std::make_unique<GgufTokenizer>(f); }
+
+GgufVocabView describe_gguf_tokenizer(const GgufFile& f) {
+  const GgufTokenizer tok(f);
+  const Meta m(f);
+  GgufVocabView v;
+  tok.describe(v);
+  if (const GgufValue* p = m.find("tokenizer.ggml.pre")) v.pre = p->as_string(f.path, "tokenizer.ggml.pre");
+  v.type.assign(v.text.size(), 0);
+  if (m.find("tokenizer.ggml.token_type")) {
+    const auto& tt = m.array("tokenizer.ggml.token_type", {GgufType::I32});
+    for (size_t i = 0; i < v.type.size(); ++i)
+      v.type[i] = static_cast<int>(elem_number(m, tt, i, "tokenizer.ggml.token_type"));
+  }
+  if (v.bpe) {
+    const auto& merges = m.array("tokenizer.ggml.merges", {GgufType::STRING});
+    v.merges.reserve(merges.size());
+    for (size_t i = 0; i < merges.size(); ++i) {
+      std::string left, right;
+      if (split_merge(elem_string(m, merges, i, "tokenizer.ggml.merges"), left, right))
+        v.merges.emplace_back(std::move(left), std::move(right));
+    }
+  }
+  if (const GgufValue* p = m.find("tokenizer.ggml.padding_token_id")) {
+    const int64_t x = p->as_int(f.path, "tokenizer.ggml.padding_token_id");
+    if (x >= 0 && x < static_cast<int64_t>(v.text.size())) v.pad = static_cast<int>(x);
+  }
+  if (const GgufValue* c = m.find("tokenizer.chat_template")) v.chat_template = c->as_string(f.path, "tokenizer.chat_template");
+  return v;
+}
 
 void check_gguf_vocab(const GgufFile& f) {
   const GgufValue* toks = nullptr;

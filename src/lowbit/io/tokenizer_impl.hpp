@@ -1,6 +1,7 @@
 // lowbit/io/tokenizer_impl.hpp — internal: the per-format parsers behind load_tokenizer.
 // defines: lowbit::parse_llama2c_tokenizer, lowbit::parse_sentencepiece_model,
-//          lowbit::parse_hf_tokenizer_json, lowbit::parse_gguf_tokenizer, lowbit::regex_split_isolated
+//          lowbit::parse_hf_tokenizer_json, lowbit::parse_gguf_tokenizer, lowbit::regex_split_isolated,
+//          lowbit::GgufVocabView, lowbit::describe_gguf_tokenizer
 //
 // Each parser works on the file's bytes already in memory, so the fuzzer and the unit tests can
 // feed them buffers without touching the file system. `name` is only used in error messages
@@ -28,6 +29,30 @@ std::unique_ptr<Tokenizer> parse_hf_tokenizer_json(std::string_view json, const 
 
 // The tokenizer in a parsed GGUF file's metadata (tokenizer.ggml.*); messages name f.path.
 std::unique_ptr<Tokenizer> parse_gguf_tokenizer(const GgufFile& f);
+
+// A GGUF tokenizer as lowbit reads it (after llama.cpp's load-time adjustments), for writers that
+// turn it into another format (io/tokenizer_export.cpp): one source of truth for which tokens are
+// special, which are matched in the text, and which regexes the pre-tokenizer runs.
+struct GgufVocabView {
+  bool bpe = true;                  // tokenizer.ggml.model: gpt2 (true) or llama (false)
+  std::string pre;                  // tokenizer.ggml.pre as written ("" when absent)
+  // gpt2: the pre-tokenizer's splits in order, as regexes in the tokenizers library's syntax
+  // (llama.cpp's regex_exprs); kGpt2Pattern stands for the GPT-2 pattern.
+  std::vector<std::string> pre_regexes;
+  bool clean_spaces = false;        // llama.cpp's clean_up_tokenization_spaces on decode
+  std::vector<std::string> text;    // token texts by id (empty ones renamed [EMPTY_<id>])
+  std::vector<float> score;         // llama: merge scores
+  std::vector<int> type;            // tokenizer.ggml.token_type as written (1 normal .. 6 byte; 0 absent)
+  // Whether encode() cuts the token out of the text (user-defined, not marked control at load) and
+  // whether it is special (control or unknown after the adjustments: never matched, never printed).
+  std::vector<char> matched, special;
+  // gpt2: the merges that take part, in rank order (malformed entries skipped as the reader skips them).
+  std::vector<std::pair<std::string, std::string>> merges;
+  int bos = -1, eos = -1, unk = -1, pad = -1;
+  bool add_bos = false, add_eos = false, add_space_prefix = false;
+  std::string chat_template;        // tokenizer.chat_template, "" when absent
+};
+GgufVocabView describe_gguf_tokenizer(const GgufFile& f);
 
 // Split `text` the way a tokenizers `Split{behavior: Isolated}` pre-tokenizer does: every match of
 // `pattern` (PCRE2, UTF + UCP) is a piece, and so is every non-empty gap between matches.

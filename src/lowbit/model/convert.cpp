@@ -7,7 +7,10 @@
 
 namespace lowbit {
 
-void convert_to_hf(const Model& m, const std::string& dir, DType dtype) { write_hf_model(m, dir, dtype); }
+void convert_to_hf(const Model& m, const std::string& dir, DType dtype,
+                   const std::function<void(const std::string&)>& before_config) {
+  write_hf_model(m, dir, dtype, before_config);
+}
 
 void convert_to_llama2c(const Model& m, const std::string& path) {
   if (m.cfg.rope == RopeStyle::Interleaved) {
