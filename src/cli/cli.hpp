@@ -35,7 +35,10 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
                    po::options_description& desc, const std::vector<std::string>& args, po::variables_map& vm,
                    CommonFlags& common, const po::positional_options_description* pos = nullptr);
 
+// Writes `j` as one line on stdout; an object gets "blas" (blas_json()) unless it has one.
 void emit_json(const nlohmann::json& j);
+// The BLAS that computed (core/blas.hpp): vendor, version, core, selection, detected, threads.
+nlohmann::json blas_json();
 // The embedded default model shipped in models/ (stories260K).
 std::string default_model_path();
 // A tokenizer beside the model (lowbit::find_tokenizer_for, io/tokenizer.hpp).

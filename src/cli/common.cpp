@@ -36,13 +36,15 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
   return true;
 }
 
+nlohmann::json blas_json() {
+  const BlasInfo& b = blas_info();
+  return {{"vendor", b.vendor},       {"version", b.version},   {"core", b.core},
+          {"selection", b.selection}, {"detected", b.detected}, {"threads", b.threads}};
+}
+
 void emit_json(const nlohmann::json& j_in) {
   nlohmann::json j = j_in;
-  if (j.is_object() && !j.contains("blas")) {  // what ran the arithmetic (core/blas.hpp)
-    const BlasInfo& b = blas_info();
-    j["blas"] = {{"vendor", b.vendor}, {"version", b.version}, {"core", b.core},
-                 {"selection", b.selection}, {"detected", b.detected}, {"threads", b.threads}};
-  }
+  if (j.is_object() && !j.contains("blas")) j["blas"] = blas_json();  // what ran the arithmetic
   std::string s = j.dump() + "\n";
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);

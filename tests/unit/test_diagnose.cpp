@@ -355,7 +355,7 @@ TEST(Diagnose, ConfigRunFillsTheGroupAndRefusesBadInput) {
   c.opts.heads = false;
   {
     DiagnoseConfig bad = c;
-    bad.compress.spec.group = 48;
+    bad.compress.spec.group = -2;  // (48, which divides no layer, is a ragged last group: accepted)
     EXPECT_THROW(check_and_prepare(bad, *fp, *tok), InputError);
     bad = c;
     bad.eval_seqlen = 100000;

@@ -26,4 +26,12 @@ inline constexpr double kRetainedShare = 0.9;
 // terms summed (here < 10^5), so 1e-12 leaves two orders of margin.
 inline constexpr double kF64SumOrderRel = 1e-12;
 
+// One chunk's Σxᵀx in f32 (LinearStats::add's ssyrk): any summation order of r f32 products is
+// within γ_r·Σ|x_a·x_b| of the exact sum (γ_r = r·u/(1−r·u), u = 2⁻²⁴; Higham §3.1), and
+// Σ|x_a·x_b| ≤ √(H_aa·H_bb) (Cauchy–Schwarz); the factor 2 covers the f64 sum of the chunks.
+inline double hessian_f32_bound(long long rows) {
+  const double u = 1.0 / 16777216.0;
+  return 2.0 * rows * u / (1.0 - rows * u);
+}
+
 }  // namespace lowbit::tol

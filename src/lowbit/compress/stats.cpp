@@ -23,13 +23,25 @@ void LinearStats::init(int64_t n, bool hessian) {
 void LinearStats::add(const Tensor& x) {
   LB_CHECK(x.cols() == in, "stats width ", x.cols(), " vs ", in);
   const int64_t r = x.rows();
-  if (with_hessian) {
-    // Σ xᵀx in double: the products of f32 activations are exact in double, so sums over rows
-    // differ across rank counts only by the (fixed-order) reduction.
-    std::vector<double> xd(x.data.begin(), x.data.end());
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(in), int(r), 1.0, xd.data(), int(in), 1.0, xtx.data(), int(in));
-    for (int64_t a = 0; a < in; ++a)
-      for (int64_t b = 0; b < a; ++b) xtx[size_t(a * in + b)] = xtx[size_t(b * in + a)];
+  if (with_hessian && r > 0) {
+    // Σ xᵀx of this chunk with f32 ssyrk (the GEMM-rate kernel; no f64 copy of the chunk), then
+    // added to the f64 sum in both triangles in one tiled pass, so xtx stays symmetric without a
+    // separate mirror. Each element of the chunk's sum is within γ_r·Σ|x_a·x_b| ≤ γ_r·√(H_aa·H_bb)
+    // of the exact value (γ_r ≈ r·2⁻²⁴; tol::kHessianF32 in the tests). The chunks are the
+    // calibration micro-batches, summed in f64 along the canonical tree: rank-count independent.
+    std::vector<float> c(size_t(in * in));
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(in), int(r), 1.f, x.ptr(), int(in), 0.f, c.data(), int(in));
+    constexpr int64_t kTile = 64;
+    for (int64_t a0 = 0; a0 < in; a0 += kTile)
+      for (int64_t b0 = a0; b0 < in; b0 += kTile) {
+        const int64_t a1 = std::min(in, a0 + kTile), b1 = std::min(in, b0 + kTile);
+        for (int64_t a = a0; a < a1; ++a)
+          for (int64_t b = std::max(a, b0); b < b1; ++b) {
+            const double v = c[size_t(a * in + b)];
+            xtx[size_t(a * in + b)] += v;
+            if (b != a) xtx[size_t(b * in + a)] += v;
+          }
+      }
   }
   for (int64_t i = 0; i < r; ++i) {
     const float* row = x.row(i);

@@ -1,6 +1,7 @@
 // lowbit/compress/stats.hpp — calibration statistics of one linear layer's input, in a form that
 // sums across ranks (every field is a sum or a max; merge() is associative and, in double, the
-// reduction order is fixed by the caller).
+// reduction order is fixed by the caller). add() computes each chunk's Σxᵀx in f32 (ssyrk) and sums
+// the chunks in f64.
 // defines: lowbit::LinearStats
 #pragma once
 
