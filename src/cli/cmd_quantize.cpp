@@ -41,8 +41,10 @@ int cmd_quantize(const std::vector<std::string>& args) {
                      "quantized blocks 0..i-1, as GPTQ does). Writes DIR/fake (fake-quantized HF checkpoint, loadable\n"
                      "by lowbit), DIR/packed (GPTQ-format qweight/qzeros/scales/g_idx + quantize_config.json) and\n"
                      "DIR/report.json (per-layer output errors ‖WX−ŴX‖² next to RTN's, calibration set, timings);\n"
+                     "each folder carries the tokenizer (copied, or converted from GGUF/llama2.c; docs/TOKENIZERS.md);\n"
                      "--format gguf writes DIR/model.gguf, which llama.cpp runs (docs/GGUF.md \"Export\").\n"
-                     "Example: lowbit quantize --method gptq --bits 4 --group 32 --calib wiki.txt --nsamples 64 --out q4",
+                     "Example: lowbit quantize --method gptq --bits 4 --group 128 --calib wiki.txt --nsamples 64 --out q4\n"
+                     "(a group that does not divide a layer's inputs leaves a ragged last group, as GPTQ does)",
                      desc, args, vm, common))
     return 0;
   o.spec.group = QuantSpec::from_user_group(o.spec.group);  // --group's spelling, converted once

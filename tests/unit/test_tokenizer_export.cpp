@@ -18,6 +18,7 @@
 
 #include "error_of.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/gguf.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/io/tokenizer_bpe_core.hpp"
@@ -31,13 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("test: cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_all(const std::string& path) { return read_file(path); }  // core/mapped_file.hpp
 
 void write_all(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 

@@ -83,6 +83,21 @@ ojson token_or_null(const GgufVocabView& v, int id) {
 
 // The pre-tokenizer of tokenizer.json that splits as the GGUF pre-tokenizer does: one Split (Isolated)
 // per regex, then ByteLevel; a final GPT-2 split is ByteLevel's own regex (use_regex), as HF writes it.
+// tokenizer_config.json's fields that both conversions write: special tokens, add_bos/add_eos and
+// the chat template from the GGUF metadata.
+ojson tokenizer_config(const GgufVocabView& v, bool clean_spaces) {
+  ojson cfg;
+  cfg["add_bos_token"] = v.add_bos;
+  cfg["add_eos_token"] = v.add_eos;
+  cfg["bos_token"] = token_or_null(v, v.bos);
+  cfg["eos_token"] = token_or_null(v, v.eos);
+  cfg["unk_token"] = token_or_null(v, v.unk);
+  cfg["pad_token"] = token_or_null(v, v.pad);
+  cfg["clean_up_tokenization_spaces"] = clean_spaces;
+  if (!v.chat_template.empty()) cfg["chat_template"] = v.chat_template;
+  return cfg;
+}
+
 ojson pre_tokenizer_json(const GgufVocabView& v) {
   std::vector<std::string> splits = v.pre_regexes;
   bool byte_level_regex = false;
@@ -270,16 +285,8 @@ TokenizerExport gguf_tokenizer_to_hf(const GgufFile& f) {
       e.missing = cat(f.path, ": its SentencePiece-style vocabulary has no tokenizer.model form: ", why);
       return e;
     }
-    ojson cfg;
-    cfg["add_bos_token"] = v.add_bos;
-    cfg["add_eos_token"] = v.add_eos;
-    cfg["bos_token"] = token_or_null(v, v.bos);
-    cfg["eos_token"] = token_or_null(v, v.eos);
-    cfg["unk_token"] = token_or_null(v, v.unk);
-    cfg["pad_token"] = token_or_null(v, v.pad);
-    cfg["clean_up_tokenization_spaces"] = false;
+    ojson cfg = tokenizer_config(v, false);
     cfg["legacy"] = false;
-    if (!v.chat_template.empty()) cfg["chat_template"] = v.chat_template;
     e.files.push_back({"tokenizer.model", std::move(model)});
     e.files.push_back({"tokenizer_config.json", dump(cfg, f.path, "tokenizer_config.json")});
     e.how = cat("converted from ", f.path, "'s GGUF llama (SentencePiece-style) vocabulary");
@@ -327,16 +334,8 @@ TokenizerExport gguf_tokenizer_to_hf(const GgufFile& f) {
                  {"vocab", std::move(vocab)},
                  {"merges", std::move(merges)}};
 
-  ojson cfg;
-  cfg["add_bos_token"] = v.add_bos;
-  cfg["add_eos_token"] = v.add_eos;
-  cfg["bos_token"] = token_or_null(v, v.bos);
-  cfg["eos_token"] = token_or_null(v, v.eos);
-  cfg["unk_token"] = token_or_null(v, v.unk);
-  cfg["pad_token"] = token_or_null(v, v.pad);
-  cfg["clean_up_tokenization_spaces"] = v.clean_spaces;
+  ojson cfg = tokenizer_config(v, v.clean_spaces);
   cfg["tokenizer_class"] = "PreTrainedTokenizerFast";
-  if (!v.chat_template.empty()) cfg["chat_template"] = v.chat_template;
   e.files.push_back({"tokenizer.json", dump(tj, f.path, "tokenizer.json")});
   e.files.push_back({"tokenizer_config.json", dump(cfg, f.path, "tokenizer_config.json")});
   int no_token = 0;
