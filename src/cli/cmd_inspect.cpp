@@ -67,8 +67,9 @@ int cmd_inspect(const std::vector<std::string>& args) {
     c["status"] = staged.count(name) ? "staged" : "committed";
     for (const auto& [k, v] : g.attrs) c[k] = attr_json(v);
     if (auto it = g.tables.find("eval"); it != g.tables.end() && it->second.nrows() > 0) {
-      c["nll_per_token"] = it->second.at(0, size_t(it->second.col("nll_per_token")));
-      c["ppl"] = it->second.at(0, size_t(it->second.col("ppl")));
+      // an eval table without the column shows "-" (at(0, size_t(-1)) read outside the table)
+      for (const char* k : {"nll_per_token", "ppl"})
+        if (const int col = it->second.col(k); col >= 0) c[k] = it->second.at(0, size_t(col));
     }
     if (auto it = g.groups.find("timings"); it != g.groups.end())
       for (const auto& [k, v] : it->second.attrs) c["timings"][k] = attr_json(v);

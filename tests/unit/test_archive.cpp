@@ -1,6 +1,7 @@
 // tests/unit/test_archive.cpp — HDF5 archive trees, the staging/commit protocol (serial), and the
 // manifest's validation and expansion.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,89 @@ TEST(Archive, UnreadableFilesAreNamed) {
   write_file_atomic(dir + "/trunc.h5", bytes.substr(0, bytes.size() / 3));
   EXPECT_THROW(read_group_file(dir + "/trunc.h5"), InputError);
   EXPECT_THROW(read_group_file(dir + "/missing.h5"), InputError);
+}
+
+// Links make an HDF5 file a graph; the reader follows them, so a link back to an ancestor (hard,
+// soft, or external to the file itself) recursed until the stack overflowed (fuzz_archive's
+// structured mode, 2026-12-03). A group reached a second time is refused, naming both paths.
+TEST(Archive, LinkCyclesAreRefusedNotFollowed) {
+  const std::string dir = test::tmpdir("archive_links");
+  const auto with_link = [&](const std::string& name, auto&& make) {
+    const std::string path = dir + "/" + name + ".h5";
+    write_group_file(path, sample_tree());
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    EXPECT_GE(f, 0);
+    const hid_t sub = H5Gopen2(f, "/sub", H5P_DEFAULT);
+    EXPECT_GE(make(f, sub, path), 0) << name;
+    H5Gclose(sub);
+    H5Fclose(f);
+    return path;
+  };
+  const std::string hard = with_link("hard", [](hid_t f, hid_t sub, const std::string&) {
+    return H5Lcreate_hard(f, "/", sub, "loop", H5P_DEFAULT, H5P_DEFAULT);
+  });
+  const std::string soft = with_link("soft", [](hid_t, hid_t sub, const std::string&) {
+    return H5Lcreate_soft("/sub", sub, "loop", H5P_DEFAULT, H5P_DEFAULT);
+  });
+  const std::string ext = with_link("external", [](hid_t, hid_t sub, const std::string& self) {
+    return H5Lcreate_external(self.c_str(), "/", sub, "loop", H5P_DEFAULT, H5P_DEFAULT);
+  });
+  const std::string twice = with_link("twice", [](hid_t f, hid_t, const std::string&) {
+    return H5Lcreate_hard(f, "/sub", f, "sub2", H5P_DEFAULT, H5P_DEFAULT);
+  });
+  for (const auto& [path, names] : std::vector<std::pair<std::string, std::string>>{
+           {hard, "group /sub/loop is a second link to /,"},
+           {soft, "group /sub/loop is a second link to /sub,"},
+           {ext, "group /sub/loop is a second link to /,"},
+           {twice, "group /sub2 is a second link to /sub,"}}) {
+    try {
+      read_group_file(path);
+      ADD_FAILURE() << path << " was accepted";
+    } catch (const InputError& e) {
+      const std::string w = e.what();
+      EXPECT_NE(w.find(path + ": " + names), std::string::npos) << w;
+      EXPECT_NE(w.find("a lowbit archive is a tree"), std::string::npos) << w;
+    }
+  }
+}
+
+// A dataset header may claim any extent: a chunked dataset that was never written takes no space.
+// The reader allocated rows x columns doubles before reading a byte (a 2^40 x 1 table: an 8 TiB
+// allocation, fuzz_archive 2026-12-03); it is refused against the file's size first. And a `rows`
+// attribute must name each row (the target's invariant; the reader did not check it).
+TEST(Archive, TableExtentAndRowNamesAreChecked) {
+  const std::string dir = test::tmpdir("archive_extent");
+  const std::string path = dir + "/huge.h5";
+  write_group_file(path, sample_tree());
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    hsize_t dims[2] = {hsize_t(1) << 40, 1}, chunk[2] = {1, 1};
+    const hid_t sp = H5Screate_simple(2, dims, nullptr), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t d = H5Dcreate2(f, "big", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    EXPECT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(f);
+  }
+  try {
+    read_group_file(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": dataset /big is 1099511627776 x 1 values, more than a file of "),
+              std::string::npos) << e.what();
+  }
+  Group g = sample_tree();
+  g.tables["layers"].rows.push_back("one too many");
+  const std::string rows = dir + "/rows.h5";
+  write_group_file(rows, g);
+  try {
+    read_group_file(rows);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(rows + ": dataset /layers has 2 rows but names 3"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Archive, StageCommitResumeProtocol) {

@@ -180,6 +180,25 @@ TEST(FitArchive, PerChannelGroupOfNewAndOldArchivesReadsAsZero) {
   EXPECT_DOUBLE_EQ(beff[2], 3 + 32.0 / 32);
 }
 
+// A tasks/strata table without a `score` or `chance` column gives no strata: col() is -1 and
+// t.at(r, size_t(-1)) read outside the table (found reading the code while writing
+// fuzz_archive's structured mode, which builds such tables).
+TEST(FitArchive, StrataTableWithoutScoreColumnIsSkipped) {
+  archive::Group root;
+  auto& cs = root.group("configs").groups;
+  for (const char* m : {"fp", "rtn"}) {
+    archive::Group c;
+    c.set("method", std::string(m));
+    c.set("model", std::string("m"));
+    archive::Table st;
+    st.add_column("chance", "");  // no "score"
+    st.add_row({0.25}, "reasoning");
+    c.group("tasks").tables["strata"] = st;
+    cs[std::string("m.") + m] = c;
+  }
+  EXPECT_THROW(fit::points_from_archive(root, "a.h5"), InputError);  // nothing to fit, said so
+}
+
 TEST(FitKnown, StraightLineClosedForm) {
   // x = 1..4, y = 1,3,2,4: OLS a = 0.5, b = 0.8; residuals -0.3, 0.9, -0.9, 0.3; SSR 1.8, SST 5.
   auto laws = laws_from(kLine);

@@ -133,6 +133,18 @@ TEST(ManifestSweep, ExcludesDropMatchingConfigurations) {
             std::vector<std::string>{"s.rtn.b4.g128.asym.n8.s0"});
 }
 
+// A subnormal sparsity prints as "1e-310", which std::stod refuses (out_of_range): expansion read
+// the value back from that text with stod, so the exception escaped parse_manifest (`lowbit plan`
+// ended in terminate). The value is read with strtod now; the id spells it as before.
+TEST(ManifestSweep, SubnormalSparsityIsAValueNotAnException) {
+  const auto m = parse("  - method: wanda\n    sparsity: [1e-310, 0.5]\n");
+  const auto cs = plan::expand(m);
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_EQ(cs[0].id, "s.wanda.sp1e-310.n8.s0");
+  EXPECT_GT(cs[0].sparsity, 0.0);
+  EXPECT_EQ(cs[1].id, "s.wanda.sp0.5.n8.s0");
+}
+
 // Per channel has one in-code value, QuantSpec::kPerChannel: the manifest's -1 is converted at parse,
 // the id keeps the spelling (a name), and the archive attribute, the QuantSpec the runner hands to
 // compress_model and the one `lowbit quantize --group -1` builds (cmd_quantize.cpp: from_user_group)
@@ -294,6 +306,26 @@ TEST(ManifestLimits, BigManifestUnderTheLimitParsesInSeconds) {
   EXPECT_EQ(plan::expand(m).size(), 100000u);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(s, 20.0) << "a " << text.size() << "-byte manifest took " << s << " s";
+}
+
+// A sweep at the limit is expanded, and its ids checked, in seconds (natively 3-4 s each for parse
+// and expand before expand_method worked out each axis value once and the id sets were hashed;
+// more than a minute under the fuzzers' ASan build).
+TEST(ManifestLimits, SweepAtTheLimitExpandsInSeconds) {
+  std::string text = "  - method: gptq\n    bits: 4\n    group: [";
+  for (int i = 1; i <= 1000; ++i) text += cat(i > 1 ? ", " : "", i);
+  text += "]\n    nsamples: [";
+  for (int i = 1; i <= 1000; ++i) text += cat(i > 1 ? ", " : "", i);
+  text += "]\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto cs = plan::expand(parse(text));
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(cs.size(), size_t(plan::kMaxConfigurations));
+  EXPECT_EQ(cs.front().id, "s.gptq.b4.g1.asym.n1.s0");
+  EXPECT_EQ(cs.back().id, "s.gptq.b4.g1000.asym.n1000.s0");
+  EXPECT_EQ(cs.back().group, 1000);
+  EXPECT_EQ(cs.back().nsamples, 1000);
+  EXPECT_LT(s, 20.0) << "10^6 configurations took " << s << " s";
 }
 
 TEST(ManifestLimits, HugeSweepsAreCountedNotExpanded) {

@@ -199,7 +199,28 @@ Attr read_attr(hid_t a, const std::string& file, const std::string& name) {
   LB_THROW(InputError, file, ": attribute ", name, " has a type lowbit does not read");
 }
 
-Group read_tree(hid_t loc, const std::string& file, const std::string& where) {
+// Where an object lives: its file and address. Links make an HDF5 file a graph (a hard link to an
+// ancestor, a soft or external link back into the tree); the reader follows links, so it refuses a
+// group it has already read instead of reading it forever (a cycle) or again and again (a DAG).
+std::string object_key(hid_t obj) {
+#if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t oi;
+  if (H5Oget_info3(obj, &oi, H5O_INFO_BASIC) < 0) return {};
+  return std::to_string(oi.fileno) + ":" + std::string(reinterpret_cast<const char*>(&oi.token), sizeof oi.token);
+#else
+  H5O_info_t oi;
+  if (H5Oget_info2(obj, &oi, H5O_INFO_BASIC) < 0) return {};
+  return std::to_string(oi.fileno) + ":" + std::to_string(oi.addr);
+#endif
+}
+
+// `seen`: the groups read so far (object_key → path).
+Group read_tree(hid_t loc, const std::string& file, const std::string& where, std::map<std::string, std::string>& seen) {
+  const std::string key = object_key(loc);
+  LB_INPUT_CHECK(!key.empty(), file, ": cannot identify group ", where);
+  const auto [at, fresh] = seen.emplace(key, where);
+  LB_INPUT_CHECK(fresh, file, ": group ", where, " is a second link to ", at->second,
+                 ", which was already read (a link cycle, or two links to one group): a lowbit archive is a tree");
   Group g;
   // attributes
   const int na = H5Aget_num_attrs(loc);
@@ -219,7 +240,7 @@ Group read_tree(hid_t loc, const std::string& file, const std::string& where) {
     H5_OK(obj.id, file, ": cannot open ", where, "/", name);
     const std::string path = (where == "/" ? "" : where) + "/" + name;
     if (H5Iget_type(obj) == H5I_GROUP) {
-      g.groups[name] = read_tree(obj, file, path);
+      g.groups[name] = read_tree(obj, file, path, seen);
     } else if (H5Iget_type(obj) == H5I_DATASET) {
       Table t;
       H sp(H5Dget_space(obj), H5Sclose);
@@ -227,6 +248,17 @@ Group read_tree(hid_t loc, const std::string& file, const std::string& where) {
       const int nd = H5Sget_simple_extent_ndims(sp);
       LB_INPUT_CHECK(nd == 2, file, ": dataset ", path, " is not a 2-D table");
       H5Sget_simple_extent_dims(sp, dims, nullptr);
+      // lowbit stores tables uncompressed, so a table cannot hold more values than its file has
+      // bytes / 8; checked before allocating: a dataset header may claim any extent (a chunked
+      // dataset never written takes no space), and R x C may overflow.
+      hsize_t file_bytes = 0;
+      {
+        H fid(H5Iget_file_id(obj), H5Fclose);
+        H5_OK(fid.id, file, ": cannot read dataset ", path);
+        H5_OK(H5Fget_filesize(fid, &file_bytes), file, ": cannot read dataset ", path);
+      }
+      LB_INPUT_CHECK(dims[1] == 0 || dims[0] <= file_bytes / sizeof(double) / dims[1], file, ": dataset ", path, " is ",
+                     dims[0], " x ", dims[1], " values, more than a file of ", file_bytes, " bytes holds");
       t.data.resize(size_t(dims[0] * dims[1]));
       if (!t.data.empty())
         H5_OK(H5Dread(obj, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()), file,
@@ -250,6 +282,8 @@ Group read_tree(hid_t loc, const std::string& file, const std::string& where) {
       }
       LB_INPUT_CHECK(t.columns.size() == size_t(dims[1]), file, ": dataset ", path, " has ", dims[1],
                      " columns but names ", t.columns.size());
+      LB_INPUT_CHECK(t.rows.empty() || t.rows.size() == t.nrows(), file, ": dataset ", path, " has ", t.nrows(),
+                     " rows but names ", t.rows.size());
       t.units.resize(t.columns.size());
       g.tables[name] = std::move(t);
     }
@@ -385,7 +419,8 @@ Group read_group_file(const std::string& path, const std::string& group) {
   LB_INPUT_CHECK(f.id >= 0, path, ": HDF5 cannot open it (truncated or damaged)");
   H g(H5Gopen2(f, group.c_str(), H5P_DEFAULT), H5Gclose);
   LB_INPUT_CHECK(g.id >= 0, path, ": has no group ", group);
-  return read_tree(g, path, group);
+  std::map<std::string, std::string> seen;
+  return read_tree(g, path, group, seen);
 }
 
 std::string safe_name(const std::string& id) {

@@ -24,7 +24,8 @@ std::map<std::string, std::pair<double, double>> strata_of(const archive::Group&
     if (auto st = it->second.tables.find("strata"); st != it->second.tables.end()) {
       const auto& t = st->second;
       const int s = t.col("score"), ch = t.col("chance");
-      for (size_t r = 0; r < t.nrows() && r < t.rows.size(); ++r)
+      // a table without either column has nothing to give (t.at(r, size_t(-1)) read outside it)
+      for (size_t r = 0; s >= 0 && ch >= 0 && r < t.nrows() && r < t.rows.size(); ++r)
         out[t.rows[r]] = {t.at(r, size_t(s)), t.at(r, size_t(ch))};
     }
   return out;

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "lowbit/compress/driver.hpp"
@@ -341,38 +343,95 @@ std::string count_text(double n) {
 }
 
 // The configurations of one method for one model; `hits[i]` counts what exclude[i] removed.
+// Up to kMaxConfigurations of them, so everything that depends on one axis value only (the excludes'
+// verdicts, the typed values, the id fragments) is worked out once per value, not per configuration:
+// the odometer then only indexes arrays (the id is the one string built per configuration).
 std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, int entry, int mi,
                                      const std::string& model_name, std::vector<int>* hits = nullptr) {
   const std::vector<Axis> ax = method_axes(m, me);
   const auto [units, len] = sweep_units(ax, me);
   if (hits) hits->assign(me.exclude.size(), 0);
   std::vector<RunConfig> out;
-  std::vector<size_t> idx(units.size(), 0);
   for (size_t l : len)
     if (l == 0) return out;
+  std::vector<size_t> unit_of(ax.size(), 0);
+  for (size_t u = 0; u < units.size(); ++u)
+    for (int j : units[u]) unit_of[size_t(j)] = u;
+  auto axis_index = [&](const std::string& name) -> int {
+    for (size_t j = 0; j < ax.size(); ++j)
+      if (ax[j].name == name) return int(j);
+    return -1;
+  };
+  // An exclude entry matches a configuration when, for every axis it names, the configuration's
+  // value is one of the listed ones; an entry naming an axis this method lacks matches nothing.
+  struct Term {
+    size_t axis;
+    std::vector<char> match;  // per value of the axis
+  };
+  struct Rule {
+    bool never = false;
+    std::vector<Term> terms;
+  };
+  std::vector<Rule> rules(me.exclude.size());
+  for (size_t e = 0; e < me.exclude.size(); ++e) {
+    if (me.exclude[e].empty()) rules[e].never = true;  // an entry that failed validation (reported)
+    for (const auto& [k, want] : me.exclude[e]) {
+      const int a = axis_index(k);
+      if (a < 0) {
+        rules[e].never = true;
+        break;
+      }
+      Term t{size_t(a), std::vector<char>(ax[size_t(a)].vals.size(), 0)};
+      for (size_t x = 0; x < t.match.size(); ++x)
+        t.match[x] = std::any_of(want.begin(), want.end(),
+                                 [&](const std::string& w) { return same_value(ax[size_t(a)], ax[size_t(a)].vals[x], w); });
+      rules[e].terms.push_back(std::move(t));
+    }
+  }
+  // Typed values and id fragments, per axis value; what the id spells is what cat() prints.
+  const bool quant = is_quant_method(me.method), prune = is_prune_method(me.method);
+  const int a_bits = axis_index("bits"), a_group = axis_index("group"), a_sym = axis_index("sym");
+  const int a_sparsity = axis_index("sparsity"), a_nm = axis_index("nm");
+  const int a_n = axis_index("nsamples"), a_seed = axis_index("seeds"), a_len = axis_index("seqlen");
+  std::vector<std::string> frag_bits, frag_group, frag_sparsity, frag_nm, frag_n, frag_seed, frag_len;
+  std::vector<double> sparsity;
+  if (quant) {
+    for (int b : me.bits) frag_bits.push_back(cat(".b", b));
+    for (int g : me.group) frag_group.push_back(".g" + group_id_name(g));
+  } else if (prune) {
+    for (const auto& t : ax[size_t(a_sparsity)].vals) {
+      sparsity.push_back(std::strtod(t.c_str(), nullptr));  // the text's value (what the id spells)
+      frag_sparsity.push_back(".sp" + fmt_num(sparsity.back()));
+    }
+    for (const auto& nm : ax[size_t(a_nm)].vals) {
+      std::string nmid = nm;
+      std::replace(nmid.begin(), nmid.end(), ':', '-');
+      frag_nm.push_back(nm.empty() ? "" : ".nm" + nmid);
+    }
+  }
+  const bool calib = a_n >= 0;
+  std::vector<int> nsamples, seqlen;
+  std::vector<uint64_t> seeds;
+  if (calib) {
+    nsamples = me.nsamples.empty() ? m.calib_nsamples : me.nsamples;
+    seeds = me.seeds.empty() ? m.seeds : me.seeds;
+    seqlen = me.seqlen.empty() ? std::vector<int>{m.calib_seqlen} : me.seqlen;
+    for (int n : nsamples) frag_n.push_back(cat(".n", n));
+    for (uint64_t s : seeds) frag_seed.push_back(cat(".s", s));
+    for (int l : seqlen) frag_len.push_back(l != m.calib_seqlen ? cat(".L", l) : std::string());
+  }
+  const std::string head = quant || prune ? cat(model_name, ".", me.method) : model_name + ".fp";
+  size_t count = 1;  // the sweep's size: callers expand only sweeps within kMaxConfigurations
+  for (size_t l : len) count = count > kMaxConfigurations / l ? size_t(kMaxConfigurations) : count * l;
+  out.reserve(std::min(count, size_t(kMaxConfigurations)));
+  std::vector<size_t> idx(units.size(), 0);
+  auto at = [&](int a) { return idx[unit_of[size_t(a)]]; };
   while (true) {
-    std::map<std::string, std::string> v;  // axis texts: what excludes compare with
-    std::map<std::string, size_t> at;      // axis positions: typed values are read from `me`
-    for (size_t u = 0; u < units.size(); ++u)
-      for (int j : units[u]) {
-        v[ax[size_t(j)].name] = ax[size_t(j)].vals[idx[u]];
-        at[ax[size_t(j)].name] = idx[u];
-      }
     bool excluded = false;
-    for (size_t e = 0; e < me.exclude.size(); ++e) {
-      if (me.exclude[e].empty()) continue;  // an entry that failed validation (reported)
-      bool all = true;
-      for (const auto& kw : me.exclude[e]) {
-        const std::string& k = kw.first;  // not a structured binding: lambdas below capture it (clang < 16)
-        const auto& want = kw.second;
-        const auto a = std::find_if(ax.begin(), ax.end(), [&](const Axis& x) { return x.name == k; });
-        if (a == ax.end() || std::none_of(want.begin(), want.end(), [&](const std::string& w) {
-              return same_value(*a, v[k], w);
-            })) {
-          all = false;
-          break;
-        }
-      }
+    for (size_t e = 0; e < rules.size(); ++e) {
+      if (rules[e].never) continue;
+      const bool all = std::all_of(rules[e].terms.begin(), rules[e].terms.end(),
+                                   [&](const Term& t) { return t.match[at(int(t.axis))] != 0; });
       if (all) {
         excluded = true;
         if (hits) ++(*hits)[e];
@@ -384,28 +443,32 @@ std::vector<RunConfig> expand_method(const Manifest& m, const MethodEntry& me, i
       c.entry = entry;
       c.method = me.method;
       c.seqlen = m.calib_seqlen;
-      if (is_quant_method(me.method)) {
-        c.bits = std::stoi(v["bits"]);
-        c.group = me.group[at["group"]];
-        c.sym = std::stoi(v["sym"]);
-        c.id = cat(model_name, ".", me.method, ".b", c.bits, ".g", group_id_name(c.group), c.sym ? ".sym" : ".asym");
-      } else if (is_prune_method(me.method)) {
-        c.sparsity = std::stod(v["sparsity"]);
-        c.nm = v["nm"];
-        std::string nmid = c.nm;
-        std::replace(nmid.begin(), nmid.end(), ':', '-');
-        c.id = cat(model_name, ".", me.method, ".sp", fmt_num(c.sparsity), c.nm.empty() ? "" : ".nm" + nmid);
-      } else {
-        c.id = model_name + ".fp";
+      c.id = head;
+      if (quant) {
+        const size_t b = at(a_bits), g = at(a_group), s = at(a_sym);
+        c.bits = me.bits[b];
+        c.group = me.group[g];
+        c.sym = me.sym[s];
+        c.id += frag_bits[b];
+        c.id += frag_group[g];
+        c.id += c.sym ? ".sym" : ".asym";
+      } else if (prune) {
+        const size_t s = at(a_sparsity), n = at(a_nm);
+        c.sparsity = sparsity[s];
+        c.nm = ax[size_t(a_nm)].vals[n];
+        c.id += frag_sparsity[s];
+        c.id += frag_nm[n];
       }
-      if (v.count("nsamples")) {
-        c.nsamples = std::stoi(v["nsamples"]);
-        c.seed = std::stoull(v["seeds"]);
-        c.seqlen = std::stoi(v["seqlen"]);
-        c.id += cat(".n", c.nsamples, ".s", c.seed);
-        if (c.seqlen != m.calib_seqlen) c.id += cat(".L", c.seqlen);
+      if (calib) {
+        const size_t n = at(a_n), s = at(a_seed), l = at(a_len);
+        c.nsamples = nsamples[n];
+        c.seed = seeds[s];
+        c.seqlen = seqlen[l];
+        c.id += frag_n[n];
+        c.id += frag_seed[s];
+        c.id += frag_len[l];
       }
-      out.push_back(c);
+      out.push_back(std::move(c));
     }
     // odometer: the last unit moves fastest
     int u = int(units.size()) - 1;
@@ -473,15 +536,21 @@ std::pair<YAML::Node, std::string> axis_node(const YAML::Node& root, const YAML:
   return {mn, kp + "." + axis};
 }
 
+// Every id of the entries checked so far (views into their id sets, whose nodes do not move) → entry.
+using IdIndex = std::unordered_multimap<std::string_view, size_t>;
+
 // Two configurations with one id would run once (expand keeps the first): refused, naming the
 // values that print alike (bits [4, 4], sparsity 0.1234561 and 0.1234562) or the other entry.
 void check_unique_ids(Errors& e, const YAML::Node& root, const Manifest& m, size_t i, const YAML::Node& mn,
-                      const std::string& kp, const std::vector<RunConfig>& cs,
-                      std::vector<std::set<std::string>>& ids_of) {
+                      const std::string& kp, std::vector<RunConfig>& cs,
+                      std::vector<std::unordered_set<std::string>>& ids_of, IdIndex& index) {
   const MethodEntry& me = m.methods[i];
   std::string dup;
-  for (const auto& c : cs)
-    if (!ids_of[i].insert(c.id).second && dup.empty()) dup = c.id.substr(2);
+  ids_of[i].reserve(cs.size());
+  for (auto& c : cs) {  // the ids move into ids_of[i]: up to kMaxConfigurations strings not copied
+    const auto [at, fresh] = ids_of[i].insert(std::move(c.id));
+    if (!fresh && dup.empty()) dup = at->substr(2);
+  }
   if (!dup.empty()) {
     bool named = false;
     for (const auto& a : method_axes(m, me)) {
@@ -499,18 +568,29 @@ void check_unique_ids(Errors& e, const YAML::Node& root, const Manifest& m, size
     }
     if (!named) e.add(mn, kp, "configuration id '" + dup + "' occurs twice: one configuration would be dropped silently");
   }
+  // The first earlier entry that sweeps one of these ids for a model both sweep, and the smallest
+  // such id: one lookup per id in `index` (every earlier entry's ids), not one per id and entry.
+  std::vector<char> shared(i, 0);
   for (size_t j = 0; j < i; ++j) {
     const auto& o = m.methods[j].models;
-    const bool shared = me.models.empty() || o.empty() ||
-                        std::any_of(me.models.begin(), me.models.end(), [&](const std::string& x) { return std::count(o.begin(), o.end(), x); });
-    if (!shared) continue;
-    for (const auto& id : ids_of[i])
-      if (ids_of[j].count(id)) {
-        e.add(mn, kp, cat("configuration id '", id.substr(2), "' is also swept by methods[", j,
-                          "]: it would run once (remove one of the two)"));
-        return;
+    shared[j] = me.models.empty() || o.empty() ||
+                std::any_of(me.models.begin(), me.models.end(), [&](const std::string& x) { return std::count(o.begin(), o.end(), x); });
+  }
+  size_t other = i;
+  const std::string* first = nullptr;
+  for (const auto& id : ids_of[i]) {
+    const auto [b, end] = index.equal_range(id);
+    for (auto it = b; it != end; ++it)
+      if (shared[it->second] && (it->second < other || (it->second == other && id < *first))) {
+        other = it->second;
+        first = &id;
       }
   }
+  if (i + 1 < m.methods.size())
+    for (const auto& id : ids_of[i]) index.emplace(id, i);
+  if (first)
+    e.add(mn, kp, cat("configuration id '", first->substr(2), "' is also swept by methods[", other,
+                      "]: it would run once (remove one of the two)"));
 }
 
 // Zipped axes of equal length (false and reported otherwise).
@@ -561,19 +641,21 @@ void check_sweeps(Errors& e, const YAML::Node& root, const YAML::Node& meth, con
                                  "more than the limit of ", kMaxConfigurations));
     return;
   }
-  std::vector<std::set<std::string>> ids_of(m.methods.size());
+  // Hash sets: up to kMaxConfigurations ids of one method, which share long prefixes.
+  std::vector<std::unordered_set<std::string>> ids_of(m.methods.size());
+  IdIndex index;
   for (size_t i = 0; i < m.methods.size(); ++i) {
     if (!ok[i]) continue;
     const auto& me = m.methods[i];
     const auto& [mn, kp] = nodes[i];
     std::vector<int> hits;
-    const auto cs = expand_method(m, me, int(i), 0, "x", &hits);
+    auto cs = expand_method(m, me, int(i), 0, "x", &hits);
     for (size_t j = 0; j < hits.size(); ++j)
       if (hits[j] == 0 && !me.exclude[j].empty())
         e.add(mn["exclude"][j], cat(kp, ".exclude[", j, "]"), "matches no configuration of this method (a typo?)");
     if (cs.empty() && !me.exclude.empty())
       e.add(mn["exclude"], kp + ".exclude", "excludes every configuration of this method");
-    check_unique_ids(e, root, m, i, mn, kp, cs, ids_of);
+    check_unique_ids(e, root, m, i, mn, kp, cs, ids_of, index);
   }
 }
 
@@ -1084,14 +1166,17 @@ Manifest load_manifest(const std::string& path, const ParseOptions& po) {
 
 std::vector<RunConfig> expand(const Manifest& m) {
   std::vector<RunConfig> out;
-  std::set<std::string> seen;
+  std::unordered_set<std::string> seen;
   for (int mi = 0; mi < int(m.models.size()); ++mi) {
     const auto& model = m.models[size_t(mi)];
     for (size_t i = 0; i < m.methods.size(); ++i) {
       const auto& me = m.methods[i];
       if (!me.models.empty() && std::find(me.models.begin(), me.models.end(), model.name) == me.models.end()) continue;
-      for (auto& c : expand_method(m, me, int(i), mi, model.name))
-        if (seen.insert(c.id).second) out.push_back(c);
+      auto cs = expand_method(m, me, int(i), mi, model.name);
+      if (out.capacity() < out.size() + cs.size()) out.reserve(std::max(2 * out.capacity(), out.size() + cs.size()));
+      if (seen.empty()) seen.reserve(cs.size());  // later entries: the set's own doubling (a reserve per entry rehashes every time)
+      for (auto& c : cs)
+        if (seen.insert(c.id).second) out.push_back(std::move(c));
     }
   }
   return out;
