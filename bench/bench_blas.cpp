@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lowbit/compress/stats.hpp"
@@ -61,25 +62,18 @@ void BM_sgemm(benchmark::State& st) {
       benchmark::Counter(2.0 * m * n * k * double(st.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
-void BM_ssyrk(benchmark::State& st) {
-  const int n = int(st.range(0)), k = int(st.range(1));
-  const auto x = randf(size_t(k) * n, 3);
-  std::vector<float> c(size_t(n) * n);
-  for (auto _ : st) {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.f, x.data(), n, 0.f, c.data(), n);
-    benchmark::DoNotOptimize(c.data());
-  }
-  st.counters["GFLOP/s"] =
-      benchmark::Counter(double(n) * (n + 1) * k * double(st.iterations()) / 1e9, benchmark::Counter::kIsRate);
-}
-
-void BM_dsyrk(benchmark::State& st) {
+// Σxᵀx of k rows of n inputs, upper triangle: cblas_ssyrk (T = float) or cblas_dsyrk (T = double).
+template <class T>
+void BM_syrk(benchmark::State& st) {
   const int n = int(st.range(0)), k = int(st.range(1));
   const auto xf = randf(size_t(k) * n, 3);
-  const std::vector<double> x(xf.begin(), xf.end());
-  std::vector<double> c(size_t(n) * n);
+  const std::vector<T> x(xf.begin(), xf.end());
+  std::vector<T> c(size_t(n) * n);
   for (auto _ : st) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.0, x.data(), n, 0.0, c.data(), n);
+    if constexpr (std::is_same_v<T, float>)
+      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.f, x.data(), n, 0.f, c.data(), n);
+    else
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, 1.0, x.data(), n, 0.0, c.data(), n);
     benchmark::DoNotOptimize(c.data());
   }
   st.counters["GFLOP/s"] =
@@ -125,8 +119,8 @@ void BM_add(benchmark::State& st) {
 
 BENCHMARK(BM_sgemm)->Name("sgemm")->Args({4096, 576, 576})->Args({4096, 1536, 576})->Args({4096, 576, 1536})
     ->Args({2048, 2048, 2048})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ssyrk)->Name("ssyrk")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_dsyrk)->Name("dsyrk")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_syrk<float>)->Name("ssyrk")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_syrk<double>)->Name("dsyrk")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_add<false>)->Name("stats_add")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_add<true>)->Name("old_add")->Args({576, 4096})->Args({1536, 4096})->Unit(benchmark::kMillisecond)->UseRealTime();
 

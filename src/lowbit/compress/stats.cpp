@@ -27,7 +27,7 @@ void LinearStats::add(const Tensor& x) {
     // Σ xᵀx of this chunk with f32 ssyrk (the GEMM-rate kernel; no f64 copy of the chunk), then
     // added to the f64 sum in both triangles in one tiled pass, so xtx stays symmetric without a
     // separate mirror. Each element of the chunk's sum is within γ_r·Σ|x_a·x_b| ≤ γ_r·√(H_aa·H_bb)
-    // of the exact value (γ_r ≈ r·2⁻²⁴; tol::kHessianF32 in the tests). The chunks are the
+    // of the exact value (γ_r ≈ r·2⁻²⁴; tol::hessian_f32_bound in the tests). The chunks are the
     // calibration micro-batches, summed in f64 along the canonical tree: rank-count independent.
     std::vector<float> c(size_t(in * in));
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, int(in), int(r), 1.f, x.ptr(), int(in), 0.f, c.data(), int(in));

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "lowbit/core/error.hpp"
@@ -140,14 +141,20 @@ std::string blas_self_check(const GemmFn& gemm_in) {
   std::vector<float> a(size_t(m * k)), b(size_t(k * n)), c(size_t(m * n), std::nanf(""));
   for (auto& v : a) v = next();
   for (auto& v : b) v = next();
+  // The exact-product sum Σ_p term(p) in double and Σ_p |term(p)|, for the bound.
+  auto reference = [](int terms, const auto& term) {
+    double ref = 0, absdot = 0;
+    for (int p = 0; p < terms; ++p) {
+      const double t = term(p);
+      ref += t;
+      absdot += std::fabs(t);
+    }
+    return std::pair<double, double>{ref, absdot};
+  };
   gemm(m, n, k, a.data(), b.data(), c.data());
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
-      double ref = 0, absdot = 0;
-      for (int p = 0; p < k; ++p) {
-        ref += double(a[size_t(i * k + p)]) * b[size_t(p * n + j)];
-        absdot += std::fabs(double(a[size_t(i * k + p)]) * b[size_t(p * n + j)]);
-      }
+      const auto [ref, absdot] = reference(k, [&](int p) { return double(a[size_t(i * k + p)]) * b[size_t(p * n + j)]; });
       const double got = c[size_t(i * n + j)];
       if (!(std::fabs(got - ref) <= bound(k, absdot)))
         return cat("sgemm ", m, "x", n, "x", k, ": C[", i, "][", j, "] = ", got, ", reference ", ref);
@@ -159,11 +166,8 @@ std::string blas_self_check(const GemmFn& gemm_in) {
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n2, k2, 1.f, x.data(), n2, 0.f, h.data(), n2);
   for (int i = 0; i < n2; ++i)
     for (int j = i; j < n2; ++j) {
-      double ref = 0, absdot = 0;
-      for (int p = 0; p < k2; ++p) {
-        ref += double(x[size_t(p * n2 + i)]) * x[size_t(p * n2 + j)];
-        absdot += std::fabs(double(x[size_t(p * n2 + i)]) * x[size_t(p * n2 + j)]);
-      }
+      const auto [ref, absdot] =
+          reference(k2, [&](int p) { return double(x[size_t(p * n2 + i)]) * x[size_t(p * n2 + j)]; });
       const double got = h[size_t(i * n2 + j)];
       if (!(std::fabs(got - ref) <= bound(k2, absdot)))
         return cat("ssyrk ", n2, "x", k2, ": C[", i, "][", j, "] = ", got, ", reference ", ref);
@@ -194,17 +198,6 @@ const BlasInfo& blas_info() {
   return info;
 }
 
-namespace {
-// After the choice is made (the library read OPENBLAS_CORETYPE when it loaded and never again):
-// record it, then take lowbit's variables out of the environment, so that processes started from
-// here (mpirun, sbatch with --export=ALL, a node with another CPU) detect for themselves.
-void forget_selection(bool selected) {
-  (void)blas_info();
-  if (!selected) return;
-  ::unsetenv("OPENBLAS_CORETYPE");
-  ::unsetenv(kReexecVar);
-}
-}  // namespace
 
 std::string blas_summary() {
   const BlasInfo& b = blas_info();
@@ -220,35 +213,31 @@ void select_blas_core(char** argv) {
   const char* re = std::getenv(kReexecVar);
   if (re && *re) {  // the re-executed process: check what was selected (once per process)
     const std::string r = re;
-    struct Forget {
-      ~Forget() { forget_selection(true); }
-    } forget;
     if (r.find(':') != std::string::npos) {
-      log_warn("blas: OpenBLAS's self-check failed on the ", openblas_get_corename(),
-               " kernels chosen for this CPU; using the detected ", r.substr(0, r.find(':')), " kernels");
-      return;
+      log_warn("blas: OpenBLAS's self-check failed on the kernels chosen for this CPU; using the detected ",
+               openblas_get_corename(), " kernels");
+    } else if (const std::string problem = blas_self_check(); !problem.empty()) {
+      // Back to the detected core, named explicitly so this process does not select again.
+      ::setenv("OPENBLAS_CORETYPE", r.c_str(), 1);
+      ::setenv(kReexecVar, (r + ":refused").c_str(), 1);
+      log_warn("blas: self-check of OpenBLAS's ", openblas_get_corename(), " kernels failed (", problem, ")");
+      ::execv("/proc/self/exe", argv);
+      log_warn("blas: cannot re-execute lowbit (", std::strerror(errno), "); continuing");
+      ::setenv(kReexecVar, r.c_str(), 1);  // what runs is still the selected core
     }
-    const std::string problem = blas_self_check();
-    if (problem.empty()) {
-      log_debug("blas: OpenBLAS detected ", r, "; using ", openblas_get_corename(), " (self-check passed)");
-      return;
-    }
-    // Back to the detected core, named explicitly so this process does not select again.
-    ::setenv("OPENBLAS_CORETYPE", r.c_str(), 1);
-    ::setenv(kReexecVar, (r + ":refused").c_str(), 1);
-    log_warn("blas: self-check of OpenBLAS's ", openblas_get_corename(), " kernels failed (", problem, ")");
-    ::execv("/proc/self/exe", argv);
-    log_warn("blas: cannot re-execute lowbit (", std::strerror(errno), "); continuing");
-    ::setenv(kReexecVar, r.c_str(), 1);  // what runs is still the selected core
+    // Record what runs (blas_info reads these variables once), then take them out of the
+    // environment: the library read OPENBLAS_CORETYPE when it loaded and never again, and processes
+    // started from here (mpirun, sbatch with --export=ALL onto a node with another CPU) must detect
+    // for themselves.
+    (void)blas_info();
+    ::unsetenv("OPENBLAS_CORETYPE");
+    ::unsetenv(kReexecVar);
     return;
   }
   const CpuFeatures f = CpuFeatures::detect();
   const std::string loaded = openblas_get_corename();
   const std::string best = blas_core_to_select(loaded, f, std::getenv("OPENBLAS_CORETYPE"));
-  if (best.empty()) {
-    forget_selection(false);
-    return;
-  }
+  if (best.empty()) return;
   // Debug level: this runs before the command's --quiet/--verbose are read, and a refused input
   // must stay one line. `lowbit --version`, every archive's /run and every --json say what ran.
   log_debug("blas: OpenBLAS chose its ", loaded, " kernels on a CPU with ", f.str(), "; restarting with ", best,

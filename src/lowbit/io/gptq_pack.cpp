@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -499,7 +500,7 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
   std::string first_name;
   bool sym = true, desc_act = false, v1 = true;
   std::vector<std::string> skipped;  // HF prefixes of linears left unquantized
-  std::string ragged;                 // linears whose input dimension the group does not divide
+  std::array<bool, kLinearIds.size()> ragged{};  // quantized linears whose input the group does not divide
   for (int l = 0; l < c.n_layers; ++l) {
     for (auto id : kLinearIds) {
       auto [out, in] = linear_shape(c, id);
@@ -524,17 +525,22 @@ void write_gptq_checkpoint(const Model& m, const std::vector<BlockQuant>& q, con
                        "; a packed checkpoint holds one bits/group_size (quantize_config.json)");
       }
       sym = sym && r.spec.sym;
-      if (!r.spec.per_channel() && in % r.spec.group != 0 && ragged.find(linear_name(id)) == std::string::npos)
-        ragged += cat(ragged.empty() ? "" : ", ", linear_name(id), " (in ", in, ": last group ",
-                      r.spec.group_columns(r.spec.n_groups(in) - 1, in), " columns)");
+      ragged[size_t(id)] = ragged[size_t(id)] || (!r.spec.per_channel() && in % r.spec.group != 0);
       desc_act = desc_act || !contiguous_groups(r, in);
       v1 = v1 && gptq_v1_representable(r);
     }
   }
   LB_INPUT_CHECK(first, "GPTQ export: no linear of the model is quantized; nothing to pack");
   const QuantSpec spec = first->spec;
-  if (!ragged.empty())  // a consumer that needs in % group_size == 0 would refuse these: say so, do not refuse
-    log_warn("GPTQ export: group_size ", spec.group, " does not divide ", ragged,
+  std::string ragged_list;  // every layer has the same shapes: one entry per linear
+  for (auto id : kLinearIds) {
+    if (!ragged[size_t(id)]) continue;
+    const int64_t in = linear_shape(c, id).second;
+    ragged_list += cat(ragged_list.empty() ? "" : ", ", linear_name(id), " (in ", in, ": last group ",
+                       spec.group_columns(spec.n_groups(in) - 1, in), " columns)");
+  }
+  if (!ragged_list.empty())  // a consumer that needs in % group_size == 0 would refuse these: say so, do not refuse
+    log_warn("GPTQ export: group_size ", spec.group, " does not divide ", ragged_list,
              "; AutoGPTQ, GPTQModel and transformers load the ragged last group (g_idx = column // group_size), "
              "vLLM's GPTQ and Marlin kernels need in % group_size == 0 and refuse these layers");
 
