@@ -4,7 +4,8 @@
 # renamed schema-1 keys are gone; the same archive rewritten as schema 1 (the old names, version 1)
 # is read by `lowbit inspect` and analysis/diag_plot.py as before, compares equal to the schema-2
 # one with compare_archives.py --renames-v1 (and unequal without), and `lowbit run --resume` onto
-# it is refused in one line naming the file and both schemas, leaving the file untouched.
+# it is refused in one line naming the file and both schemas, leaving the file untouched; a
+# configuration staged by a schema-1 lowbit is refused by name.
 # usage: archive_schema.sh LOWBIT SHARED_DIR
 set -uo pipefail
 LB=$1
@@ -86,4 +87,19 @@ RC=$?
 check "--resume onto schema 1 is refused with exit 2 in one line (rc=$RC: $(cat "$T/r.err"))" \
   "[ $RC -eq 2 ] && [ \$(wc -l < '$T/r.err') -eq 1 ] && grep -q '$T/v1.h5: written with archive schema 1; this lowbit writes schema 2' '$T/r.err'"
 check "the refused archive is untouched" "[ \"\$(sha256sum < '$T/v1.h5')\" = '$SUM' ]"
+
+# A configuration staged by a schema-1 lowbit for this very manifest (no version attribute at the
+# staged file's root) is refused by name, not merged under the old names.
+mkdir -p "$T/s.h5.staging"
+$PY - "$T/v1.h5" "$T/s.h5.staging" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as src:
+    (cid,) = list(src["configs"])
+    with h5py.File(f"{sys.argv[2]}/{cid}.h5", "w") as dst:
+        src.copy(src["configs"][cid], dst, name=cid)
+PY
+"$LB" run "$T/m.yaml" --output "$T/s.h5" --quiet > "$T/s.out" 2> "$T/s.err"
+RC=$?
+check "a schema-1 staged configuration is refused by name (rc=$RC: $(cat "$T/s.err"))" \
+  "[ $RC -eq 2 ] && grep -q 's.h5.staging/.*: was staged by a lowbit writing archive schema 1, not 2' '$T/s.err' && [ ! -e '$T/s.h5' ]"
 finish

@@ -143,11 +143,12 @@ void check_staging(const archive::RunArchive& ar, const std::string& msha, const
     const auto it = root.groups.find(name);
     LB_INPUT_CHECK(it != root.groups.end() && archive::safe_name(it->second.text(archive::keys::config::kId)) == name, f,
                    ": does not hold configuration '", name, "'; move it away and rerun");
-    const int64_t schema = archive::staged_schema(root);
-    LB_INPUT_CHECK(schema == archive::kSchemaVersion, f, ": was staged by a lowbit writing archive schema ", schema, ", not ", archive::kSchemaVersion, " (other key names); move it away and rerun");
     const std::string sha = it->second.text(archive::keys::config::kManifestSha);
     LB_INPUT_CHECK(sha == msha, f, ": was staged by ", sha.empty() ? "a run without a manifest hash" : "another manifest (manifest_sha " + sha + ")",
                    ", not this run's (", msha, "): it would count as done; move it away and rerun");
+    const int64_t schema = archive::staged_schema(root);  // this manifest's, by an older lowbit
+    LB_INPUT_CHECK(schema == archive::kSchemaVersion, f, ": was staged by a lowbit writing archive schema ", schema,
+                   ", not ", archive::kSchemaVersion, " (other key names); move it away and rerun");
   }
 }
 
