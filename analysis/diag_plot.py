@@ -15,6 +15,7 @@ usage: analysis/diag_plot.py PREFIX RUN1/diagnose.json|ARCHIVE.h5 [...] [--title
 """
 import json
 import math
+import os
 import sys
 
 import matplotlib
@@ -22,6 +23,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from archive_keys import Config, Diag, Params, Root, Table, Tracing, upgrade_v1  # noqa: E402
 
 
 def h5_group(g):
@@ -43,17 +47,21 @@ def h5_group(g):
         if isinstance(obj, h5py.Group):
             d["groups"][k] = h5_group(obj)
         else:
-            d["tables"][k] = {"columns": val(obj.attrs["columns"]), "units": val(obj.attrs["units"]),
-                              "rows": val(obj.attrs["rows"]) if "rows" in obj.attrs else [],
+            d["tables"][k] = {"columns": val(obj.attrs[Table.COLUMNS]), "units": val(obj.attrs[Table.UNITS]),
+                              "rows": val(obj.attrs[Table.ROWS]) if Table.ROWS in obj.attrs else [],
                               "data": [[None if math.isnan(x) else x for x in r] for r in obj[()].tolist()]}
     return d
 
 
 def load(path):
+    """A diagnostics record with this schema's names (a diagnose.json written before schema 2 has
+    the old ones; upgrade_v1 leaves a current record as it is)."""
     if isinstance(path, dict):
         return path
     with open(path) as f:
-        return json.load(f)
+        d = json.load(f)
+    d["attrs"] = upgrade_v1(d["attrs"], Diag.RECORD)
+    return d
 
 
 def expand(args):
@@ -64,9 +72,13 @@ def expand(args):
         if a.endswith(".h5"):
             import h5py
             with h5py.File(a, "r") as f:
-                for name in sorted(f["configs"]):
-                    if "diagnostics" in f["configs"][name]:
-                        out.append(h5_group(f["configs"][name]["diagnostics"]))
+                v1 = int(f.attrs[Root.SCHEMA_VERSION]) == 1
+                for name in sorted(f[Root.CONFIGS]):
+                    if Config.DIAGNOSTICS in f[Root.CONFIGS][name]:
+                        d = h5_group(f[Root.CONFIGS][name][Config.DIAGNOSTICS])
+                        if v1:
+                            d["attrs"] = upgrade_v1(d["attrs"], Diag.RECORD)
+                        out.append(d)
         else:
             out.append(a)
     return out
@@ -80,9 +92,9 @@ def column(d, table, name):
 
 def label(d):
     a = d["attrs"]
-    if a["method"] == "noise":
-        return f"noise {a.get('noise_rel_std', '?')}"
-    return f"{a['method']} w{a['bits']}"
+    if a[Params.METHOD] == "noise":
+        return f"noise {a.get(Diag.NOISE_REL_STD, '?')}"
+    return f"{a[Params.METHOD]} w{a[Params.BITS]}"
 
 
 def fmt(x, nd=3):
@@ -96,17 +108,17 @@ def table(runs):
     for path in runs:
         d = load(path)
         a = d["attrs"]
-        ev = d["groups"]["mode_evidence"]["attrs"]
+        ev = d["groups"][Diag.MODE_EVIDENCE]["attrs"]
         rep = {}
-        if "repairs" in d["tables"]:
-            t = d["tables"]["repairs"]
+        if Diag.REPAIRS in d["tables"]:
+            t = d["tables"][Diag.REPAIRS]
             for name, row in zip(t["rows"], t["data"]):
                 rep[name] = row
         gc = lambda n: fmt(rep[n][1], 2) if n in rep else "–"  # noqa: E731
         mp = f"{gc('mixed_precision')} ({rep['mixed_precision'][2]:.2f})" if "mixed_precision" in rep else "–"
-        model = a["model"].split("/")[-2].replace("tinystories_d64_h192_l5_", "")
-        gap = f"{a['loss_gap']:.4f} ± {a.get('loss_gap_se', math.nan):.4f}"
-        print(f"| {model} {label(d)} | {a['loss_fp']:.4f} | {a['loss_q']:.4f} | {gap} | {a['mode']} | "
+        model = a[Diag.MODEL_PATH].split("/")[-2].replace("tinystories_d64_h192_l5_", "")
+        gap = f"{a[Diag.LOSS_GAP]:.4f} ± {a.get(Diag.LOSS_GAP_SE, math.nan):.4f}"
+        print(f"| {model} {label(d)} | {a[Diag.LOSS_FP]:.4f} | {a[Diag.LOSS_Q]:.4f} | {gap} | {a[Diag.MODE]} | "
               f"{fmt(ev.get('max_local_head_js_bits'))} | {fmt(ev.get('min_early_snr_db'), 1)} | "
               f"{fmt(ev.get('top_n_joint_gap_closed'), 2)} | {gc('bias')} | {gc('bias_variance')} | {gc('norm_gain')} | "
               f"{mp} | {gc('mixed_precision_by_depth')} |")
@@ -116,11 +128,11 @@ def plot(prefix, runs, title):
     data = [load(p) for p in runs]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     panels = [
-        ("layers", "snr_db", "residual SNR, propagated (dB)"),
-        ("layers", "local_rel_l2", "local rel. L2 error of the block"),
-        ("layers", "attn_js_mean", "mean attention JS, propagated (bits)"),
-        ("layers", "lens_kl_q", "logit lens KL(FP out ‖ Q layer) (nats)"),
-        ("patching", "gap_closed", "gap closed by patching after layer"),
+        (Diag.LAYERS, "snr_db", "residual SNR, propagated (dB)"),
+        (Diag.LAYERS, "local_rel_l2", "local rel. L2 error of the block"),
+        (Diag.LAYERS, "attn_js_mean", "mean attention JS, propagated (bits)"),
+        (Diag.LAYERS, "lens_kl_q", "logit lens KL(FP out ‖ Q layer) (nats)"),
+        (Diag.PATCHING, "gap_closed", "gap closed by patching after layer"),
     ]
     for ax, (tab, col, ttl) in zip(axes.flat, panels):
         for d in data:
@@ -133,15 +145,15 @@ def plot(prefix, runs, title):
         ax.grid(alpha=0.3)
     ax = axes.flat[5]
     for i, d in enumerate(data):
-        tr = d["groups"].get("tracing")
+        tr = d["groups"].get(Diag.TRACING)
         if not tr:
             continue
         color = f"C{i}"
-        ax.plot(column(tr, "indirect_effect", "q_last"), color=color, marker="o", label=label(d))
-        ax.plot(column(tr, "indirect_effect", "q_subject_last"), color=color, marker="x", ls=":")
+        ax.plot(column(tr, Tracing.INDIRECT_EFFECT, "q_last"), color=color, marker="o", label=label(d))
+        ax.plot(column(tr, Tracing.INDIRECT_EFFECT, "q_subject_last"), color=color, marker="x", ls=":")
         if i == 0:
-            ax.plot(column(tr, "indirect_effect", "fp_last"), color="k", ls="--", label="FP (last pos.)")
-            ax.plot(column(tr, "indirect_effect", "fp_subject_last"), color="k", ls=":", label="FP (subject end)")
+            ax.plot(column(tr, Tracing.INDIRECT_EFFECT, "fp_last"), color="k", ls="--", label="FP (last pos.)")
+            ax.plot(column(tr, Tracing.INDIRECT_EFFECT, "fp_subject_last"), color="k", ls=":", label="FP (subject end)")
     ax.set_title("causal tracing: indirect effect (Δp, o last pos., x subject end)", fontsize=10)
     ax.set_xlabel("layer")
     ax.grid(alpha=0.3)

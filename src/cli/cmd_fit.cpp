@@ -16,6 +16,7 @@
 #include "lowbit/fit/fit.hpp"
 #include "lowbit/fit/law.hpp"
 #include "lowbit/archive/archive.hpp"
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/dist/comm.hpp"
 #include "lowbit/fit/archive_points.hpp"
 
@@ -137,10 +138,10 @@ int cmd_fit(const std::vector<std::string>& args) {
   }
   // Laws: --laws, else the laws of the archive's manifest, else the shipped jobs/laws.yaml.
   std::vector<fit::Law> laws;
-  if (laws_file.empty() && !run.text("manifest").empty()) {
+  if (laws_file.empty() && !run.text(archive::keys::run::kManifest).empty()) {
     YAML::Node mf;
     try {
-      mf = YAML::Load(run.text("manifest"));
+      mf = YAML::Load(run.text(archive::keys::run::kManifest));
     } catch (const YAML::Exception& e) {
       LB_FAIL_INPUT(archive_path, ": /run@manifest is not valid YAML: ", e.what());
     }
@@ -148,7 +149,7 @@ int cmd_fit(const std::vector<std::string>& args) {
       laws_file = archive_path + ":/run/manifest";
       laws = fit::parse_laws(mf["laws"], laws_file);
     } else if (mf.IsMap() && mf["laws"] && mf["laws"].IsScalar()) {
-      const auto dir = std::filesystem::path(run.text("manifest_path")).parent_path();
+      const auto dir = std::filesystem::path(run.text(archive::keys::run::kManifestPath)).parent_path();
       laws_file = (dir / mf["laws"].as<std::string>()).lexically_normal().string();
     }
   }
@@ -231,12 +232,12 @@ int cmd_fit(const std::vector<std::string>& args) {
   for (const auto& r : results) fits.push_back(fit::fit_to_json(r));
   if (ar) {  // the fits go into the archive, committed like the configurations
     archive::Group fits;
-    fits.set("laws_file", laws_file);
-    fits.set("seed", int64_t(seed));
-    fits.set("bootstrap", int64_t(bootstrap));
+    fits.set(archive::keys::fits::kLawsFile, laws_file);
+    fits.set(archive::keys::fits::kSeed, int64_t(seed));
+    fits.set(archive::keys::fits::kBootstrap, int64_t(bootstrap));
     for (const auto& r : results) fits.groups[archive::safe_name(fit_name(r))] = fit::fit_to_group(r);
     auto world = dist::make_serial();
-    ar->commit(*world, run, {{"fits", fits}});
+    ar->commit(*world, run, {{archive::keys::root::kFits, fits}});
   }
   nlohmann::json j = {{"table", archive_path.empty() ? table : archive_path},   {"laws", laws_file},      {"group_by", by},
                       {"seed", seed},     {"bootstrap", bootstrap}, {"loss", loss},

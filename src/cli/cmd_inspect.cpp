@@ -4,12 +4,17 @@
 
 #include "cli/cli.hpp"
 #include "lowbit/archive/archive.hpp"
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 
 namespace lowbit::cli {
 
 namespace {
+namespace kr = archive::keys::run;
+namespace kc = archive::keys::config;
+namespace kp = archive::keys::params;
+namespace ke = archive::keys::eval;
 nlohmann::json attr_json(const archive::Attr& a) {
   return std::visit([](const auto& v) { return nlohmann::json(v); }, a);
 }
@@ -50,28 +55,28 @@ int cmd_inspect(const std::vector<std::string>& args) {
   const auto staged = ar.staged_configs();
   const archive::Group all = ar.read_all();
   if (manifest) {
-    std::printf("%s", attr_str(run, "manifest").c_str());
+    std::printf("%s", attr_str(run, kr::kManifest).c_str());
     return 0;
   }
   nlohmann::json j;
   j["archive"] = path;
-  j["schema"] = attr_json(all.attrs.at("lowbit_schema_version"));
+  j["schema"] = attr_json(all.attrs.at(archive::keys::root::kSchemaVersion));
   for (const auto& [k, v] : run.attrs)
-    if (k != "manifest") j["run"][k] = attr_json(v);
+    if (k != kr::kManifest) j["run"][k] = attr_json(v);
   j["configs"] = nlohmann::json::array();
   const archive::Group empty;
-  const auto& configs = all.groups.count("configs") ? all.groups.at("configs") : empty;
+  const auto& configs = all.groups.count(archive::keys::root::kConfigs) ? all.groups.at(archive::keys::root::kConfigs) : empty;
   for (const auto& [name, g] : configs.groups) {
-    if (!only.empty() && name != only && attr_str(g, "id") != only) continue;
+    if (!only.empty() && name != only && attr_str(g, kc::kId) != only) continue;
     nlohmann::json c;
     c["status"] = staged.count(name) ? "staged" : "committed";
     for (const auto& [k, v] : g.attrs) c[k] = attr_json(v);
-    if (auto it = g.tables.find("eval"); it != g.tables.end() && it->second.nrows() > 0) {
+    if (auto it = g.tables.find(kc::kEval); it != g.tables.end() && it->second.nrows() > 0) {
       // an eval table without the column shows "-" (at(0, size_t(-1)) read outside the table)
-      for (const char* k : {"nll_per_token", "ppl"})
+      for (const char* k : {ke::kNllPerToken, ke::kPpl})
         if (const int col = it->second.col(k); col >= 0) c[k] = it->second.at(0, size_t(col));
     }
-    if (auto it = g.groups.find("timings"); it != g.groups.end())
+    if (auto it = g.groups.find(kc::kTimings); it != g.groups.end())
       for (const auto& [k, v] : it->second.attrs) c["timings"][k] = attr_json(v);
     if (!only.empty())
       for (const auto& [tn, t] : g.tables) {
@@ -90,23 +95,23 @@ int cmd_inspect(const std::vector<std::string>& args) {
     return 0;
   }
   std::printf("archive  %s (schema %s, lowbit %s, git %s)\n", path.c_str(), j["schema"].dump().c_str(),
-              attr_str(run, "lowbit_version").c_str(), attr_str(run, "git_revision").c_str());
+              attr_str(run, kr::kLowbitVersion).c_str(), attr_str(run, kr::kGitRevision).c_str());
   std::printf("run      %s: %zu of %s configurations present (%zu staged, not yet committed); complete=%s\n",
-              attr_str(run, "name").c_str(), j["configs"].size(), attr_str(run, "configs_total").c_str(), staged.size(),
-              attr_str(run, "complete").c_str());
-  std::printf("         %s ranks (groups of %s) on %s; started %s, finished %s\n", attr_str(run, "ranks").c_str(),
-              attr_str(run, "group_size").c_str(), attr_str(run, "hosts").c_str(), attr_str(run, "started").c_str(),
-              attr_str(run, "finished").c_str());
+              attr_str(run, kr::kName).c_str(), j["configs"].size(), attr_str(run, kr::kConfigsTotal).c_str(), staged.size(),
+              attr_str(run, kr::kComplete).c_str());
+  std::printf("         %s ranks (groups of %s) on %s; started %s, finished %s\n", attr_str(run, kr::kRanks).c_str(),
+              attr_str(run, kr::kGroupSize).c_str(), attr_str(run, kr::kHosts).c_str(), attr_str(run, kr::kStarted).c_str(),
+              attr_str(run, kr::kFinished).c_str());
   std::printf("\n%-44s %-9s %5s %6s %8s %6s %10s %9s %8s  %s\n", "configuration", "method", "bits", "group", "sparsity",
               "calib", "nll/token", "ppl", "time s", "status");
   for (const auto& c : j["configs"]) {
     auto get = [&](const char* k) { return c.contains(k) ? (c[k].is_string() ? c[k].get<std::string>() : c[k].dump()) : "-"; };
     char nll[32] = "-", ppl[32] = "-", tt[32] = "-";
-    if (c.contains("nll_per_token")) std::snprintf(nll, sizeof nll, "%.4f", c["nll_per_token"].get<double>());
-    if (c.contains("ppl")) std::snprintf(ppl, sizeof ppl, "%.3f", c["ppl"].get<double>());
-    if (c.contains("timings")) std::snprintf(tt, sizeof tt, "%.2f", c["timings"].value("total_s", 0.0));
-    std::printf("%-44s %-9s %5s %6s %8s %6s %10s %9s %8s  %s\n", get("id").c_str(), get("method").c_str(),
-                get("bits").c_str(), get("group").c_str(), get("sparsity").c_str(), get("calib_samples").c_str(), nll, ppl,
+    if (c.contains(ke::kNllPerToken)) std::snprintf(nll, sizeof nll, "%.4f", c[ke::kNllPerToken].get<double>());
+    if (c.contains(ke::kPpl)) std::snprintf(ppl, sizeof ppl, "%.3f", c[ke::kPpl].get<double>());
+    if (c.contains("timings")) std::snprintf(tt, sizeof tt, "%.2f", c["timings"].value(archive::keys::timings::kTotalS, 0.0));
+    std::printf("%-44s %-9s %5s %6s %8s %6s %10s %9s %8s  %s\n", get(kc::kId).c_str(), get(kp::kMethod).c_str(),
+                get(kp::kBits).c_str(), get(kp::kGroup).c_str(), get(kp::kSparsity).c_str(), get(kp::kCalibSamples).c_str(), nll, ppl,
                 tt, get("status").c_str());
     if (!only.empty())
       for (const auto& [tn, t] : c["tables"].items())

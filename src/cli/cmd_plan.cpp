@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/cli.hpp"
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
@@ -57,11 +58,13 @@ int cmd_plan(const std::vector<std::string>& args) {
     nlohmann::json list = nlohmann::json::array();
     for (size_t k = 0; k < cs.size(); ++k) {
       const auto& c = cs[k];
-      nlohmann::json j = {{"id", c.id}, {"model", m.models[size_t(c.model)].name}, {"method", c.method},
-                          {"calib_samples", c.nsamples}, {"seed", c.seed}};
-      if (c.nsamples) j["calib_seqlen"] = c.seqlen;
-      if (is_quant_method(c.method)) j.update({{"bits", c.bits}, {"group", c.group}, {"sym", c.sym != 0}});
-      if (is_prune_method(c.method)) j.update({{"sparsity", c.sparsity}, {"nm", c.nm}});
+      namespace kc = archive::keys::config;  // the archive's names, where the JSON mirrors them
+      namespace kp = archive::keys::params;
+      nlohmann::json j = {{kc::kId, c.id}, {kc::kModel, m.models[size_t(c.model)].name}, {kp::kMethod, c.method},
+                          {kp::kCalibSamples, c.nsamples}, {kp::kSeed, c.seed}};
+      if (c.nsamples) j[kp::kCalibSeqlen] = c.seqlen;
+      if (is_quant_method(c.method)) j.update({{kp::kBits, c.bits}, {kp::kGroup, c.group}, {kp::kSym, c.sym != 0}});
+      if (is_prune_method(c.method)) j.update({{kp::kSparsity, c.sparsity}, {kp::kNm, c.nm}});
       if (chunks > 0) j["chunk"] = plan::chunk_of(k, chunks);
       list.push_back(j);
     }

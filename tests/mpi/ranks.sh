@@ -28,7 +28,7 @@ assert t.shape == (35, len(cols)), t.shape
 assert cols[3] == "out_error", cols
 e = g["eval"][0, cols.index("layer") if False else 0]
 assert 1.0 < e < 3.0, e
-assert f.attrs["lowbit_schema_version"] == 1
+assert f.attrs["lowbit_schema_version"] == 2  # docs/ARCHIVE.md "Changes in schema 2"
 assert g.attrs["complete"] == 1 and g.attrs["bits"] == 3
 PYEOF'
 finish

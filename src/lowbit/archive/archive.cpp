@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <string_view>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/dist/comm.hpp"
@@ -127,10 +129,10 @@ void write_table(hid_t loc, const std::string& name, const Table& t, WriteCtx& w
     }
     H5_OK(H5Dwrite(d, H5T_NATIVE_DOUBLE, msp, fsp, xfer, t.data.data()), w.file, ": cannot write dataset ", name);
   }
-  write_string_list(d, "columns", t.columns, w);
-  write_string_list(d, "units", t.units, w);
-  if (!t.rows.empty()) write_string_list(d, "rows", t.rows, w);
-  if (!t.description.empty()) write_attr(d, "description", t.description, w);
+  write_string_list(d, keys::table::kColumns, t.columns, w);
+  write_string_list(d, keys::table::kUnits, t.units, w);
+  if (!t.rows.empty()) write_string_list(d, keys::table::kRows, t.rows, w);
+  if (!t.description.empty()) write_attr(d, keys::table::kDescription, t.description, w);
 }
 
 // Sub-groups first, then tables, then attributes: a "complete" attribute is written last.
@@ -144,8 +146,8 @@ void write_tree(hid_t loc, const Group& g, WriteCtx& w) {
   }
   for (const auto& [name, t] : g.tables) write_table(loc, name, t, w);
   for (const auto& [name, v] : g.attrs)
-    if (name != "complete") write_attr(loc, name, v, w);
-  if (auto it = g.attrs.find("complete"); it != g.attrs.end()) write_attr(loc, "complete", it->second, w);
+    if (name != keys::config::kComplete) write_attr(loc, name, v, w);
+  if (auto it = g.attrs.find(keys::config::kComplete); it != g.attrs.end()) write_attr(loc, keys::config::kComplete, it->second, w);
 }
 
 // ---- reading ----
@@ -263,20 +265,20 @@ Group read_tree(hid_t loc, const std::string& file, const std::string& where, st
       if (!t.data.empty())
         H5_OK(H5Dread(obj, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()), file,
               ": cannot read dataset ", path);
-      if (H5Aexists(obj, "columns") > 0) {
-        H a(H5Aopen(obj, "columns", H5P_DEFAULT), H5Aclose);
+      if (H5Aexists(obj, keys::table::kColumns) > 0) {
+        H a(H5Aopen(obj, keys::table::kColumns, H5P_DEFAULT), H5Aclose);
         t.columns = read_string_list(a);
       }
-      if (H5Aexists(obj, "units") > 0) {
-        H a(H5Aopen(obj, "units", H5P_DEFAULT), H5Aclose);
+      if (H5Aexists(obj, keys::table::kUnits) > 0) {
+        H a(H5Aopen(obj, keys::table::kUnits, H5P_DEFAULT), H5Aclose);
         t.units = read_string_list(a);
       }
-      if (H5Aexists(obj, "rows") > 0) {
-        H a(H5Aopen(obj, "rows", H5P_DEFAULT), H5Aclose);
+      if (H5Aexists(obj, keys::table::kRows) > 0) {
+        H a(H5Aopen(obj, keys::table::kRows, H5P_DEFAULT), H5Aclose);
         t.rows = read_string_list(a);
       }
-      if (H5Aexists(obj, "description") > 0) {
-        H a(H5Aopen(obj, "description", H5P_DEFAULT), H5Aclose);
+      if (H5Aexists(obj, keys::table::kDescription) > 0) {
+        H a(H5Aopen(obj, keys::table::kDescription, H5P_DEFAULT), H5Aclose);
         auto v = read_attr(a, file, path + "@description");
         if (auto* s = std::get_if<std::string>(&v)) t.description = *s;
       }
@@ -454,16 +456,57 @@ void RunArchive::check_writable() const {
   }
 }
 
+int64_t schema_of(const Group& root, const std::string& source) {
+  auto it = root.attrs.find(keys::root::kSchemaVersion);
+  LB_INPUT_CHECK(it != root.attrs.end() && std::holds_alternative<int64_t>(it->second), source,
+                 ": not a lowbit archive (no ", keys::root::kSchemaVersion, " attribute)");
+  const int64_t v = std::get<int64_t>(it->second);
+  LB_INPUT_CHECK(v <= kSchemaVersion, source, ": written with archive schema ", v,
+                 " by a newer lowbit; this lowbit reads schema <= ", kSchemaVersion);
+  return v;
+}
+
+int64_t staged_schema(const Group& staged_root) {
+  auto it = staged_root.attrs.find(keys::root::kSchemaVersion);
+  const int64_t* v = it == staged_root.attrs.end() ? nullptr : std::get_if<int64_t>(&it->second);
+  return v ? *v : 1;
+}
+
+namespace {
+
+void upgrade_config_v1(Group& config) {
+  auto d = config.groups.find(keys::config::kDiagnostics);
+  if (d == config.groups.end()) return;
+  for (const auto& r : keys::kV1Renames) {
+    if (std::string_view(r.record) != "diag") continue;
+    auto& attrs = d->second.attrs;
+    if (auto it = attrs.find(r.old_name); it != attrs.end() && !attrs.count(r.new_name)) {
+      attrs[r.new_name] = std::move(it->second);
+      attrs.erase(it);
+    }
+  }
+}
+}  // namespace
+
+void upgrade_v1(Group& root) {
+  if (auto c = root.groups.find(keys::root::kConfigs); c != root.groups.end())
+    for (auto& [name, config] : c->second.groups) upgrade_config_v1(config);
+}
+
 Group RunArchive::read_run() const {
   Group root = read_group_file(path_);
-  auto it = root.attrs.find("lowbit_schema_version");
-  LB_INPUT_CHECK(it != root.attrs.end() && std::holds_alternative<int64_t>(it->second), path_,
-                 ": not a lowbit archive (no lowbit_schema_version attribute)");
-  const int64_t v = std::get<int64_t>(it->second);
-  LB_INPUT_CHECK(v <= kSchemaVersion, path_, ": written with archive schema ", v,
-                 " by a newer lowbit; this lowbit reads schema <= ", kSchemaVersion);
-  LB_INPUT_CHECK(root.groups.count("run"), path_, ": has no /run group");
-  return root.groups.at("run");
+  schema_of(root, path_);
+  LB_INPUT_CHECK(root.groups.count(keys::root::kRun), path_, ": has no /run group");
+  return root.groups.at(keys::root::kRun);
+}
+
+int64_t RunArchive::schema() const { return schema_of(read_group_file(path_), path_); }
+
+void RunArchive::check_resumable() const {
+  const int64_t v = schema();
+  LB_INPUT_CHECK(v == kSchemaVersion, path_, ": written with archive schema ", v, "; this lowbit writes schema ",
+                 kSchemaVersion, " and does not add to an older archive (its key names differ: docs/ARCHIVE.md); "
+                 "start a new --output (nothing was changed)");
 }
 
 std::set<std::string> RunArchive::staged_configs() const {
@@ -481,9 +524,9 @@ std::set<std::string> RunArchive::complete_configs() const {
   std::set<std::string> out = staged_configs();
   if (!exists()) return out;
   Group root = read_group_file(path_);
-  if (auto it = root.groups.find("configs"); it != root.groups.end())
+  if (auto it = root.groups.find(keys::root::kConfigs); it != root.groups.end())
     for (const auto& [name, g] : it->second.groups) {
-      if (g.number("complete", 0) == 1) out.insert(name);
+      if (g.number(keys::config::kComplete, 0) == 1) out.insert(name);
     }
   return out;
 }
@@ -491,17 +534,23 @@ std::set<std::string> RunArchive::complete_configs() const {
 void RunArchive::stage(const std::string& id, const Group& config) const {
   const std::string name = safe_name(id);
   Group root;
+  root.attrs[keys::root::kSchemaVersion] = kSchemaVersion;  // what check_staging compares
   root.groups[name] = config;
-  root.groups[name].attrs["complete"] = int64_t(1);
+  root.groups[name].attrs[keys::config::kComplete] = int64_t(1);
   write_group_file(staging_dir() + "/" + name + ".h5", root);
 }
 
 Group RunArchive::read_all() const {
   Group root;
-  if (exists()) root = read_group_file(path_);
+  if (exists()) {
+    root = read_group_file(path_);
+    if (schema_of(root, path_) == 1) upgrade_v1(root);
+  }
   for (const auto& name : staged_configs()) {
     Group s = read_group_file(staging_dir() + "/" + name + ".h5");
-    if (s.groups.count(name)) root.groups["configs"].groups[name] = std::move(s.groups[name]);
+    if (!s.groups.count(name)) continue;
+    if (staged_schema(s) == 1) upgrade_config_v1(s.groups[name]);
+    root.groups[keys::root::kConfigs].groups[name] = std::move(s.groups[name]);
   }
   return root;
 }
@@ -548,17 +597,17 @@ void RunArchive::commit(dist::Comm& world, const Group& run, const std::map<std:
     held = lock();
     merged = staged_configs();
     Group root = read_all();
-    root.attrs["lowbit_schema_version"] = kSchemaVersion;
-    root.attrs["lowbit_version"] = std::string(LOWBIT_VERSION);
-    root.groups["run"] = run;
-    root.groups["configs"];  // always present
+    root.attrs[keys::root::kSchemaVersion] = kSchemaVersion;  // read_all gave this schema's names
+    root.attrs[keys::root::kLowbitVersion] = std::string(LOWBIT_VERSION);
+    root.groups[keys::root::kRun] = run;
+    auto& configs = root.groups[keys::root::kConfigs];  // always present
     // Under the lock the merged tree is the truth: with several jobs on one archive, /run@complete
     // is decided by what is merged, not by what one job saw before it committed.
-    if (auto t = run.attrs.find("configs_total"); t != run.attrs.end() && std::holds_alternative<int64_t>(t->second)) {
+    if (auto t = run.attrs.find(keys::run::kConfigsTotal); t != run.attrs.end() && std::holds_alternative<int64_t>(t->second)) {
       int64_t n = 0;
-      for (const auto& [name, g] : root.groups["configs"].groups)
-        if (g.number("complete", 0) == 1) ++n;
-      root.groups["run"].attrs["complete"] = int64_t(n >= std::get<int64_t>(t->second) ? 1 : 0);
+      for (const auto& [name, g] : configs.groups)
+        if (g.number(keys::config::kComplete, 0) == 1) ++n;
+      root.groups[keys::root::kRun].attrs[keys::run::kComplete] = int64_t(n >= std::get<int64_t>(t->second) ? 1 : 0);
     }
     for (const auto& [k, g] : extra) root.groups[k] = g;
     bytes = serialize(root);

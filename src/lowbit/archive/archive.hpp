@@ -1,6 +1,6 @@
 // lowbit/archive/archive.hpp — the run archive: one HDF5 file per run, schema in docs/ARCHIVE.md.
 // defines: lowbit::archive::kSchemaVersion, write_group_file, read_group_file, serialize, deserialize,
-//          RunArchive
+//          RunArchive, schema_of, upgrade_v1, staged_schema
 //
 // Crash safety (a SIGKILL at any moment leaves a file HDF5 tools open, with every completed
 // configuration intact): HDF5 cannot promise a consistent file when a writer dies mid-write, so the
@@ -25,7 +25,19 @@ namespace lowbit::dist { class Comm; }
 
 namespace lowbit::archive {
 
-inline constexpr int64_t kSchemaVersion = 1;
+// The version of the archive's key names (archive/keys.hpp; docs/ARCHIVE.md lists each change).
+// 2: the renames of keys::kV1Renames. Readers read 1 (mapped by upgrade_v1); runs never add to it.
+inline constexpr int64_t kSchemaVersion = 2;
+
+// The schema of a file's root group. Throws InputError naming `source` for a file without one
+// (not a lowbit archive) or with a newer one than this lowbit's.
+int64_t schema_of(const Group& root, const std::string& source);
+// Schema 1 → current, in memory: renames keys::kV1Renames in every configuration, so readers of
+// read_all() see one set of names whatever wrote the file.
+void upgrade_v1(Group& root);
+// The schema a staged configuration file (ARCHIVE.staging/<id>.h5, its root group) was written
+// with: its version attribute, 1 without one (staged files of schema 1 had none).
+int64_t staged_schema(const Group& staged_root);
 
 // Write `root` as the root group of a new HDF5 file (serial; temporary name, fsync, rename).
 void write_group_file(const std::string& path, const Group& root);
@@ -50,6 +62,11 @@ class RunArchive {
   // The /run group of the committed archive (attributes). Throws InputError if the file was
   // written by a newer schema or is not a lowbit archive.
   Group read_run() const;
+  // The committed archive's schema (schema_of).
+  int64_t schema() const;
+  // Before continuing an existing archive (run --resume): refuses, in one line naming the file and
+  // both versions, an archive of an older schema (its configurations carry other key names).
+  void check_resumable() const;
   // Ids of the configurations complete in the archive or in staging.
   std::set<std::string> complete_configs() const;
   std::set<std::string> staged_configs() const;
@@ -59,7 +76,7 @@ class RunArchive {
   // /run group) into a new file written with parallel HDF5, rename it over the archive, then remove
   // the merged staged files. `extra` groups (e.g. "fits") replace top-level groups of that name.
   void commit(dist::Comm& world, const Group& run, const std::map<std::string, Group>& extra = {}) const;
-  // Everything committed plus staged, as one tree (for inspect and fit).
+  // Everything committed plus staged, as one tree (for inspect and fit), in this schema's names.
   Group read_all() const;
 
   // Several jobs may share one archive (Slurm array tasks): an exclusive flock on ARCHIVE.lock,

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include "lowbit/archive/keys.hpp"
+#include "lowbit/archive/params.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
@@ -72,6 +74,33 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
   return in;
 }
 
+namespace {
+// What was diagnosed, with which inputs: the compression parameters (the record /configs/<id>
+// carries too, written by the same function) and the diagnostics' own inputs.
+void record_inputs(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, bool control,
+                   archive::Group& g) {
+  const auto& o = c.compress;
+  namespace k = archive::keys::diag;
+  archive::CompressParams p;
+  p.method = o.method;
+  p.quant = !control;
+  p.bits = o.spec.bits;
+  p.group = o.spec.group;  // QuantSpec::kPerChannel as /configs/<id>@group
+  p.sym = o.spec.sym;
+  p.calib_samples = c.calib.nsamples;
+  p.calib_seqlen = c.calib.seqlen;
+  p.calib_tokens = in.calib.tokens();
+  p.seed = int64_t(c.calib.seed);
+  archive::write_params(g, p);
+  g.set(k::kModelPath, fp.path);
+  if (control) g.set(k::kNoiseRelStd, c.noise);
+  g.set(k::kCalib, c.calib.path);
+  g.set(k::kEval, in.eval_name);
+  g.set(k::kEvalSeqlen, int64_t(c.eval_seqlen));
+  if (!c.facts.empty()) g.set(k::kFacts, c.facts);
+}
+}  // namespace
+
 DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const PreparedInputs& in, archive::Group& g,
                             const Model* compressed) {
   const auto& o = c.compress;
@@ -92,23 +121,7 @@ DiagnoseResult run_prepared(const DiagnoseConfig& c, const Model& fp, const Prep
   DiagnoseResult r = diagnose(fp, q, in.batch, in.calib, in.facts, c.opts, c.trace);
   if (r.tracing) r.tracing->skipped = in.facts_skipped;
   fill_group(r, g);
-  g.set("model", fp.path);
-  g.set("method", o.method);
-  if (control) {
-    g.set("noise_rel_std", c.noise);
-  } else {
-    g.set("bits", int64_t(o.spec.bits));
-    g.set("group", int64_t(o.spec.group));  // QuantSpec::kPerChannel as /configs/<id>@group
-    g.set("sym", int64_t(o.spec.sym));
-  }
-  g.set("calib", c.calib.path);
-  g.set("calib_nsamples", int64_t(c.calib.nsamples));
-  g.set("calib_seqlen", int64_t(c.calib.seqlen));
-  g.set("calib_seed", int64_t(c.calib.seed));
-  g.set("calib_tokens", int64_t(in.calib.tokens()));
-  g.set("eval", in.eval_name);
-  g.set("eval_seqlen", int64_t(c.eval_seqlen));
-  if (!c.facts.empty()) g.set("facts", c.facts);
+  record_inputs(c, fp, in, control, g);
   return r;
 }
 

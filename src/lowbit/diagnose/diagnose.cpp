@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 
@@ -64,27 +65,30 @@ Table make_table(std::initializer_list<std::pair<const char*, const char*>> cols
 }  // namespace
 
 void fill_group(const DiagnoseResult& r, archive::Group& g) {
-  g.set("loss_fp", r.loss_fp);
-  g.set("loss_q", r.loss_q);
-  g.set("loss_gap", r.gap());
-  g.set("loss_gap_se", r.gap_se);
-  g.set("loss_unit", std::string("nats/token"));
-  g.set("eval_predictions", int64_t(r.eval_tokens));
-  g.set("n_layers", int64_t(r.n_layers));
-  g.set("n_heads", int64_t(r.n_heads));
-  g.set("mode", r.mode.label);
-  g.set("mode_reason", r.mode.reason);
-  archive::Group& ev = g.group("mode_evidence");
+  namespace kd = archive::keys::diag;
+  namespace km = archive::keys::mode_rule;
+  namespace kt = archive::keys::tracing;
+  g.set(kd::kLossFp, r.loss_fp);
+  g.set(kd::kLossQ, r.loss_q);
+  g.set(kd::kLossGap, r.gap());
+  g.set(kd::kLossGapSe, r.gap_se);
+  g.set(kd::kLossUnit, std::string("nats/token"));
+  g.set(kd::kEvalPredictions, int64_t(r.eval_tokens));
+  g.set(kd::kNLayers, int64_t(r.n_layers));
+  g.set(kd::kNHeads, int64_t(r.n_heads));
+  g.set(kd::kMode, r.mode.label);
+  g.set(kd::kModeReason, r.mode.reason);
+  archive::Group& ev = g.group(kd::kModeEvidence);
   for (const auto& [k, v] : r.mode.evidence) ev.set(k, v);
-  archive::Group& rule = g.group("mode_rule");
+  archive::Group& rule = g.group(kd::kModeRule);
   const ModeRule& mr = r.mode.rule;
-  rule.set("js_broken_bits", mr.js_broken_bits);
-  rule.set("early_fraction", mr.early_fraction);
-  rule.set("snr_collapse_db", mr.snr_collapse_db);
-  rule.set("top_n", int64_t(mr.top_n));
-  rule.set("share_min", mr.share_min);
-  rule.set("spread_max", mr.spread_max);
-  rule.set("gap_min_nats", mr.gap_min_nats);
+  rule.set(km::kJsBrokenBits, mr.js_broken_bits);
+  rule.set(km::kEarlyFraction, mr.early_fraction);
+  rule.set(km::kSnrCollapseDb, mr.snr_collapse_db);
+  rule.set(km::kTopN, int64_t(mr.top_n));
+  rule.set(km::kShareMin, mr.share_min);
+  rule.set(km::kSpreadMax, mr.spread_max);
+  rule.set(km::kGapMinNats, mr.gap_min_nats);
 
   Table t = make_table({{"layer", ""}, {"cos", ""}, {"rel_l2", ""}, {"snr_db", "dB"}, {"local_cos", ""},
                         {"local_rel_l2", ""}, {"local_snr_db", "dB"}, {"local_update_rel_l2", ""},
@@ -106,7 +110,7 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
                d.lens_top1_fp, d.lens_kl_q, d.lens_top1_q},
               "L" + std::to_string(l));
   }
-  g.tables["layers"] = std::move(t);
+  g.tables[kd::kLayers] = std::move(t);
 
   t = make_table({{"layer", ""}, {"head", ""}, {"js", "bits"}, {"topk", ""}, {"local_js", "bits"}, {"local_topk", ""}},
                  "per head: mean over query rows of the JS divergence and top-k overlap of the attention "
@@ -114,7 +118,7 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
   for (const auto& h : r.heads)
     t.add_row({double(h.layer), double(h.head), h.js, h.topk, h.local_js, h.local_topk},
               "L" + std::to_string(h.layer) + ".h" + std::to_string(h.head));
-  g.tables["heads"] = std::move(t);
+  g.tables[kd::kHeads] = std::move(t);
 
   t = make_table({{"layer", ""}, {"max_abs_fp", "activation"}, {"median_channel_max_fp", "activation"},
                   {"outlier_ratio_fp", ""}, {"kurtosis_fp", ""}, {"channel_kurtosis_fp", ""}, {"argmax_channel_fp", ""},
@@ -126,14 +130,14 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
     t.add_row({double(a.layer), a.fp.max, a.fp.median, a.fp.median > 0 ? a.fp.max / a.fp.median : std::nan(""),
                a.fp.kurtosis, a.fp.channel_kurtosis_mean, double(a.fp.argmax), a.q.max, a.q.median, a.q.kurtosis},
               "L" + std::to_string(a.layer) + "." + a.site);
-  g.tables["activations"] = std::move(t);
+  g.tables[kd::kActivations] = std::move(t);
 
   if (!r.resid_channel_max_fp.empty()) {
     Table c;
     c.description = "FP residual stream after each block: max |x| per channel";
     for (size_t i = 0; i < r.resid_channel_max_fp[0].size(); ++i) c.add_column("ch" + std::to_string(i), "activation");
     for (size_t l = 0; l < r.resid_channel_max_fp.size(); ++l) c.add_row(r.resid_channel_max_fp[l], "L" + std::to_string(l));
-    g.tables["resid_channel_max"] = std::move(c);
+    g.tables[kd::kResidChannelMax] = std::move(c);
   }
 
   if (!r.restoration.empty()) {
@@ -146,11 +150,11 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
       const double kind = c.kind == "block" ? 0 : c.kind == "attn" ? 1 : c.kind == "mlp" ? 2 : 3;
       t.add_row({double(rank++), double(c.layer), double(c.head), kind, double(c.params), c.loss, c.gap_closed}, c.name);
     }
-    g.tables["restoration"] = std::move(t);
-    g.set("top_n_joint_gap_closed", r.top_n_joint_gap_closed);
+    g.tables[kd::kRestoration] = std::move(t);
+    g.set(kd::kTopNJointGapClosed, r.top_n_joint_gap_closed);
     std::string names;
     for (const auto& n : r.top_n_components) names += (names.empty() ? "" : ",") + n;
-    g.set("top_n_components", names);
+    g.set(kd::kTopNComponents, names);
   }
   if (!r.patching.empty()) {
     t = make_table({{"layer", ""}, {"loss", "nats/token"}, {"gap_closed", "fraction"}, {"final_rel_l2", ""}},
@@ -158,21 +162,21 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
                    "loss and the last block's relative error downstream");
     for (const auto& p : r.patching)
       t.add_row({double(p.layer), p.loss, p.gap_closed, p.final_rel_l2}, "L" + std::to_string(p.layer));
-    g.tables["patching"] = std::move(t);
+    g.tables[kd::kPatching] = std::move(t);
   }
   if (r.tracing) {
     const TraceResult& tr = *r.tracing;
-    archive::Group& tg = g.group("tracing");
-    tg.set("facts", int64_t(tr.facts));
-    tg.set("skipped", int64_t(tr.skipped));
-    tg.set("noise_samples", int64_t(tr.noise_samples));
-    tg.set("noise_std", tr.noise_std);
-    for (const auto* side : {&tr.fp, &tr.q}) {
-      const std::string p = side == &tr.fp ? "fp_" : "q_";
-      tg.set(p + "p_clean", side->p_clean);
-      tg.set(p + "p_corrupt", side->p_corrupt);
-      tg.set(p + "top1", side->top1);
-    }
+    archive::Group& tg = g.group(kd::kTracing);
+    tg.set(kt::kFacts, int64_t(tr.facts));
+    tg.set(kt::kSkipped, int64_t(tr.skipped));
+    tg.set(kt::kNoiseSamples, int64_t(tr.noise_samples));
+    tg.set(kt::kNoiseStd, tr.noise_std);
+    tg.set(kt::kFpPClean, tr.fp.p_clean);
+    tg.set(kt::kFpPCorrupt, tr.fp.p_corrupt);
+    tg.set(kt::kFpTop1, tr.fp.top1);
+    tg.set(kt::kQPClean, tr.q.p_clean);
+    tg.set(kt::kQPCorrupt, tr.q.p_corrupt);
+    tg.set(kt::kQTop1, tr.q.top1);
     t = make_table({{"layer", ""}, {"fp_subject_last", "probability"}, {"fp_subject_other", "probability"},
                     {"fp_after_subject", "probability"}, {"fp_last", "probability"}, {"q_subject_last", "probability"},
                     {"q_subject_other", "probability"}, {"q_after_subject", "probability"}, {"q_last", "probability"}},
@@ -183,17 +187,17 @@ void fill_group(const DiagnoseResult& r, archive::Group& g) {
                  tr.fp.ie_last[l], tr.q.ie_subject_last[l], tr.q.ie_subject_other[l], tr.q.ie_after_subject[l],
                  tr.q.ie_last[l]},
                 "L" + std::to_string(l));
-    tg.tables["indirect_effect"] = std::move(t);
+    tg.tables[kt::kIndirectEffect] = std::move(t);
   }
   if (!r.repairs.empty()) {
     t = make_table({{"loss", "nats/token"}, {"gap_closed", "fraction"}, {"avg_bits", "bits/weight"}},
                    "training-free repairs: loss after each and the share of the gap it closes");
-    archive::Group& rg = g.group("repair_details");
+    archive::Group& rg = g.group(kd::kRepairDetails);
     for (const auto& rp : r.repairs) {
       t.add_row({rp.loss, rp.gap_closed, rp.avg_bits}, rp.name);
       if (!rp.detail.empty()) rg.set(rp.name, rp.detail);
     }
-    g.tables["repairs"] = std::move(t);
+    g.tables[kd::kRepairs] = std::move(t);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/eval/tasks.hpp"
@@ -64,29 +65,34 @@ void aggregate_strata(EvalResult& r) {
 }
 
 archive::Group eval_to_group(const EvalResult& r) {
+  namespace kg = archive::keys::tasks;
+  namespace kc = archive::keys::task_cols;
+  namespace kb = archive::keys::by_task;
+  namespace ks = archive::keys::strata;
   archive::Group g;
-  g.set("kind", std::string("task_eval"));
-  g.set("model", r.model);
-  g.set("limit", int64_t(r.options.limit));
-  g.set("fewshot", int64_t(r.options.fewshot));
-  g.set("seed", int64_t(r.options.seed));
+  g.set(kg::kKind, std::string(kg::kTaskEval));
+  g.set(kg::kModel, r.model);
+  g.set(kg::kLimit, int64_t(r.options.limit));
+  g.set(kg::kFewshot, int64_t(r.options.fewshot));
+  g.set(kg::kSeed, int64_t(r.options.seed));
   // Wall times are run-dependent: they go under timings/, like every timing in the archive (the
   // rest of the group is a deterministic function of model and options).
-  archive::Group& tm = g.group("timings");
-  tm.set("total_s", r.seconds);
-  for (const auto& t : r.tasks) tm.set(t.name + "_s", t.seconds);
+  archive::Group& tm = g.group(kg::kTimings);
+  tm.set(archive::keys::task_timings::kTotalS, r.seconds);
+  for (const auto& t : r.tasks) tm.set(t.name + archive::keys::task_timings::kTaskSecondsSuffix, t.seconds);
 
   std::set<std::string> names;
   for (const auto& t : r.tasks)
     for (const auto& [k, v] : t.metrics) names.insert(k);
-  archive::Table& tt = g.tables["tasks"];
+  archive::Table& tt = g.tables[kg::kTasks];
   tt.description = "one row per task: primary metric, chance level, every metric with its stderr (NaN = not "
                    "measured for this task)";
-  for (const char* c : {"n_items", "n_available", "fewshot", "chance", "primary", "primary_stderr"}) tt.add_column(c, "");
+  for (const char* c : {kc::kNItems, kc::kNAvailable, kc::kFewshot, kc::kChance, kc::kPrimary, kc::kPrimaryStderr})
+    tt.add_column(c, "");
   for (const auto& k : names) {
     const std::string unit = k == "logprob" ? "nats" : "";
     tt.add_column(k, unit);
-    tt.add_column(k + "_stderr", unit);
+    tt.add_column(k + kc::kStderrSuffix, unit);
   }
   for (const auto& t : r.tasks) {
     std::vector<double> row = {double(t.n_items), double(t.n_available), double(t.fewshot), t.chance,
@@ -98,29 +104,29 @@ archive::Group eval_to_group(const EvalResult& r) {
     }
     tt.add_row(row, t.name);
 
-    archive::Group& tg = g.group("by_task").group(t.name);
-    tg.set("stratum", t.stratum);
-    tg.set("format", t.format);
-    tg.set("type", t.type);
-    tg.set("dataset", t.dataset);
-    tg.set("primary_metric", t.primary_metric);
-    tg.set("chance", t.chance);
-    tg.set("n_items", int64_t(t.n_items));
-    tg.set("fewshot", int64_t(t.fewshot));
-    for (const auto& [k, v] : t.metrics) {
-      tg.set(k, v.value);
-      tg.set(k + "_stderr", v.stderr_);
+    archive::Group& tg = g.group(kg::kByTask).group(t.name);
+    tg.set(kb::kStratum, t.stratum);
+    tg.set(kb::kFormat, t.format);
+    tg.set(kb::kType, t.type);
+    tg.set(kb::kDataset, t.dataset);
+    tg.set(kb::kPrimaryMetric, t.primary_metric);
+    tg.set(kb::kChance, t.chance);
+    tg.set(kb::kNItems, int64_t(t.n_items));
+    tg.set(kb::kFewshot, int64_t(t.fewshot));
+    for (const auto& [metric, v] : t.metrics) {
+      tg.set(metric, v.value);
+      tg.set(metric + kc::kStderrSuffix, v.stderr_);
     }
   }
-  archive::Table& st = g.tables["strata"];
+  archive::Table& st = g.tables[kg::kStrata];
   st.description = "one row per stratum: unweighted mean of its tasks' primary metrics, stderr sqrt(sum se^2)/k, "
                    "mean chance level";
-  for (const char* c : {"score", "stderr", "chance", "n_tasks", "n_items"}) st.add_column(c, "");
+  for (const char* c : {ks::kScore, ks::kStderr, ks::kChance, ks::kNTasks, ks::kNItems}) st.add_column(c, "");
   for (const auto& s : r.strata) {
     st.add_row({s.score, s.stderr_, s.chance, double(s.tasks.size()), double(s.n_items)}, s.name);
     std::string list;
     for (const auto& t : s.tasks) list += (list.empty() ? "" : ",") + t;
-    g.group("by_stratum").group(s.name).set("tasks", list);
+    g.group(kg::kByStratum).group(s.name).set(archive::keys::by_stratum::kTasks, list);
   }
   return g;
 }

@@ -2,6 +2,7 @@
 // (for `lowbit fit --json/--out` and analysis/fit_plot.py). defines: fit_to_group, fit_to_json
 #include <cmath>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/fit/fit.hpp"
 
 namespace lowbit::fit {
@@ -20,45 +21,51 @@ nlohmann::json nums(const std::vector<double>& v) {
 }  // namespace
 
 archive::Group fit_to_group(const FitResult& r) {
+  namespace kf = archive::keys::fit;
+  namespace kp = archive::keys::fit_params;
+  namespace kpt = archive::keys::fit_points;
+  namespace kx = archive::keys::cross_family;
+  namespace kcv = archive::keys::curves;
   archive::Group g;
-  g.set("law", r.law);
-  g.set("expr", r.expr);
-  g.set("target", r.target);
-  g.set("stratum", r.stratum);
-  g.set("table", r.table);
-  g.set("loss", r.loss);
-  g.set("start", r.start);
-  g.set("huber_delta", r.huber_delta);
-  g.set("n_points", static_cast<int64_t>(r.n_points));
-  g.set("n_configs", static_cast<int64_t>(r.n_configs));
-  g.set("n_dropped", static_cast<int64_t>(r.n_dropped));
-  g.set("r2", r.r2);
-  g.set("adj_r2", r.adj_r2);
-  g.set("rmse", r.rmse);
-  g.set("mae", r.mae);
-  g.set("loo_rmse", r.loo_rmse);
-  g.set("loo_mae", r.loo_mae);
-  g.set("cost", r.cost);
-  g.set("n_starts", static_cast<int64_t>(r.n_starts));
-  g.set("n_starts_ok", static_cast<int64_t>(r.n_starts_ok));
-  g.set("n_boot", static_cast<int64_t>(r.n_boot));
-  g.set("n_boot_failed", static_cast<int64_t>(r.n_boot_failed));
-  g.set("seed", static_cast<int64_t>(r.seed));
-  g.set("ci_level", r.ci_level);
-  if (!r.linearized.empty()) g.set("log_linear_start", r.linearized);
+  g.set(kf::kLaw, r.law);
+  g.set(kf::kExpr, r.expr);
+  g.set(kf::kTarget, r.target);
+  g.set(kf::kStratum, r.stratum);
+  g.set(kf::kTable, r.table);
+  g.set(kf::kLoss, r.loss);
+  g.set(kf::kStart, r.start);
+  g.set(kf::kHuberDelta, r.huber_delta);
+  g.set(kf::kNPoints, static_cast<int64_t>(r.n_points));
+  g.set(kf::kNConfigs, static_cast<int64_t>(r.n_configs));
+  g.set(kf::kNDropped, static_cast<int64_t>(r.n_dropped));
+  g.set(kf::kR2, r.r2);
+  g.set(kf::kAdjR2, r.adj_r2);
+  g.set(kf::kRmse, r.rmse);
+  g.set(kf::kMae, r.mae);
+  g.set(kf::kLooRmse, r.loo_rmse);
+  g.set(kf::kLooMae, r.loo_mae);
+  g.set(kf::kCost, r.cost);
+  g.set(kf::kNStarts, static_cast<int64_t>(r.n_starts));
+  g.set(kf::kNStartsOk, static_cast<int64_t>(r.n_starts_ok));
+  g.set(kf::kNBoot, static_cast<int64_t>(r.n_boot));
+  g.set(kf::kNBootFailed, static_cast<int64_t>(r.n_boot_failed));
+  g.set(kf::kSeed, static_cast<int64_t>(r.seed));
+  g.set(kf::kCiLevel, r.ci_level);
+  if (!r.linearized.empty()) g.set(kf::kLogLinearStart, r.linearized);
 
-  archive::Table& p = g.tables["params"];
+  archive::Table& p = g.tables[kf::kParams];
   p.description = "fitted parameters: estimate, declared bounds, CI (bootstrap percentile; asymptotic t if n_boot = 0)";
-  for (const char* c : {"value", "lo", "hi", "ci_lo", "ci_hi", "se_boot", "se_asym", "start", "at_bound", "identified"}) p.add_column(c, "");
+  for (const char* c : {kp::kValue, kp::kLo, kp::kHi, kp::kCiLo, kp::kCiHi, kp::kSeBoot, kp::kSeAsym, kp::kStart, kp::kAtBound,
+                        kp::kIdentified}) p.add_column(c, "");
   for (const auto& e : r.params)
     p.add_row({e.value, e.lo, e.hi, e.ci_lo, e.ci_hi, e.se_boot, e.se_asym, e.start, e.at_bound ? 1.0 : 0.0,
                e.identified ? 1.0 : 0.0},
               e.name);
 
-  archive::Table& pt = g.tables["points"];
+  archive::Table& pt = g.tables[kf::kPoints];
   pt.description = "fitted points: the law's variables, measured target, fit, residual, leave-one-configuration-out prediction";
   for (const auto& v : r.variables) pt.add_column(v, "");
-  for (const char* c : {"y", "yhat", "residual", "loo_pred"}) pt.add_column(c, "");
+  for (const char* c : {kpt::kY, kpt::kYhat, kpt::kResidual, kpt::kLooPred}) pt.add_column(c, "");
   for (size_t i = 0; i < r.y.size(); ++i) {
     std::vector<double> row;
     for (const auto& xc : r.x) row.push_back(xc[i]);
@@ -66,35 +73,35 @@ archive::Group fit_to_group(const FitResult& r) {
     pt.add_row(row, r.config[i]);
   }
   if (!r.boot.empty()) {
-    archive::Table& b = g.tables["bootstrap"];
+    archive::Table& b = g.tables[kf::kBootstrap];
     b.description = "parameters refitted on each successful resample of configurations";
     for (const auto& e : r.params) b.add_column(e.name, "");
     for (const auto& th : r.boot) b.add_row(th);
   }
   if (!r.cross.empty()) {
-    archive::Table& c = g.tables["cross_family"];
+    archive::Table& c = g.tables[kf::kCrossFamily];
     c.description = "fit on the row's train family, error predicting the test family";
-    for (const char* n : {"n_train", "n_test", "rmse", "mae", "bias"}) c.add_column(n, "");
+    for (const char* n : {kx::kNTrain, kx::kNTest, kx::kRmse, kx::kMae, kx::kBias}) c.add_column(n, "");
     for (const auto& x : r.cross)
       c.add_row({static_cast<double>(x.n_train), static_cast<double>(x.n_test), x.rmse, x.mae, x.bias},
                 x.train + "->" + x.test);
   }
   if (!r.curve_x.empty()) {
-    archive::Table& c = g.tables["curves"];
+    archive::Table& c = g.tables[kf::kCurves];
     c.description = "the fitted law along " + r.curve_axis + " per series (series index into attribute 'series')";
-    archive::Table& pa = g.tables["points_on_axis"];
+    archive::Table& pa = g.tables[kf::kPointsOnAxis];
     pa.description = "each fitted point's series and value on the curve axis (rows as in 'points')";
-    pa.add_column("series", "");
+    pa.add_column(kcv::kSeries, "");
     pa.add_column(r.curve_axis, "");
     for (size_t i = 0; i < r.point_x.size(); ++i) pa.add_row({static_cast<double>(r.point_series[i]), r.point_x[i]});
-    c.add_column("series", "");
+    c.add_column(kcv::kSeries, "");
     c.add_column(r.curve_axis, "");
-    c.add_column("yhat", "");
+    c.add_column(kcv::kYhat, "");
     for (size_t i = 0; i < r.curve_x.size(); ++i) c.add_row({static_cast<double>(r.curve_series[i]), r.curve_x[i], r.curve_y[i]});
     std::string s;
     for (const auto& x : r.series) s += (s.empty() ? "" : "; ") + x;
-    g.set("series", s);
-    g.set("curve_axis", r.curve_axis);
+    g.set(kf::kSeries, s);
+    g.set(kf::kCurveAxis, r.curve_axis);
   }
   return g;
 }

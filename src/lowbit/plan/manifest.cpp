@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lowbit/archive/keys.hpp"
+#include "lowbit/archive/params.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/error.hpp"
@@ -1183,26 +1185,27 @@ std::vector<RunConfig> expand(const Manifest& m) {
 }
 
 archive::Group config_params(const Manifest& m, const RunConfig& c) {
+  namespace k = archive::keys::config;
   archive::Group g;
   const auto& model = m.models[size_t(c.model)];
-  g.set("id", c.id);
-  g.set("model", model.name);
-  g.set("model_path", model.path);
-  g.set("family", model.family);
-  g.set("method", c.method);
-  if (is_quant_method(c.method)) {
-    g.set("bits", int64_t(c.bits));
-    g.set("group", int64_t(c.group));
-    g.set("sym", int64_t(c.sym));
-  }
-  if (is_prune_method(c.method)) {
-    g.set("sparsity", c.sparsity);
-    g.set("nm", c.nm);
-  }
-  g.set("calib_samples", int64_t(c.nsamples));
-  g.set("calib_seqlen", int64_t(c.nsamples ? c.seqlen : 0));
-  g.set("calib_tokens", int64_t(c.nsamples) * (c.nsamples ? c.seqlen : 0));
-  g.set("seed", int64_t(c.seed));
+  g.set(k::kId, c.id);
+  g.set(k::kModel, model.name);
+  g.set(k::kModelPath, model.path);
+  g.set(k::kFamily, model.family);
+  archive::CompressParams p;
+  p.method = c.method;
+  p.quant = is_quant_method(c.method);
+  p.prune = is_prune_method(c.method);
+  p.bits = c.bits;
+  p.group = c.group;
+  p.sym = c.sym;
+  p.sparsity = c.sparsity;
+  p.nm = c.nm;
+  p.calib_samples = c.nsamples;
+  p.calib_seqlen = c.nsamples ? c.seqlen : 0;
+  p.calib_tokens = int64_t(c.nsamples) * p.calib_seqlen;
+  p.seed = int64_t(c.seed);
+  archive::write_params(g, p);
   return g;
 }
 

@@ -119,7 +119,8 @@ struct ParseOptions {
 Manifest load_manifest(const std::string& path, const ParseOptions& po = {});
 Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& po = {});
 std::vector<RunConfig> expand(const Manifest& m);
-// The parameters of a configuration as archive attributes.
+// The parameters of a configuration as archive attributes (keys::config identity, then
+// keys::params through archive::write_params, the writer diagnostics/ shares).
 archive::Group config_params(const Manifest& m, const RunConfig& c);
 // Deterministic slicing for job arrays: configuration k of expand()'s list belongs to chunk
 // k mod n. Slices are of the full list (not of what is pending), so they never overlap and do not

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "lowbit/archive/archive.hpp"
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/compress/calib.hpp"
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
@@ -140,21 +141,25 @@ void check_staging(const archive::RunArchive& ar, const std::string& msha, const
     LB_INPUT_CHECK(ids.count(name), f, ": configuration '", name, "' is not one of this manifest's; move it away and rerun");
     const archive::Group root = archive::read_group_file(f);
     const auto it = root.groups.find(name);
-    LB_INPUT_CHECK(it != root.groups.end() && archive::safe_name(it->second.text("id")) == name, f,
+    LB_INPUT_CHECK(it != root.groups.end() && archive::safe_name(it->second.text(archive::keys::config::kId)) == name, f,
                    ": does not hold configuration '", name, "'; move it away and rerun");
-    const std::string sha = it->second.text("manifest_sha");
+    const std::string sha = it->second.text(archive::keys::config::kManifestSha);
     LB_INPUT_CHECK(sha == msha, f, ": was staged by ", sha.empty() ? "a run without a manifest hash" : "another manifest (manifest_sha " + sha + ")",
                    ", not this run's (", msha, "): it would count as done; move it away and rerun");
+    const int64_t schema = archive::staged_schema(root);  // this manifest's, by an older lowbit
+    LB_INPUT_CHECK(schema == archive::kSchemaVersion, f, ": was staged by a lowbit writing archive schema ", schema,
+                   ", not ", archive::kSchemaVersion, " (other key names); move it away and rerun");
   }
 }
 
 archive::Table layer_table(const CompressResult& r) {
+  namespace kl = archive::keys::layers;
   archive::Table t;
   t.description = "one row per linear layer, in block order";
   for (auto [c, u] : std::vector<std::pair<const char*, const char*>>{
-           {"layer", ""}, {"out_features", ""}, {"in_features", ""}, {"out_error", "sum of squares"},
-           {"rtn_error", "sum of squares"}, {"rel_error", ""}, {"pruned", "elements"}, {"total", "elements"},
-           {"damp_raises", ""}, {"dead_columns", ""}})
+           {kl::kLayer, ""}, {kl::kOutFeatures, ""}, {kl::kInFeatures, ""}, {kl::kOutError, "sum of squares"},
+           {kl::kRtnError, "sum of squares"}, {kl::kRelError, ""}, {kl::kPruned, "elements"}, {kl::kTotal, "elements"},
+           {kl::kDampRaises, ""}, {kl::kDeadColumns, ""}})
     t.add_column(c, u);
   for (const auto& rec : r.records)
     t.add_row({double(rec.layer), double(rec.out), double(rec.in), rec.out_error, rec.rtn_error, rec.rel_error,
@@ -324,6 +329,9 @@ Studies load_studies(const plan::Manifest& m) {
 
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
                           const std::string& spill_dir, const Studies& studies) {
+  namespace kc = archive::keys::config;
+  namespace kt = archive::keys::timings;
+  namespace ke = archive::keys::eval;
   const auto t0 = Clock::now();
   const double coll0 = group.collective_seconds();
   const long long calls0 = compress_model_calls();
@@ -331,8 +339,8 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   auto model = load_model(me.path);
   auto tok = load_tokenizer(me.tokenizer);
   archive::Group g = plan::config_params(m, c);
-  g.set("n_params", int64_t(model->cfg.non_embedding_params()));  // N of the laws, as `lowbit info` counts it
-  g.set("vocab_size", int64_t(model->cfg.vocab_size));
+  g.set(kc::kNParams, int64_t(model->cfg.non_embedding_params()));  // N of the laws, as `lowbit info` counts it
+  g.set(kc::kVocabSize, int64_t(model->cfg.vocab_size));
   CalibSet calib;
   CalibSpec cs;
   cs.path = m.calib_path;
@@ -341,7 +349,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   cs.seed = c.seed;
   if (c.nsamples > 0) {
     calib = make_calibration(*tok, cs);
-    g.set("calib_available_tokens", int64_t(calib.available_tokens));  // < calib_tokens: windows overlap
+    g.set(kc::kCalibAvailableTokens, int64_t(calib.available_tokens));  // < calib_tokens: windows overlap
   }
   double t_compress = 0;
   if (method_row(c.method).compresses()) {
@@ -352,11 +360,11 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     const auto tc = Clock::now();
     CompressResult res = compress_model(*model, calib, o);
     t_compress = since(tc);
-    g.tables["layers"] = layer_table(res);
-    g.group("timings").set("peak_model_bytes", int64_t(res.peak_model_bytes));  // per rank: run-dependent
+    g.tables[kc::kLayers] = layer_table(res);
+    g.group(kc::kTimings).set(kt::kPeakModelBytes, int64_t(res.peak_model_bytes));  // per rank: run-dependent
   }
   model->stream_blocks = !spill_dir.empty();  // evaluation reads one block at a time too
-  g.set("weights_digest", weights_digest(*model));
+  g.set(kc::kWeightsDigest, weights_digest(*model));
   // Perplexity, data parallel over the group (batches dealt round-robin; exact assembly).
   const auto te = Clock::now();
   std::vector<std::vector<int>> docs;
@@ -373,7 +381,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   }
   archive::Table ev;
   for (auto [cn, u] : std::vector<std::pair<const char*, const char*>>{
-           {"nll_per_token", "nats"}, {"ppl", ""}, {"tokens", "tokens"}, {"windows", ""}})
+           {ke::kNllPerToken, "nats"}, {ke::kPpl, ""}, {ke::kTokens, "tokens"}, {ke::kWindows, ""}})
     ev.add_column(cn, u);
   if (!docs.empty()) {
     po.shard = group.rank();
@@ -381,17 +389,17 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     PplResult pr = perplexity(*model, docs, po);
     group.allreduce_sum(pr.window_nll.data(), pr.window_nll.size());  // one owner per entry: exact
     pr.finish_from_windows();
-    ev.add_row({pr.nll_per_token(), pr.ppl(), double(pr.tokens), double(pr.windows)}, "perplexity");
+    ev.add_row({pr.nll_per_token(), pr.ppl(), double(pr.tokens), double(pr.windows)}, ke::kPerplexity);
   }
   ev.description = m.eval_path.empty() ? "held-out part of the calibration corpus" : m.eval_path;
-  g.tables["eval"] = ev;
+  g.tables[kc::kEval] = ev;
   const double t_eval = since(te);
   // Studies: task strata and failure-mode diagnostics, on the group's rank 0 (which stages).
   double t_tasks = 0, t_diag = 0;
   if (studies.tasks.enabled && group.is_root()) {
     const auto tt = Clock::now();
     EvalResult er = evaluate_tasks(*model, *tok, studies.tasks.specs, studies.tasks.options);
-    g.groups["tasks"] = eval_to_group(er);
+    g.groups[kc::kTasks] = eval_to_group(er);
     t_tasks = since(tt);
   }
   if (studies.diag.enabled && is_quant_method(c.method) && group.is_root() &&
@@ -408,19 +416,19 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     const diag::PreparedInputs prep = diag::check_and_prepare(dc, *fp, *tok);
     archive::Group dg;
     diag::run_prepared(dc, *fp, prep, dg, model.get());  // the model just compressed and evaluated
-    g.groups["diagnostics"] = std::move(dg);
+    g.groups[kc::kDiagnostics] = std::move(dg);
     t_diag = since(td);
   }
-  archive::Group& tm = g.group("timings");
-  tm.set("compress_s", t_compress);
-  tm.set("eval_s", t_eval);
-  tm.set("tasks_s", t_tasks);
-  tm.set("diagnostics_s", t_diag);
-  tm.set("compressions", compress_model_calls() - calls0);  // 1 per compressed configuration, diagnosed or not
-  tm.set("total_s", since(t0));
-  tm.set("collective_s", group.collective_seconds() - coll0);
-  tm.set("ranks", int64_t(group.size()));
-  tm.set("finished", utc_now());
+  archive::Group& tm = g.group(kc::kTimings);
+  tm.set(kt::kCompressS, t_compress);
+  tm.set(kt::kEvalS, t_eval);
+  tm.set(kt::kTasksS, t_tasks);
+  tm.set(kt::kDiagnosticsS, t_diag);
+  tm.set(kt::kCompressions, compress_model_calls() - calls0);  // 1 per compressed configuration, diagnosed or not
+  tm.set(kt::kTotalS, since(t0));
+  tm.set(kt::kCollectiveS, group.collective_seconds() - coll0);
+  tm.set(kt::kRanks, int64_t(group.size()));
+  tm.set(kt::kFinished, utc_now());
   return g;
 }
 
@@ -456,7 +464,8 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       if (ar.exists()) {
         LB_INPUT_CHECK(opt.resume, m.output, ": the archive exists; pass --resume to continue it (nothing was changed)");
         prev_run = ar.read_run();
-        LB_INPUT_CHECK(prev_run.text("manifest_sha") == msha, m.output,
+        ar.check_resumable();  // an older schema's configurations would mix two sets of key names
+        LB_INPUT_CHECK(prev_run.text(archive::keys::run::kManifestSha) == msha, m.output,
                        ": was written from a different manifest; resuming it with ", opt.manifest,
                        " would mix experiments (use another --output)");
         fresh = false;
@@ -501,26 +510,27 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
     for (const auto& h : uniq) hosts += (hosts.empty() ? "" : ",") + h;
   }
   archive::Group run = prev_run;  // only rank 0's is committed
-  run.set("manifest", m.text);
-  run.set("manifest_path", m.path);
-  run.set("manifest_sha", msha);
-  run.set("name", m.name);
-  run.set("lowbit_version", std::string(LOWBIT_VERSION));
-  run.set("git_revision", std::string(LOWBIT_GIT_REVISION));
-  run.set("hosts", hosts);
-  run.set("ranks", int64_t(world.size()));
-  run.set("group_size", int64_t(m.group_size));
+  namespace kr = archive::keys::run;
+  run.set(kr::kManifest, m.text);
+  run.set(kr::kManifestPath, m.path);
+  run.set(kr::kManifestSha, msha);
+  run.set(kr::kName, m.name);
+  run.set(kr::kLowbitVersion, std::string(LOWBIT_VERSION));
+  run.set(kr::kGitRevision, std::string(LOWBIT_GIT_REVISION));
+  run.set(kr::kHosts, hosts);
+  run.set(kr::kRanks, int64_t(world.size()));
+  run.set(kr::kGroupSize, int64_t(m.group_size));
   {  // the BLAS that computed this run (rank 0's; core/blas.hpp)
     const BlasInfo& b = blas_info();
-    run.set("blas", b.vendor + " " + b.version);
-    run.set("blas_core", b.core);
-    run.set("blas_selection", b.selection);
-    run.set("blas_detected_core", b.detected);
-    run.set("blas_threads", int64_t(b.threads));
+    run.set(kr::kBlas, b.vendor + " " + b.version);
+    run.set(kr::kBlasCore, b.core);
+    run.set(kr::kBlasSelection, b.selection);
+    run.set(kr::kBlasDetectedCore, b.detected);
+    run.set(kr::kBlasThreads, int64_t(b.threads));
   }
-  run.set("configs_total", int64_t(all.size()));
-  if (fresh) run.set("started", utc_now());
-  run.set("complete", int64_t(0));
+  run.set(kr::kConfigsTotal, int64_t(all.size()));
+  if (fresh) run.set(kr::kStarted, utc_now());
+  run.set(kr::kComplete, int64_t(0));
   if (fresh) ar.commit(world, run);  // the archive exists (and opens) before the first result
   start_lock.reset();
   if (world.is_root()) remove_stale_spills(ar.staging_dir());
@@ -554,7 +564,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
       std::filesystem::create_directories(spill);
       archive::Group g = run_config(m, c, *group, spill, studies);
       std::filesystem::remove_all(spill);
-      g.set("manifest_sha", msha);  // what --resume checks a staged file against (check_staging)
+      g.set(archive::keys::config::kManifestSha, msha);  // what --resume checks a staged file against (check_staging)
       if (group->is_root()) ar.stage(c.id, g);
       compute += since(tc);
       ++mine;
@@ -576,7 +586,7 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
   }
   // Final commit: every staged configuration merged, collectively; /run@complete is decided by
   // the commit from the merged configurations and configs_total (other jobs may share the archive).
-  run.set("finished", utc_now());
+  run.set(kr::kFinished, utc_now());
   ar.commit(world, run);
   s.seconds = since(t0);
   s.collective_seconds = world.allreduce_max(world.collective_seconds() + group->collective_seconds());

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -258,29 +259,32 @@ json run_family(const FamilySpec& spec, const FamilyOptions& o) {
 }
 
 archive::Group family_group(const json& S) {
+  namespace kf = archive::keys::family;
+  namespace km = archive::keys::member;
+  namespace kc = archive::keys::train_curve;
   archive::Group g;
   const json& c = S.at("corpus");
-  g.set("recipe", S.at("recipe").get<std::string>());
-  g.set("individuals", c.at("individuals").get<int64_t>());
-  g.set("exposures", c.at("exposures").get<int64_t>());
-  g.set("train_tokens", c.at("train_tokens").get<int64_t>());
-  g.set("vocab_size", c.at("vocab_size").get<int64_t>());
-  g.set("knowledge_bits", c.at("knowledge_bits").at("total").get<double>());
-  for (const char* s : kStrata) g.set(cat("chance_", s), c.at("chance").at(s).get<double>());
-  g.set("train_seconds", S.at("train_seconds").get<double>());
-  g.set("wall_seconds", S.at("wall_seconds").get<double>());
+  g.set(kf::kRecipe, S.at("recipe").get<std::string>());
+  g.set(kf::kIndividuals, c.at("individuals").get<int64_t>());
+  g.set(kf::kExposures, c.at("exposures").get<int64_t>());
+  g.set(kf::kTrainTokens, c.at("train_tokens").get<int64_t>());
+  g.set(kf::kVocabSize, c.at("vocab_size").get<int64_t>());
+  g.set(kf::kKnowledgeBits, c.at("knowledge_bits").at("total").get<double>());
+  for (const char* s : kStrata) g.set(cat(kf::kChancePrefix, s), c.at("chance").at(s).get<double>());
+  g.set(kf::kTrainSeconds, S.at("train_seconds").get<double>());
+  g.set(kf::kWallSeconds, S.at("wall_seconds").get<double>());
   archive::Table t;
   t.description = "testbed family: one row per member";
-  t.add_column("non_embedding_params", "");
-  t.add_column("tokens", "tokens");
-  t.add_column("flops_6nd", "FLOP");
-  t.add_column("seconds", "s");
-  t.add_column("final_loss", "nats/token");
+  t.add_column(km::kNonEmbeddingParams, "");
+  t.add_column(km::kTokens, "tokens");
+  t.add_column(km::kFlops6nd, "FLOP");
+  t.add_column(km::kSeconds, "s");
+  t.add_column(km::kFinalLoss, "nats/token");
   for (const char* s : kStrata) {
-    t.add_column(cat("acc_", s), "");
-    t.add_column(cat("acc_", s, "_stderr"), "");
+    t.add_column(cat(km::kAccPrefix, s), "");
+    t.add_column(cat(km::kAccPrefix, s, km::kStderrSuffix), "");
   }
-  t.add_column("bits_stored", "bit");
+  t.add_column(km::kBitsStored, "bit");
   for (const json& m : S.at("members")) {
     std::vector<double> row = {m.at("non_embedding_params").get<double>(), m.at("tokens").get<double>(),
                                m.at("flops_6nd").get<double>(), m.at("seconds").get<double>(),
@@ -295,16 +299,16 @@ archive::Group family_group(const json& S) {
     archive::Group& mg = g.group(m.at("name").get<std::string>());
     archive::Table curve;
     curve.description = "training curve: mean train loss over each log interval";
-    curve.add_column("step", "");
-    curve.add_column("tokens", "tokens");
-    curve.add_column("loss", "nats/token");
+    curve.add_column(kc::kStep, "");
+    curve.add_column(kc::kTokens, "tokens");
+    curve.add_column(kc::kLoss, "nats/token");
     for (const json& r : m.at("history"))
       curve.add_row({r.at("step").get<double>(), r.at("tokens").get<double>(), r.at("loss").get<double>()});
-    mg.tables["curve"] = std::move(curve);
-    mg.set("non_embedding_params", m.at("non_embedding_params").get<int64_t>());
-    mg.set("bits_stored", m.at("knowledge").at("bits_stored").get<double>());
+    mg.tables[km::kCurve] = std::move(curve);
+    mg.set(km::kNonEmbeddingParams, m.at("non_embedding_params").get<int64_t>());
+    mg.set(km::kBitsStored, m.at("knowledge").at("bits_stored").get<double>());
   }
-  g.tables["members"] = std::move(t);
+  g.tables[kf::kMembers] = std::move(t);
   return g;
 }
 

@@ -11,6 +11,7 @@
 #include <numeric>
 #include <random>
 
+#include "lowbit/archive/keys.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
@@ -342,35 +343,37 @@ nlohmann::json summary_to_json(const TrainSummary& s) {
 }
 
 archive::Group summary_group(const TrainSummary& s) {
+  namespace k = archive::keys::train;
+  namespace kc = archive::keys::train_curve;
   archive::Group g;
-  g.set("dim", int64_t(s.cfg.dim));
-  g.set("hidden_dim", int64_t(s.cfg.hidden_dim));
-  g.set("n_layers", int64_t(s.cfg.n_layers));
-  g.set("n_heads", int64_t(s.cfg.n_heads));
-  g.set("vocab_size", int64_t(s.cfg.vocab_size));
-  g.set("seq_len", int64_t(s.opt.seq_len));
-  g.set("batch", int64_t(s.opt.batch));
-  g.set("lr", s.opt.lr);
-  g.set("seed", int64_t(s.opt.seed));
-  g.set("steps", int64_t(s.steps));
-  g.set("tokens", int64_t(s.tokens));
-  g.set("non_embedding_params", int64_t(s.non_embedding_params));
-  g.set("total_params", int64_t(s.total_params));
-  g.set("seconds", s.seconds);
-  g.set("flops_6nd", s.flops_6nd);
-  g.set("flops", s.flops);
-  g.set("final_loss", s.final_loss);
+  g.set(k::kDim, int64_t(s.cfg.dim));
+  g.set(k::kHiddenDim, int64_t(s.cfg.hidden_dim));
+  g.set(k::kNLayers, int64_t(s.cfg.n_layers));
+  g.set(k::kNHeads, int64_t(s.cfg.n_heads));
+  g.set(k::kVocabSize, int64_t(s.cfg.vocab_size));
+  g.set(k::kSeqLen, int64_t(s.opt.seq_len));
+  g.set(k::kBatch, int64_t(s.opt.batch));
+  g.set(k::kLr, s.opt.lr);
+  g.set(k::kSeed, int64_t(s.opt.seed));
+  g.set(k::kSteps, int64_t(s.steps));
+  g.set(k::kTokens, int64_t(s.tokens));
+  g.set(k::kNonEmbeddingParams, int64_t(s.non_embedding_params));
+  g.set(k::kTotalParams, int64_t(s.total_params));
+  g.set(k::kSeconds, s.seconds);
+  g.set(k::kFlops6nd, s.flops_6nd);
+  g.set(k::kFlops, s.flops);
+  g.set(k::kFinalLoss, s.final_loss);
   archive::Table t;
   t.description = "training curve: mean train loss over each log interval";
-  t.add_column("step", "");
-  t.add_column("tokens", "tokens");
-  t.add_column("loss", "nats/token");
-  t.add_column("lr", "");
-  t.add_column("grad_norm", "");
-  t.add_column("seconds", "s");
+  t.add_column(kc::kStep, "");
+  t.add_column(kc::kTokens, "tokens");
+  t.add_column(kc::kLoss, "nats/token");
+  t.add_column(kc::kLr, "");
+  t.add_column(kc::kGradNorm, "");
+  t.add_column(kc::kSeconds, "s");
   for (const auto& r : s.history)
     t.add_row({double(r.step), double(r.tokens), r.loss, r.lr, r.grad_norm, r.seconds});
-  g.tables["curve"] = std::move(t);
+  g.tables[k::kCurve] = std::move(t);
   return g;
 }
 
