@@ -20,6 +20,7 @@
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/blas.hpp"
+#include "lowbit/core/threads.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -517,6 +518,12 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
     run.set("blas_selection", b.selection);
     run.set("blas_detected_core", b.detected);
     run.set("blas_threads", int64_t(b.threads));
+  }
+  {  // the thread policy (rank 0's; core/threads.hpp)
+    const ThreadPolicy& t = thread_policy();
+    run.set("omp_threads", int64_t(t.threads));
+    run.set("omp_threads_source", t.source);
+    run.set("omp_wait_policy", t.wait_policy.empty() ? std::string("default") : t.wait_policy);
   }
   run.set("configs_total", int64_t(all.size()));
   if (fresh) run.set("started", utc_now());
