@@ -46,6 +46,9 @@ class Run:
     BLAS_SELECTION = "blas_selection"  # how that core was chosen
     BLAS_DETECTED_CORE = "blas_detected_core"  # what OpenBLAS detected
     BLAS_THREADS = "blas_threads"  # BLAS threads
+    OMP_THREADS = "omp_threads"  # OpenMP threads per rank (core/threads.hpp)
+    OMP_THREADS_SOURCE = "omp_threads_source"  # OMP_NUM_THREADS, SLURM_CPUS_PER_TASK or cpus/ranks
+    OMP_WAIT_POLICY = "omp_wait_policy"  # passive, active or default (libgomp's spin-then-sleep)
     CONFIGS_TOTAL = "configs_total"  # configurations of the manifest
     STARTED = "started"  # UTC ISO 8601
     FINISHED = "finished"  # UTC ISO 8601

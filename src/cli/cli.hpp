@@ -39,6 +39,8 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
 void emit_json(const nlohmann::json& j);
 // The BLAS that computed (core/blas.hpp): vendor, version, core, selection, detected, threads.
 nlohmann::json blas_json();
+// The thread policy that ran (core/threads.hpp): threads, source, cpus, local_ranks, wait_policy, wait_source.
+nlohmann::json thread_policy_json();
 // The embedded default model shipped in models/ (stories260K).
 std::string default_model_path();
 // A tokenizer beside the model (lowbit::find_tokenizer_for, io/tokenizer.hpp).

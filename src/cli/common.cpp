@@ -10,6 +10,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/core/threads.hpp"
 
 namespace lowbit::cli {
 
@@ -42,9 +43,16 @@ nlohmann::json blas_json() {
           {"selection", b.selection}, {"detected", b.detected}, {"threads", b.threads}};
 }
 
+nlohmann::json thread_policy_json() {
+  const ThreadPolicy& p = thread_policy();
+  return {{"threads", p.threads},         {"source", p.source},           {"cpus", p.cpus},
+          {"local_ranks", p.local_ranks}, {"wait_policy", p.wait_policy}, {"wait_source", p.wait_source}};
+}
+
 void emit_json(const nlohmann::json& j_in) {
   nlohmann::json j = j_in;
   if (j.is_object() && !j.contains("blas")) j["blas"] = blas_json();  // what ran the arithmetic
+  if (j.is_object() && !j.contains("thread_policy")) j["thread_policy"] = thread_policy_json();
   std::string s = j.dump() + "\n";
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);

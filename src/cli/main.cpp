@@ -11,6 +11,7 @@
 #include "cli/cli.hpp"
 #include "lowbit/core/blas.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/core/threads.hpp"
 
 using namespace lowbit;
 using namespace lowbit::cli;
@@ -54,7 +55,11 @@ void usage(FILE* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  select_blas_core(argv);  // may re-execute lowbit once with better BLAS kernels (core/blas.hpp)
+  // Before MPI_Init and any BLAS or OpenMP work: each may re-execute lowbit once (the libraries read
+  // these choices when they load), then the thread counts are set (core/threads.hpp).
+  select_wait_policy(argv);  // OMP_WAIT_POLICY=passive unless the user set it
+  select_blas_core(argv);    // better BLAS kernels than OpenBLAS detected (core/blas.hpp)
+  settle_thread_policy();
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (name == "--version") {
-    std::printf("lowbit %s\nblas: %s\n", LOWBIT_VERSION, blas_summary().c_str());
+    std::printf("lowbit %s\nblas: %s\nthreads: %s\n", LOWBIT_VERSION, blas_summary().c_str(), threads_summary().c_str());
     return 0;
   }
   std::vector<std::string> args(argv + 2, argv + argc);

@@ -48,13 +48,17 @@ inline constexpr Key kBlasCore = "blas_core";           // the OpenBLAS core tha
 inline constexpr Key kBlasSelection = "blas_selection"; // how that core was chosen
 inline constexpr Key kBlasDetectedCore = "blas_detected_core";  // what OpenBLAS detected
 inline constexpr Key kBlasThreads = "blas_threads";     // BLAS threads
+inline constexpr Key kOmpThreads = "omp_threads";       // OpenMP threads per rank (core/threads.hpp)
+inline constexpr Key kOmpThreadsSource = "omp_threads_source";  // OMP_NUM_THREADS, SLURM_CPUS_PER_TASK or cpus/ranks
+inline constexpr Key kOmpWaitPolicy = "omp_wait_policy";  // passive, active or default (libgomp's spin-then-sleep)
 inline constexpr Key kConfigsTotal = "configs_total";   // configurations of the manifest
 inline constexpr Key kStarted = "started";              // UTC ISO 8601
 inline constexpr Key kFinished = "finished";            // UTC ISO 8601
 inline constexpr Key kComplete = "complete";            // 0/1: every configuration committed
 inline constexpr Key kAll[] = {kName,    kManifest,      kManifestPath,     kManifestSha,  kLowbitVersion,
                                kGitRevision, kHosts,     kRanks,            kGroupSize,    kBlas,
-                               kBlasCore, kBlasSelection, kBlasDetectedCore, kBlasThreads, kConfigsTotal,
+                               kBlasCore, kBlasSelection, kBlasDetectedCore, kBlasThreads, kOmpThreads,
+                               kOmpThreadsSource, kOmpWaitPolicy, kConfigsTotal,
                                kStarted, kFinished,      kComplete};
 }  // namespace run
 

@@ -175,14 +175,13 @@ std::string blas_self_check(const GemmFn& gemm_in) {
   return "";
 }
 
-const BlasInfo& blas_info() {
+BlasInfo blas_info() {
   static const BlasInfo info = [] {
     BlasInfo i;
     i.config = openblas_get_config();
     i.vendor = "OpenBLAS";
     i.version = version_of(i.config);
     i.core = openblas_get_corename();
-    i.threads = openblas_get_num_threads();
     const char* re = std::getenv(kReexecVar);
     const char* env = std::getenv("OPENBLAS_CORETYPE");
     if (re && *re) {
@@ -195,7 +194,9 @@ const BlasInfo& blas_info() {
     }
     return i;
   }();
-  return info;
+  BlasInfo now = info;
+  now.threads = openblas_get_num_threads();  // the thread policy may set it after the first call
+  return now;
 }
 
 

@@ -35,8 +35,8 @@ struct BlasInfo {
   std::string selection; // "detected", "user" (OPENBLAS_CORETYPE was set), "selected", "refused"
   int threads = 0;
 };
-// What the process runs now (cheap; cached after the first call).
-const BlasInfo& blas_info();
+// What the process runs now (cheap: cached after the first call, the thread count read each time).
+BlasInfo blas_info();
 
 // The rank of an OpenBLAS x86-64 core by the widest vector kernels it has: 0 SSE-class (Prescott,
 // Core2, Nehalem, Atom, Opteron, ...), 1 AVX (Sandybridge, Bulldozer, Piledriver), 2 AVX2 (Haswell,

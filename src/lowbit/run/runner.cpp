@@ -21,6 +21,7 @@
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/blas.hpp"
+#include "lowbit/core/threads.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
@@ -527,6 +528,12 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world) {
     run.set(kr::kBlasSelection, b.selection);
     run.set(kr::kBlasDetectedCore, b.detected);
     run.set(kr::kBlasThreads, int64_t(b.threads));
+  }
+  {  // the thread policy (rank 0's; core/threads.hpp)
+    const ThreadPolicy& t = thread_policy();
+    run.set(kr::kOmpThreads, int64_t(t.threads));
+    run.set(kr::kOmpThreadsSource, t.source);
+    run.set(kr::kOmpWaitPolicy, t.wait_policy.empty() ? std::string("default") : t.wait_policy);
   }
   run.set(kr::kConfigsTotal, int64_t(all.size()));
   if (fresh) run.set(kr::kStarted, utc_now());
