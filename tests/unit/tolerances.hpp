@@ -1,7 +1,10 @@
 // tests/unit/tolerances.hpp — every numeric tolerance of the test suite, named, with its reason.
 // Each is used by EXPECT_NEAR / ASSERT_NEAR (or an EXPECT_LE on an |error|) and sized by the reason beside
 // it; tests/unit/check_tolerances.py (ctest tolerances_named) fails on a bare literal. Where one number
-// serves two reasons it has two names. Values are the ones the tests had when they were named.
+// serves two reasons it has two names. Values are the ones the tests had when they were named. A few
+// files keep named constants of their own beside the tests that use them (test_prune.cpp,
+// test_train_grad.cpp, test_gptq.cpp, test_fit_recovery.cpp, test_golden_real.cpp), and the GGUF
+// model and export tests have tolerances_gemma.hpp / tolerances_export.hpp.
 // defines: lowbit::tol::*, lowbit::tol::scaled
 #pragma once
 
@@ -51,11 +54,11 @@ inline constexpr double kF64ClosedForm = 1e-12;
 // The same double quantity computed twice from the same f32 values (a loss re-evaluated after the
 // diagnostics, a law evaluated on its curve and at its point): only the order of double sums differs.
 inline constexpr double kF64Recomputed = 1e-12;
-// A double sum of hundreds of terms (60 individuals × five log2 terms, ~2000 bits) against its closed
+// A double sum of hundreds of terms (60 individuals × five log2 terms, ~1500 bits) against its closed
 // form, or the same total read back from JSON (written with round-trip precision): n·ε·|sum| ≈ 1e-11.
 inline constexpr double kF64ManyTerms = 1e-9;
 // Knowledge bits stored by an untrained model, summed per attribute as card_bits × facts, against the
-// world's total summed per individual: two orders of hundreds of terms; 1e-6 of ~2000 bits.
+// world's total summed per individual: two orders of hundreds of terms; 1e-6 absolute on ~1500 bits.
 inline constexpr double kKnowledgeBitsResummed = 1e-6;
 // The same f64 values summed in another order (a sequential loop vs a canonical tree; lowbit's
 // sequential sum vs numpy's pairwise sum): relative, scaled by the sum.
@@ -108,12 +111,13 @@ inline constexpr double kKlVsNumpyRel = 1e-5;
 // Kurtosis (fourth moment over the squared second) of 222 heavy-tailed values against numpy: relative.
 inline constexpr double kKurtosisVsNumpyRel = 1e-5;
 // Kurtosis of the discrete uniform on 100001 points is 9/5 − O(1/n²) (~1e-10 off 1.8); the bound
-// covers the double rounding of fourth powers up to 10²⁰ summed 10⁵ times.
+// covers the double rounding of fourth powers up to ~10¹⁹ summed 10⁵ times.
 inline constexpr double kKurtosisUniformGrid = 1e-3;
 // Sample kurtosis of 400000 Gaussian draws: its standard error is √(24/n) ≈ 0.0077; 0.05 is 6.5σ.
 inline constexpr double kKurtosisGaussMc = 0.05;
-// Sample kurtosis of 400000 Laplace draws: the eighth moment (2520σ⁸) makes its standard error
-// ≈ √(2520/n) ≈ 0.08; 0.3 is about 4σ.
+// Sample kurtosis of 400000 Laplace draws: by the delta method its variance is
+// (μ₈ − 4μ₄μ₆ + 4μ₄³ − μ₄²)/n in σ units = (2520 − 2160 + 864 − 36)/n, so its standard error is
+// ≈ 0.055 (the same formula gives the Gaussian's 24/n); 0.3 is about 5.5σ.
 inline constexpr double kKurtosisLaplaceMc = 0.3;
 
 // --- Diagnostics on models -------------------------------------------------------------------------------
@@ -132,7 +136,7 @@ inline constexpr double kGapClosedByHead = 1e-6;
 // gain), fitted on the 6 × 24-token calibration set: 0.1 % of the gap is left for the estimate.
 inline constexpr double kRepairGapClosed = 1e-3;
 // A norm gain recovered by norm recalibration: a per-channel ratio of f32 RMS statistics over the
-// calibration set, at gains 1 to 2.
+// calibration set, undoing damage of ×1, ×1.5 and ×2 per channel.
 inline constexpr double kNormGainRecovered = 1e-4;
 // Causal tracing: restoring the last position after the last block is the clean run, so its indirect
 // effect is p_clean − p_corrupt up to the float sums of the (two-sample averaged) probabilities.
@@ -142,8 +146,8 @@ inline constexpr double kTraceLastRestore = 1e-6;
 // loglikelihood_pair against the test's independent full forward (reference_ll): the same f32 forward
 // of the same tokens, so only summation order differs; relative to max(1, |logprob|).
 inline constexpr double kLoglikVsReferenceRel = 1e-6;
-// A continuation scored through a shared-context KV cache (or score_task, which uses it) against a
-// fresh forward: attention sums run over cached and new keys in another order, summed over ≤ 6 tokens.
+// A continuation scored through a shared-context KV cache (loglikelihood_choices, which score_task uses
+// when the choices share the context) against a fresh forward: attention sums run over cached and new keys in another order, summed over ≤ 6 tokens.
 inline constexpr double kLogprobCachedVsFresh = 1e-4;
 // A continuation scored by its own forward (no shared cache) against the reference: same computation,
 // other batching.
