@@ -104,6 +104,7 @@ bench::Case dequant_case(DType t, uint64_t seed, std::shared_ptr<std::vector<flo
   bench::Case c;
   c.name = std::string("dequant/") + dtype_name(t);
   c.bytes = double(kOutBytes);
+  c.counters["input_MiB"] = double(in->size()) / (1 << 20);
   c.check = [t, in] { return check(t, *in); };
   c.call = [t, in, out] {
     dequantize_row(t, in->data(), out->data(), kElems);

@@ -65,6 +65,7 @@ struct Case {
   std::function<void()> setup, teardown;
   double target = 0;
   bool baseline = false;  // a memcpy: its GB/s is the denominator of every ratio
+  std::map<std::string, double> counters;  // extra constant counters for the JSON (e.g. input size)
 };
 
 // What one case measured (the last timed loop Google Benchmark kept).
@@ -209,6 +210,7 @@ class Harness {
     st.counters["GB_per_s"] = m.gbps;
     st.counters["page_faults_per_call"] = m.faults_per_call;
     if (const double base = baseline_gbps(); base > 0) st.counters["ratio_vs_memcpy"] = m.gbps / base;
+    for (const auto& [k, v] : c.counters) st.counters[k] = v;
   }
 
   std::string program_, metric_;
