@@ -12,17 +12,19 @@
 // checked to be finite and — to confirm the timed call does the whole job — equal, bit for bit, to
 // dequantising the same bytes one block at a time (exit code 1 and nothing timed otherwise).
 //
+// Timing, checks first, GB/s, ratio and JSON: bench::Harness (bench/bench_util.hpp).
 // Usage: build/bench/bench_dequant [Google Benchmark flags, e.g. --benchmark_format=json]
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "lowbit/core/dtype.hpp"
 #include "lowbit/core/ggml_blocks.hpp"
 
@@ -78,93 +80,53 @@ std::vector<uint8_t> make_input(DType t, uint64_t seed) {
   return b;
 }
 
-struct State {
-  std::map<DType, std::vector<uint8_t>> in;
-  std::vector<float> out, src;
-  std::map<std::string, double> gbps;
-} g;
-
-void touch(std::vector<float>& v) {
-  v.assign(size_t(kElems), 1.f);
-}
-
-bool check() {
+// Every output element finite and, to confirm the timed call does the whole job, equal bit for bit to
+// dequantising the same bytes one block at a time.
+std::string check(DType t, const std::vector<uint8_t>& in) {
   std::vector<float> whole(static_cast<size_t>(kElems)), per(static_cast<size_t>(kElems));
-  for (DType t : kTypes) {
-    const auto& in = g.in[t];
-    dequantize_row(t, in.data(), whole.data(), kElems);
-    const int64_t be = dtype_block_elems(t) == 1 ? 256 : dtype_block_elems(t);
-    const size_t bb = dtype_nbytes(t, be);
-    for (int64_t i = 0; i < kElems / be; ++i) dequantize_row(t, in.data() + size_t(i) * bb, per.data() + i * be, be);
-    for (int64_t i = 0; i < kElems; ++i) {
-      if (!std::isfinite(whole[size_t(i)]) || std::memcmp(&whole[size_t(i)], &per[size_t(i)], 4) != 0) {
-        std::fprintf(stderr, "bench_dequant: %s: element %lld is %g (block-wise %g)\n", dtype_name(t),
-                     static_cast<long long>(i), double(whole[size_t(i)]), double(per[size_t(i)]));
-        return false;
-      }
+  dequantize_row(t, in.data(), whole.data(), kElems);
+  const int64_t be = dtype_block_elems(t) == 1 ? 256 : dtype_block_elems(t);
+  const size_t bb = dtype_nbytes(t, be);
+  for (int64_t i = 0; i < kElems / be; ++i) dequantize_row(t, in.data() + size_t(i) * bb, per.data() + i * be, be);
+  for (int64_t i = 0; i < kElems; ++i)
+    if (!std::isfinite(whole[size_t(i)]) || std::memcmp(&whole[size_t(i)], &per[size_t(i)], 4) != 0) {
+      char b[160];
+      std::snprintf(b, sizeof b, "element %lld is %g (block-wise %g)", static_cast<long long>(i),
+                    double(whole[size_t(i)]), double(per[size_t(i)]));
+      return b;
     }
-  }
-  return true;
+  return "";
 }
 
-void bench_memcpy(benchmark::State& st) {
-  for (auto _ : st) {
-    std::memcpy(g.out.data(), g.src.data(), kOutBytes);
-    benchmark::DoNotOptimize(g.out.data());
-    benchmark::ClobberMemory();
-  }
-  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kOutBytes));
+// dequantize_row of one type into a pre-touched 64 MiB f32 buffer.
+bench::Case dequant_case(DType t, uint64_t seed, std::shared_ptr<std::vector<float>> out) {
+  auto in = std::make_shared<std::vector<uint8_t>>(make_input(t, seed));
+  bench::Case c;
+  c.name = std::string("dequant/") + dtype_name(t);
+  c.bytes = double(kOutBytes);
+  c.counters["input_MiB"] = double(in->size()) / (1 << 20);
+  c.check = [t, in] { return check(t, *in); };
+  c.call = [t, in, out] {
+    dequantize_row(t, in->data(), out->data(), kElems);
+    benchmark::DoNotOptimize(out->data());
+  };
+  return c;
 }
-
-void bench_dequant(benchmark::State& st, DType t) {
-  const auto& in = g.in[t];
-  for (auto _ : st) {
-    dequantize_row(t, in.data(), g.out.data(), kElems);
-    benchmark::DoNotOptimize(g.out.data());
-    benchmark::ClobberMemory();
-  }
-  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(kOutBytes));
-  st.counters["input_MiB"] = double(in.size()) / (1 << 20);
-}
-
-// Collects GB/s per benchmark for the summary.
-class Summary : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
-      const double secs = r.real_accumulated_time / double(r.iterations);
-      g.gbps[r.benchmark_name()] = double(kOutBytes) / secs / 1e9;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  bench::Harness h("bench_dequant", "GB/s = 2^24 * 4 bytes of f32 output per call / wall s / 1e9, one thread");
+  h.add_memcpy("memcpy/64MiB", kOutBytes);
+  auto out = std::make_shared<std::vector<float>>(size_t(kElems), 1.f);
   uint64_t seed = 1;
-  for (DType t : kTypes) g.in[t] = make_input(t, seed++);
-  touch(g.out);
-  touch(g.src);
-  if (!check()) {
-    std::fprintf(stderr, "bench_dequant: correctness checks failed; not timing anything.\n");
-    return 1;
-  }
-  benchmark::AddCustomContext("metric", "GB/s = 2^24 * 4 bytes of f32 output per call / wall s / 1e9, one thread");
-  benchmark::RegisterBenchmark("memcpy/64MiB", bench_memcpy)->UseRealTime()->Unit(benchmark::kMillisecond);
-  for (DType t : kTypes)
-    benchmark::RegisterBenchmark((std::string("dequant/") + dtype_name(t)).c_str(), bench_dequant, t)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
-  Summary rep;
-  benchmark::RunSpecifiedBenchmarks(&rep);
+  for (DType t : kTypes) h.add(dequant_case(t, seed++, out));
+  if (!h.check()) return 1;
+  h.register_cases();
+  benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  const double base = g.gbps.count("memcpy/64MiB/real_time") ? g.gbps["memcpy/64MiB/real_time"] : 0;
-  std::fprintf(stderr, "\n%-22s %10s %10s\n", "benchmark", "GB/s out", "x memcpy");
-  for (const auto& [name, v] : g.gbps)
-    std::fprintf(stderr, "%-22s %10.2f %10.2f\n", name.c_str(), v, base > 0 ? v / base : 0.0);
+  h.print_summary();
   return 0;
 }

@@ -7,12 +7,14 @@
 //     SparseGPT (Wanda/SparseGPT with the same calibration: Σxᵀx of 2048 rows of synthetic
 //     activations), at 50% unstructured (per output row) and 2:4.
 //
-// Order of work:
+// Order of work (bench::Harness in bench/bench_util.hpp runs the checks, times the cases and reports
+// GB/s, the ratio to memcpy and JSON; SparseGPT is a one-run Google Benchmark of its own):
 //   1. Correctness, before any timing (any failure: exit code 1, nothing timed), on the 4096×4096
 //      matrix itself: every Haar subband (one and two levels) and the global variant prune exactly
 //      ⌊s·size⌋ coefficients (SubbandStat and the zeros of C), ŵ is finite; the sparse inference
 //      path Hₘᵀ·C·(Hₙ·x) equals ŵ·x (relative error < 1e-5); magnitude and Wanda zero exactly
-//      ⌊s·in⌋ weights in every row (50%) and N in every M-block (2:4).
+//      ⌊s·in⌋ weights in every row (50%) and N in every M-block (2:4); the one-level transforms give
+//      W back (max |inverse(forward(W)) − W| ≤ 1e-6 · max |W|).
 //   2. Benchmarks (wall-clock):
 //      memcpy/64MiB          std::memcpy of 64 MiB (= 4096·4096·4 B) between two pre-touched buffers,
 //                            one thread (as bench_quant); run again (memcpy/64MiB_again) after the
@@ -67,7 +69,6 @@ constexpr int64_t kDim = 4096;
 constexpr int64_t kCalibRows = 2048;
 constexpr size_t kMatrixBytes = size_t(kDim) * size_t(kDim) * sizeof(float);  // 64 MiB
 
-using bench::minor_faults;
 using bench::random_weights;
 using bench::secs_since;
 void keep_freed_memory(bool on) {  // glibc: reuse freed 64 MiB blocks instead of unmapping them
@@ -118,9 +119,7 @@ struct State {
   Options opt;
   Tensor W;
   LinearStats st;
-  std::map<std::string, double> seconds;  // per call
-  std::map<std::string, double> faults;
-  double memcpy_gbps = 0;
+  std::map<std::string, double> seconds;  // SparseGPT: seconds of its one run
   double calib_seconds = 0;
   bool sparsegpt_ok = true;
 };
@@ -134,8 +133,11 @@ int64_t zeros_in(const float* p, int64_t n) {
 }
 int64_t floor_count(double s, int64_t n) { return int64_t(std::floor(s * double(n) + 1e-6)); }
 
-bool check_haar(const PruneSpec& s, const char* name) {
-  const PruneResult r = prune_haar(g.W, s);
+// `into`: the result of prune_haar_into (the API the haar_into cases time), else of prune_haar.
+std::string check_haar(const PruneSpec& s, bool into, const std::string& name) {
+  PruneResult r;
+  if (into) prune_haar_into(g.W, s, r);
+  else r = prune_haar(g.W, s);
   bool ok = r.total == kDim * kDim;
   int64_t sum = 0;
   const auto bands = haar_bands(kDim, kDim, s.haar_levels);
@@ -167,12 +169,28 @@ bool check_haar(const PruneSpec& s, const char* name) {
   ok &= rel < 1e-5;
   std::fprintf(stderr,
                "check %-22s %zu subbands, %lld of %lld coefficients pruned%s, sparse path rel err %.2e: %s\n",
-               name, bands.size(), (long long)r.pruned, (long long)r.total,
+               name.c_str(), bands.size(), (long long)r.pruned, (long long)r.total,
                s.haar_global ? " (one global group)" : " (each subband exactly floor(s*size))", rel, ok ? "ok" : "FAIL");
-  return ok;
+  return ok ? "" : "pruned counts, finiteness or the sparse path wrong (line above)";
 }
 
-bool check_rowwise(const PruneResult& r, const PruneSpec& s, const char* name) {
+// The one-level transforms: the inverse of the forward gives W back to f32 rounding (the butterflies
+// round a few times per element; a wrong index or sign moves elements by O(|w|)).
+constexpr double kRoundTripRel = 1e-6;
+std::string check_transforms() {
+  Tensor c({kDim, kDim}), back({kDim, kDim});
+  haar_forward_2d(g.W.ptr(), c.ptr(), kDim, kDim, 1);
+  haar_inverse_2d(c.ptr(), back.ptr(), kDim, kDim, 1);
+  double md = 0, mw = 0;
+  for (size_t i = 0; i < back.data.size(); ++i) {
+    md = std::max(md, double(std::fabs(back.data[i] - g.W.data[i])));
+    mw = std::max(mw, double(std::fabs(g.W.data[i])));
+  }
+  std::fprintf(stderr, "check haar transforms L1: max |inverse(forward(W)) - W| = %.2e of max |W| %.3g\n", md, mw);
+  return md <= kRoundTripRel * mw ? "" : "the inverse transform does not give W back";
+}
+
+bool check_rowwise(const PruneResult& r, const PruneSpec& s, const std::string& name) {
   bool ok = true;
   for (int64_t row = 0; row < kDim && ok; ++row) {
     if (s.m > 0) {
@@ -182,96 +200,66 @@ bool check_rowwise(const PruneResult& r, const PruneSpec& s, const char* name) {
     }
   }
   for (float v : r.w_hat.data) ok &= std::isfinite(v);
-  std::fprintf(stderr, "check %-22s %s: %s\n", name,
+  std::fprintf(stderr, "check %-22s %s: %s\n", name.c_str(),
                s.m > 0 ? "exactly N zeros in every N:M block of every row" : "exactly floor(s*in) zeros in every row",
                ok ? "ok" : "FAIL");
   return ok;
 }
 
 // ---- benchmarks ----
-void bench_memcpy(benchmark::State& state, std::string name) {
-  std::vector<float> src(kMatrixBytes / sizeof(float)), dst(kMatrixBytes / sizeof(float));
-  for (size_t i = 0; i < src.size(); ++i) src[i] = float(i & 1023);
-  std::memcpy(dst.data(), src.data(), kMatrixBytes);
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), kMatrixBytes);
-    benchmark::DoNotOptimize(dst.data());
-    benchmark::ClobberMemory();
-  }
-  const double s = secs_since(t0);
-  const double gbps = double(kMatrixBytes) * double(state.iterations()) / 1e9 / s;
-  g.memcpy_gbps = std::max(g.memcpy_gbps, gbps);  // the baseline: the faster of the two memcpy runs
-  state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
-  state.counters["GB_per_s"] = gbps;
-  g.seconds[name] = s / double(state.iterations());
-}
-
-// Common tail: seconds per call, GB/s and ratio to memcpy.
-void record(benchmark::State& state, const std::string& name, double secs, long faults0) {
-  const double per = secs / double(state.iterations());
-  g.seconds[name] = per;
-  g.faults[name] = double(minor_faults() - faults0) / double(state.iterations());
-  state.counters["page_faults_per_call"] = g.faults[name];
-  state.counters["GB_per_s"] = double(kMatrixBytes) / 1e9 / per;
-  if (g.memcpy_gbps > 0) state.counters["ratio_vs_memcpy"] = double(kMatrixBytes) / 1e9 / per / g.memcpy_gbps;
-  state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
-}
-
 // into == false: prune_haar as the API is used (a fresh result per call); into == true:
 // prune_haar_into one result reused call after call (the layer-wise driver's steady state).
-void bench_haar(benchmark::State& state, PruneSpec s, bool into, std::string name) {
-  PruneResult r;
-  prune_haar_into(g.W, s, r);  // warm-up (and, for `into`, the buffers)
-  const long f0 = minor_faults();
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
+bench::Case haar_case(PruneSpec s, bool into, std::string name, double target = 0) {
+  auto r = std::make_shared<PruneResult>();
+  bench::Case c;
+  c.name = name;
+  c.bytes = double(kMatrixBytes);
+  c.target = target;
+  c.check = [s, into, name] { return check_haar(s, into, name); };
+  c.call = [s, into, r] {
     if (into) {
-      prune_haar_into(g.W, s, r);
-      benchmark::DoNotOptimize(r.w_hat.ptr());
+      prune_haar_into(g.W, s, *r);
+      benchmark::DoNotOptimize(r->w_hat.ptr());
     } else {
       PruneResult fresh = prune_haar(g.W, s);
       benchmark::DoNotOptimize(fresh.w_hat.ptr());
       benchmark::DoNotOptimize(fresh.coeffs.ptr());
     }
-    benchmark::ClobberMemory();
-  }
-  record(state, name, secs_since(t0), f0);
+  };
+  return c;
 }
 
-void bench_transform(benchmark::State& state, bool forward) {
-  Tensor c({kDim, kDim});
-  haar_forward_2d(g.W.ptr(), c.ptr(), kDim, kDim, 1);
-  Tensor back({kDim, kDim});
-  haar_inverse_2d(c.ptr(), back.ptr(), kDim, kDim, 1);
-  const long f0 = minor_faults();
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
-    if (forward)
-      haar_forward_2d(g.W.ptr(), c.ptr(), kDim, kDim, 1);
-    else
-      haar_inverse_2d(c.ptr(), back.ptr(), kDim, kDim, 1);
-    benchmark::ClobberMemory();
-  }
-  record(state, forward ? "haar_forward/L1" : "haar_inverse/L1", secs_since(t0), f0);
+// One transform alone (one level, into a pre-touched buffer).
+bench::Case transform_case(bool forward) {
+  auto c = std::make_shared<Tensor>(std::vector<int64_t>{kDim, kDim});
+  auto back = std::make_shared<Tensor>(std::vector<int64_t>{kDim, kDim});
+  bench::Case k;
+  k.name = forward ? "haar_forward/L1" : "haar_inverse/L1";
+  k.bytes = double(kMatrixBytes);
+  k.check = check_transforms;
+  k.setup = [c, back] { haar_forward_2d(g.W.ptr(), c->ptr(), kDim, kDim, 1); };
+  k.call = [forward, c, back] {
+    if (forward) haar_forward_2d(g.W.ptr(), c->ptr(), kDim, kDim, 1);
+    else haar_inverse_2d(c->ptr(), back->ptr(), kDim, kDim, 1);
+  };
+  return k;
 }
 
-void bench_scored(benchmark::State& state, std::string method, PruneSpec s) {
-  keep_freed_memory(true);
-  auto run = [&] { return method == "magnitude" ? prune_magnitude(g.W, s) : prune_wanda(g.W, g.st, s); };
-  {
-    PruneResult warm = run();
-    benchmark::DoNotOptimize(warm.w_hat.ptr());
-  }
-  const long f0 = minor_faults();
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
+// magnitude / Wanda per call, with glibc malloc told to keep freed memory during the timed loop, so
+// their 64 MiB results reuse the previous call's pages (no faults).
+bench::Case scored_case(std::string method, PruneSpec s) {
+  auto run = [method, s] { return method == "magnitude" ? prune_magnitude(g.W, s) : prune_wanda(g.W, g.st, s); };
+  bench::Case c;
+  c.name = method + "/" + s.str();
+  c.bytes = double(kMatrixBytes);
+  c.check = [run, s, name = c.name] { return check_rowwise(run(), s, name) ? "" : "zeros per row or block wrong"; };
+  c.setup = [] { keep_freed_memory(true); };
+  c.teardown = [] { keep_freed_memory(false); };
+  c.call = [run] {
     PruneResult r = run();
     benchmark::DoNotOptimize(r.w_hat.ptr());
-    benchmark::ClobberMemory();
-  }
-  record(state, method + "/" + s.str(), secs_since(t0), f0);
-  keep_freed_memory(false);
+  };
+  return c;
 }
 
 void bench_sparsegpt(benchmark::State& state, PruneSpec s) {
@@ -306,27 +294,20 @@ Options parse_own_flags(int& argc, char** argv) {
   return o;
 }
 
-void print_summary() {
+// The harness's table, then every case's time as a ratio to haar_into/s0.50 and SparseGPT's seconds.
+void print_summary(const bench::Harness& h, const std::vector<std::string>& names) {
+  h.print_summary();
   std::fprintf(stderr,
-               "\nsummary: 4096x4096 f32 (OMP threads %d, OpenBLAS threads %d; GB = 1e9 B of f32 weights, counted "
-               "once; calibration Σxᵀx of %lld rows: %.2f s, not in any method's time)\n",
+               "  4096x4096 f32 (OMP threads %d, OpenBLAS threads %d); calibration Σxᵀx of %lld rows: %.2f s, not in "
+               "any method's time\n",
                omp_get_max_threads(), openblas_get_num_threads(), (long long)kCalibRows, g.calib_seconds);
-  const std::string ref = "haar_into/s0.50";
-  const double href = g.seconds.count(ref) ? g.seconds[ref] : 0;
-  std::fprintf(stderr, "  baseline: the faster memcpy, %.2f GB/s\n", g.memcpy_gbps);
-  std::fprintf(stderr, "  %-30s %12s %10s %12s %14s\n", "benchmark", "time/call", "GB/s", "vs memcpy", "time vs haar");
-  for (auto& [k, v] : g.seconds) {
-    const double gbps = double(kMatrixBytes) / 1e9 / v;
-    char ratio[64] = "";
-    if (k.rfind("haar_into/s0.50", 0) == 0 && g.memcpy_gbps > 0)
-      std::snprintf(ratio, sizeof ratio, "%.3f (%s)", gbps / g.memcpy_gbps,
-                    gbps / g.memcpy_gbps >= 0.25 ? "target >= 0.25 met" : "target >= 0.25 NOT met");
-    else if (g.memcpy_gbps > 0)
-      std::snprintf(ratio, sizeof ratio, "%.3f", gbps / g.memcpy_gbps);
-    std::fprintf(stderr, "  %-30s %9.1f ms %10.2f %12s %13.2fx%s\n", k.c_str(), v * 1e3, gbps, ratio,
-                 href > 0 ? v / href : 0.0,
-                 g.faults.count(k) ? ("   " + std::to_string(long(g.faults[k])) + " page faults/call").c_str() : "");
-  }
+  const bench::Measured* ref = h.measured("haar_into/s0.50");
+  if (!ref) return;
+  for (const std::string& n : names)
+    if (const bench::Measured* m = h.measured(n))
+      std::fprintf(stderr, "  %-34s %9.2fx the time of haar_into/s0.50\n", n.c_str(), m->seconds_per_call / ref->seconds_per_call);
+  for (const auto& [n, secs] : g.seconds)
+    std::fprintf(stderr, "  %-34s %9.2f s, %.2fx the time of haar_into/s0.50\n", n.c_str(), secs, secs / ref->seconds_per_call);
 }
 
 }  // namespace
@@ -346,42 +327,27 @@ int main(int argc, char** argv) {
   }
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
-  benchmark::AddCustomContext("metric",
-                              "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
   benchmark::AddCustomContext("calibration", "Sigma x^T x of 2048 rows x 4096 synthetic activations");
 
-  bool ok = true;
-  try {
-    ok &= check_haar(spec_ratio(0.5), "haar/s0.50");
-    ok &= check_haar(spec_ratio(0.5, 2), "haar/s0.50 L2");
-    ok &= check_haar(spec_ratio(0.5, 1, true), "haar/s0.50 global");
-    for (const PruneSpec& s : {spec_ratio(0.5), spec_nm(2, 4)}) {
-      ok &= check_rowwise(prune_magnitude(g.W, s), s, ("magnitude/" + s.str()).c_str());
-      ok &= check_rowwise(prune_wanda(g.W, g.st, s), s, ("wanda/" + s.str()).c_str());
+  // memcpy is run twice (before and after the Haar cases); the baseline is the faster of the two.
+  bench::Harness h("bench_prune", "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
+  h.add_memcpy("memcpy/64MiB", kMatrixBytes);
+  h.add(haar_case(spec_ratio(0.5), false, "haar/s0.50"));
+  h.add(haar_case(spec_ratio(0.5), true, "haar_into/s0.50", 0.25));
+  h.add(haar_case(spec_ratio(0.5, 2), true, "haar_into/s0.50_L2"));
+  h.add(haar_case(spec_ratio(0.5, 1, true), true, "haar_into/s0.50_global"));
+  h.add_memcpy("memcpy/64MiB_again", kMatrixBytes);
+  h.add(transform_case(true));
+  h.add(transform_case(false));
+  std::vector<std::string> names = {"haar/s0.50", "haar_into/s0.50_L2", "haar_into/s0.50_global", "haar_forward/L1",
+                                    "haar_inverse/L1"};
+  for (const PruneSpec& s : {spec_ratio(0.5), spec_nm(2, 4)})
+    for (const char* m : {"magnitude", "wanda"}) {
+      h.add(scored_case(m, s));
+      names.push_back(std::string(m) + "/" + s.str());
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_prune: correctness check threw: %s\n", e.what());
-    ok = false;
-  }
-  if (!ok) {
-    std::fprintf(stderr, "bench_prune: correctness checks failed; not timing anything.\n");
-    return 1;
-  }
-
-  auto ms = [](benchmark::internal::Benchmark* b) { b->UseRealTime()->Unit(benchmark::kMillisecond); };
-  ms(benchmark::RegisterBenchmark("memcpy/64MiB", bench_memcpy, std::string("memcpy/64MiB")));
-  ms(benchmark::RegisterBenchmark("haar/s0.50", bench_haar, spec_ratio(0.5), false, "haar/s0.50"));
-  ms(benchmark::RegisterBenchmark("haar_into/s0.50", bench_haar, spec_ratio(0.5), true, "haar_into/s0.50"));
-  ms(benchmark::RegisterBenchmark("haar_into/s0.50_L2", bench_haar, spec_ratio(0.5, 2), true, "haar_into/s0.50_L2"));
-  ms(benchmark::RegisterBenchmark("haar_into/s0.50_global", bench_haar, spec_ratio(0.5, 1, true), true,
-                                  "haar_into/s0.50_global"));
-  ms(benchmark::RegisterBenchmark("memcpy/64MiB_again", bench_memcpy, std::string("memcpy/64MiB_again")));
-  ms(benchmark::RegisterBenchmark("haar_forward/L1", bench_transform, true));
-  ms(benchmark::RegisterBenchmark("haar_inverse/L1", bench_transform, false));
-  for (const PruneSpec& s : {spec_ratio(0.5), spec_nm(2, 4)}) {
-    ms(benchmark::RegisterBenchmark(("magnitude/" + s.str()).c_str(), bench_scored, std::string("magnitude"), s));
-    ms(benchmark::RegisterBenchmark(("wanda/" + s.str()).c_str(), bench_scored, std::string("wanda"), s));
-  }
+  if (!h.check()) return 1;
+  h.register_cases();
   if (g.opt.sparsegpt) {
     std::vector<PruneSpec> specs = {spec_ratio(0.5)};
     if (g.opt.sparsegpt_nm) specs.push_back(spec_nm(2, 4));
@@ -393,6 +359,6 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  print_summary();
+  print_summary(h, names);
   return g.sparsegpt_ok ? 0 : 1;
 }

@@ -7,7 +7,8 @@
 //     activations, both cores, split into Hessian accumulation, Cholesky and the column sweep.
 //
 // Order of work:
-//   1. Correctness, before any timing (any failure: exit code 1, nothing timed):
+//   1. Correctness, before any timing (any failure: exit code 1, nothing timed; bench::Harness in
+//      bench/bench_util.hpp runs the cases' checks, times them and reports GB/s, the ratio and JSON):
 //      - quantize_rtn on the 4096×4096 matrix equals, bit for bit (w_hat, codes, scales, zeros,
 //        g_idx), a re-quantization by a plain loop over fit_group_grid / quant_code / dequant_code
 //        (reference_rtn below), for every spec benchmarked;
@@ -34,7 +35,8 @@
 //                            not timed.
 //      gptq/<spec>           quantize_gptq on W 4096×4096 with the Hessian from those N chunks (the
 //                            GPTQ cost does not depend on how many tokens built H); one run.
-//   3. A summary table on stderr.
+//   3. A summary table on stderr (the harness's: time, GB/s, ratio to the memcpy baseline, target, page
+//      faults per call; then the Hessian and GPTQ lines).
 //
 // Metric: GB/s = (4096·4096·4 bytes of f32 weights per call × calls) / wall seconds / 1e9. The bytes
 // are those of the matrix, counted once (not read + write), for memcpy and RTN alike.
@@ -78,7 +80,6 @@ struct Options {
   bool act_order = true;  // also time act_order + static groups
 };
 
-using bench::minor_faults;
 using bench::random_weights;
 using bench::secs_since;
 
@@ -179,8 +180,7 @@ struct State {
   std::vector<double> H;  // from opt.hessian_chunks chunks
   double hessian_seconds = 0;
   std::vector<QuantSpec> rtn_specs;
-  std::map<std::string, double> gbps;    // memcpy / rtn results
-  std::map<std::string, double> faults;  // rtn: minor page faults per call
+  std::map<std::string, QuantResult> refs;  // plain re-quantizations of W, dropped after the checks
   struct Gptq {
     std::string name;
     double total = 0;
@@ -193,65 +193,47 @@ struct State {
 State g;
 
 // ---- benchmarks ----
-void bench_memcpy(benchmark::State& state, int threads) {
-  std::vector<float> src(kMatrixBytes / sizeof(float)), dst(kMatrixBytes / sizeof(float));
-  for (size_t i = 0; i < src.size(); ++i) src[i] = float(i & 1023);
-  std::memcpy(dst.data(), src.data(), kMatrixBytes);  // touch both
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
-    if (threads == 1) {
-      std::memcpy(dst.data(), src.data(), kMatrixBytes);
-    } else {
-#pragma omp parallel num_threads(threads)
-      {
-        const size_t n = src.size(), t = size_t(omp_get_thread_num()), nt = size_t(omp_get_num_threads());
-        const size_t b = n * t / nt, e = n * (t + 1) / nt;
-        std::memcpy(dst.data() + b, src.data() + b, (e - b) * sizeof(float));
-      }
-    }
-    benchmark::DoNotOptimize(dst.data());
-    benchmark::ClobberMemory();
-  }
-  const double s = secs_since(t0);
-  const double gb = double(kMatrixBytes) * double(state.iterations()) / 1e9;
-  state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
-  state.counters["GB_per_s"] = gb / s;
-  g.gbps[threads == 1 ? "memcpy" : "memcpy_2threads"] = gb / s;
+bool same_result(const QuantResult& a, const QuantResult& b) {
+  return same_bits(a.w_hat.data, b.w_hat.data) && a.q == b.q && same_bits(a.scales.data, b.scales.data) &&
+         a.zeros == b.zeros && a.g_idx == b.g_idx && a.n_groups == b.n_groups;
+}
+
+// The plain re-quantization of W for `s`, computed once for the cases that share it.
+const QuantResult& reference_of(const QuantSpec& s) {
+  auto it = g.refs.find(s.str());
+  return it != g.refs.end() ? it->second : g.refs.emplace(s.str(), reference_rtn(g.W, s)).first->second;
 }
 
 // reuse: quantize_rtn_into with one result object kept across calls, so each call writes into the
 // previous call's pages: the steady state of the layer-wise driver quantizing layer after layer of
 // one shape. Without it (quantize_rtn returning a fresh result), glibc mmaps every block over 32 MiB
 // and unmaps it on free, so each call first-touches (page-faults) its whole 80 MB result; on this VM
-// that alone costs several times the whole memcpy.
-void bench_rtn(benchmark::State& state, QuantSpec s, bool reuse) {
-  QuantResult keep;
-  {
-    quantize_rtn_into(g.W, s, keep);  // warm-up; allocates the reused buffers once
-    benchmark::DoNotOptimize(keep.w_hat.ptr());
-  }
-  const long faults0 = minor_faults();
-  const auto t0 = Clock::now();
-  for (auto _ : state) {
+// that alone costs several times the whole memcpy. Checked: the result of the timed call's API on W
+// equals the plain re-quantization bit for bit.
+bench::Case rtn_case(QuantSpec s, bool reuse) {
+  auto keep = std::make_shared<QuantResult>();
+  bench::Case c;
+  c.name = (reuse ? "rtn_into/" : "rtn/") + s.str();
+  c.bytes = double(kMatrixBytes);
+  c.target = 0.5;
+  c.check = [s, reuse] {
+    QuantResult r;
+    if (reuse) quantize_rtn_into(g.W, s, r);
+    else r = quantize_rtn(g.W, s);
+    return same_result(r, reference_of(s)) ? "" : "differs from the plain re-quantization";
+  };
+  c.call = [s, reuse, keep] {
     if (reuse) {
-      quantize_rtn_into(g.W, s, keep);
-      benchmark::DoNotOptimize(keep.w_hat.ptr());
-      benchmark::DoNotOptimize(keep.q.data());
+      quantize_rtn_into(g.W, s, *keep);
+      benchmark::DoNotOptimize(keep->w_hat.ptr());
+      benchmark::DoNotOptimize(keep->q.data());
     } else {
       QuantResult r = quantize_rtn(g.W, s);
       benchmark::DoNotOptimize(r.w_hat.ptr());
       benchmark::DoNotOptimize(r.q.data());
     }
-    benchmark::ClobberMemory();
-  }
-  const double secs = secs_since(t0);
-  state.counters["page_faults_per_call"] = double(minor_faults() - faults0) / double(state.iterations());
-  const double gb = double(kMatrixBytes) * double(state.iterations()) / 1e9;
-  state.SetBytesProcessed(int64_t(kMatrixBytes) * int64_t(state.iterations()));
-  state.counters["GB_per_s"] = gb / secs;
-  g.faults[(reuse ? "rtn_into/" : "rtn/") + s.str()] = double(minor_faults() - faults0) / double(state.iterations());
-  g.gbps[(reuse ? "rtn_into/" : "rtn/") + s.str()] = gb / secs;
-  if (g.gbps.count("memcpy")) state.counters["ratio_vs_memcpy"] = (gb / secs) / g.gbps["memcpy"];
+  };
+  return c;
 }
 
 void bench_hessian(benchmark::State& state) {
@@ -307,25 +289,22 @@ void bench_gptq(benchmark::State& state, QuantSpec s, GptqOptions o, std::string
 }
 
 // ---- correctness before timing ----
-bool check_rtn() {
+// The other specs on the first 256 rows (the benchmarked specs on all of W are the cases' checks).
+bool check_rtn_slice() {
+  const Tensor slice = first_rows(g.W, 256);
+  int n = 0;
   bool ok = true;
-  std::vector<std::pair<const Tensor*, QuantSpec>> cases;
-  for (const QuantSpec& s : g.rtn_specs) cases.emplace_back(&g.W, s);
-  static const Tensor slice = first_rows(g.W, 256);  // every other spec on the first 256 rows
   for (int bits : {2, 3, 4, 8})
     for (int group : {0, 32, 128})
-      for (bool sym : {false, true}) cases.emplace_back(&slice, spec(bits, group, sym));
-  for (auto& [w, s] : cases) {
-    const QuantResult a = quantize_rtn(*w, s), b = reference_rtn(*w, s);
-    const bool same = same_bits(a.w_hat.data, b.w_hat.data) && a.q == b.q && same_bits(a.scales.data, b.scales.data) &&
-                      a.zeros == b.zeros && a.g_idx == b.g_idx && a.n_groups == b.n_groups;
-    if (w == &g.W || !same)
-      std::fprintf(stderr, "check rtn/%-14s %lldx%lld equals the plain re-quantization bit for bit: %s\n",
-                   s.str().c_str(), (long long)w->dim(0), (long long)w->dim(1), same ? "ok" : "FAIL");
-    ok &= same;
-  }
-  std::fprintf(stderr, "check rtn: %zu specs on the first 256 rows equal the plain re-quantization: %s\n",
-               cases.size() - g.rtn_specs.size(), ok ? "ok" : "FAIL");
+      for (bool sym : {false, true}) {
+        const QuantSpec s = spec(bits, group, sym);
+        const bool same = same_result(quantize_rtn(slice, s), reference_rtn(slice, s));
+        if (!same) std::fprintf(stderr, "check rtn/%-14s 256x4096 equals the plain re-quantization: FAIL\n", s.str().c_str());
+        ok &= same;
+        ++n;
+      }
+  std::fprintf(stderr, "check rtn: %d specs on the first 256 rows equal the plain re-quantization: %s\n", n,
+               ok ? "ok" : "FAIL");
   return ok;
 }
 
@@ -362,19 +341,9 @@ Options parse_own_flags(int& argc, char** argv) {
   return o;
 }
 
-void print_summary() {
-  std::fprintf(stderr, "\nsummary (OMP threads %d, OpenBLAS threads %d; GB = 1e9 B of f32 weights, counted once)\n",
-               omp_get_max_threads(), openblas_get_num_threads());
-  std::fprintf(stderr, "  %-44s %10s\n", "", "value");
-  const double mc = g.gbps.count("memcpy") ? g.gbps["memcpy"] : 0;
-  for (auto& [k, v] : g.gbps) {
-    if (k.rfind("rtn", 0) == 0)
-      std::fprintf(stderr, "  %-44s %7.2f GB/s   ratio vs memcpy %.2f (target >= 0.5: %s), %.0f page faults/call\n",
-                   (k + " 4096x4096").c_str(), v, mc > 0 ? v / mc : 0.0, mc > 0 && v / mc >= 0.5 ? "met" : "NOT met",
-                   g.faults[k]);
-    else
-      std::fprintf(stderr, "  %-44s %7.2f GB/s\n", (k + " 64 MiB").c_str(), v);
-  }
+void print_summary(const bench::Harness& h) {
+  h.print_summary();
+  std::fprintf(stderr, "  (OMP threads %d, OpenBLAS threads %d)\n", omp_get_max_threads(), openblas_get_num_threads());
   if (g.hessian_seconds > 0) {
     const double per = g.hessian_seconds / g.opt.hessian_chunks;
     std::fprintf(stderr, "  %-44s %7.2f s  (%d chunks measured, %.3f s/chunk)\n",
@@ -405,31 +374,25 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("omp_max_threads", std::to_string(omp_get_max_threads()));
   benchmark::AddCustomContext("openblas_threads", std::to_string(openblas_get_num_threads()));
   benchmark::AddCustomContext("openblas_config", openblas_get_config());
-  benchmark::AddCustomContext("metric",
-                              "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
   benchmark::AddCustomContext("hessian_chunks_measured",
                               std::to_string(g.opt.hessian_chunks) + " of 128 x 2048 tokens");
 
+  bench::Harness h("bench_quant", "GB/s = 4096*4096*4 bytes of f32 weights per call (counted once) / wall s / 1e9");
+  h.add_memcpy("memcpy/64MiB", kMatrixBytes);
+  h.add_memcpy("memcpy_2threads/64MiB", kMatrixBytes, 2);  // a stricter baseline, reported only
+  for (bool reuse : {false, true})
+    for (const QuantSpec& s : g.rtn_specs) h.add(rtn_case(s, reuse));
   bool ok = true;
   try {
-    ok &= check_rtn();
+    ok &= check_rtn_slice();
     ok &= check_gptq_small();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_quant: correctness check threw: %s\n", e.what());
     ok = false;
   }
-  if (!ok) {
-    std::fprintf(stderr, "bench_quant: correctness checks failed; not timing anything.\n");
-    return 1;
-  }
-
-  benchmark::RegisterBenchmark("memcpy/64MiB", bench_memcpy, 1)->UseRealTime()->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("memcpy_2threads/64MiB", bench_memcpy, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
-  for (bool reuse : {false, true})
-    for (const QuantSpec& s : g.rtn_specs)
-      benchmark::RegisterBenchmark(((reuse ? "rtn_into/" : "rtn/") + s.str()).c_str(), bench_rtn, s, reuse)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+  if (!h.check(ok)) return 1;
+  g.refs.clear();
+  h.register_cases();
   benchmark::RegisterBenchmark(("hessian/" + std::to_string(g.opt.hessian_chunks) + "x2048x4096").c_str(),
                                bench_hessian)
       ->UseManualTime()
@@ -453,7 +416,7 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  print_summary();
+  print_summary(h);
   for (auto& r : g.gptq)
     if (!r.ok) return 1;
   return 0;

@@ -17,6 +17,7 @@
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"
 #include "test_configs.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 using namespace lowbit::diag;
@@ -106,18 +107,18 @@ TEST(Diagnose, IdenticalModelHasPerfectFidelity) {
   DiagnoseResult r = diagnose(*fp, *q, b, CalibSet{}, {}, o);
   EXPECT_EQ(r.loss_fp, r.loss_q);
   EXPECT_EQ(r.gap_se, 0.0);
-  EXPECT_NEAR(r.loss_fp, net_loss(Net::of(*fp), b), 1e-12);
+  EXPECT_NEAR(r.loss_fp, net_loss(Net::of(*fp), b), tol::kF64Recomputed);
   ASSERT_EQ(r.layers.size(), 4u);
   for (const auto& d : r.layers) {
     EXPECT_EQ(d.prop.rel_l2, 0.0);
-    EXPECT_NEAR(d.prop.cos, 1.0, 1e-6);
+    EXPECT_NEAR(d.prop.cos, 1.0, tol::kCosIdentical);
     EXPECT_EQ(d.local.rel_l2, 0.0);
-    EXPECT_NEAR(d.attn_js_max, 0.0, 1e-9);
+    EXPECT_NEAR(d.attn_js_max, 0.0, tol::kDivergenceIdentical);
     EXPECT_DOUBLE_EQ(d.attn_topk_min, 1.0);
     EXPECT_DOUBLE_EQ(d.lens_kl_q, d.lens_kl_fp);
   }
   // The lens of the last layer is the model's own output: KL 0, top-1 agreement 1.
-  EXPECT_NEAR(r.layers.back().lens_kl_fp, 0.0, 1e-9);
+  EXPECT_NEAR(r.layers.back().lens_kl_fp, 0.0, tol::kDivergenceIdentical);
   EXPECT_DOUBLE_EQ(r.layers.back().lens_top1_fp, 1.0);
   EXPECT_GT(r.layers.front().lens_kl_fp, 0.0);
 }
@@ -136,8 +137,8 @@ TEST(Diagnose, BrokenHeadIsFoundByRestorationAndLabelledCollapse) {
   // Restoration: the broken head closes the whole gap; no other head closes any of it.
   for (const auto& c : r.restoration) {
     if (c.kind != "head") continue;
-    if (c.layer == 0 && c.head == bad) EXPECT_NEAR(c.gap_closed, 1.0, 1e-6) << c.name;
-    else EXPECT_NEAR(c.gap_closed, 0.0, 1e-6) << c.name;
+    if (c.layer == 0 && c.head == bad) EXPECT_NEAR(c.gap_closed, 1.0, tol::kGapClosedByHead) << c.name;
+    else EXPECT_NEAR(c.gap_closed, 0.0, tol::kGapClosedByHead) << c.name;
   }
   const Component* best_head = nullptr;
   for (const auto& c : r.restoration)
@@ -146,7 +147,7 @@ TEST(Diagnose, BrokenHeadIsFoundByRestorationAndLabelledCollapse) {
   EXPECT_EQ(best_head->name, "L0.h2");
   // Per-head fidelity points at the same head: its local JS is the largest, the others' are 0.
   for (const auto& h : r.heads)
-    if (h.layer == 0 && h.head != bad) EXPECT_NEAR(h.local_js, 0.0, 1e-9);
+    if (h.layer == 0 && h.head != bad) EXPECT_NEAR(h.local_js, 0.0, tol::kDivergenceIdentical);
   EXPECT_EQ(r.mode.evidence.at("max_local_head_layer"), 0);
   EXPECT_EQ(r.mode.evidence.at("max_local_head"), bad);
   EXPECT_EQ(r.mode.evidence.at("broken_attention"), 1.0);
@@ -190,7 +191,7 @@ TEST(Diagnose, PatchingTheLastLayerClosesTheWholeGap) {
   r.loss_q = net_loss(nq, b);
   activation_patching(nf, nq, b, r);
   ASSERT_EQ(r.patching.size(), 4u);
-  EXPECT_NEAR(r.patching.back().gap_closed, 1.0, 1e-9);
+  EXPECT_NEAR(r.patching.back().gap_closed, 1.0, tol::kGapClosedIdentical);
   EXPECT_EQ(r.patching.back().final_rel_l2, 0.0);
   EXPECT_GT(r.patching.front().final_rel_l2, 0.0);
 }
@@ -220,7 +221,7 @@ TEST(Diagnose, RepairsUndoTheDamageTheyModel) {
     const Net nq = Net::of(*q);
     const double lq = net_loss(nq, b);
     ASSERT_GT(std::fabs(lq - lfp), 1e-3);
-    EXPECT_NEAR(gap_closed(lfp, lq, loss_of(nq, bias_correction(nf, nq, cal, false, 4))), 1.0, 1e-3);
+    EXPECT_NEAR(gap_closed(lfp, lq, loss_of(nq, bias_correction(nf, nq, cal, false, 4))), 1.0, tol::kRepairGapClosed);
   }
   {  // output rows of layer 0's o projection scaled by 1.5 (and 0.7 for half of them)
     auto q = make_synthetic_model(c, 8);
@@ -233,7 +234,7 @@ TEST(Diagnose, RepairsUndoTheDamageTheyModel) {
     ASSERT_GT(std::fabs(lq - lfp), 1e-3);
     const double bias_only = gap_closed(lfp, lq, loss_of(nq, bias_correction(nf, nq, cal, false, 4)));
     const double with_var = gap_closed(lfp, lq, loss_of(nq, bias_correction(nf, nq, cal, true, 4)));
-    EXPECT_NEAR(with_var, 1.0, 1e-3);
+    EXPECT_NEAR(with_var, 1.0, tol::kRepairGapClosed);
     EXPECT_LT(bias_only, 0.9);
   }
   {  // attention-norm gain of layer 0 and the final norm gain off by per-channel factors
@@ -247,8 +248,8 @@ TEST(Diagnose, RepairsUndoTheDamageTheyModel) {
     ASSERT_GT(std::fabs(lq - lfp), 1e-3);
     Tensor fw, fb;
     auto blocks = norm_recalibration(nf, nq, cal, 4, fw, fb);
-    EXPECT_NEAR(gap_closed(lfp, lq, loss_of(nq, blocks, &fw)), 1.0, 1e-3);
-    for (int i = 0; i < c.dim; ++i) EXPECT_NEAR(blocks[0].attn_norm_w.data[size_t(i)], fp->block(0).attn_norm_w.data[size_t(i)], 1e-4);
+    EXPECT_NEAR(gap_closed(lfp, lq, loss_of(nq, blocks, &fw)), 1.0, tol::kRepairGapClosed);
+    for (int i = 0; i < c.dim; ++i) EXPECT_NEAR(blocks[0].attn_norm_w.data[size_t(i)], fp->block(0).attn_norm_w.data[size_t(i)], tol::kNormGainRecovered);
   }
 }
 
@@ -286,7 +287,7 @@ TEST(Diagnose, FactsLoadAndTracingRestoresTheCleanProbability) {
   to.noise_samples = 2;
   TraceResult tr = causal_trace(Net::of(*fp), Net::of(*q), facts, to);
   for (const auto* s : {&tr.fp, &tr.q}) {
-    EXPECT_NEAR(s->ie_last.back(), s->p_clean - s->p_corrupt, 1e-6);
+    EXPECT_NEAR(s->ie_last.back(), s->p_clean - s->p_corrupt, tol::kTraceLastRestore);
     EXPECT_GT(s->p_clean, 0.0);
   }
   EXPECT_GT(tr.fp.p_clean, 0.1);  // "...a girl named" -> "Lily" is something stories260K knows
@@ -375,5 +376,5 @@ TEST(Diagnose, ConfigRunFillsTheGroupAndRefusesBadInput) {
   EXPECT_EQ(std::get<std::string>(g.attrs.at("method")), "rtn");
   EXPECT_EQ(std::get<double>(g.attrs.at("loss_gap")), r.gap());
   // The FP model is left untouched: its loss on the batch is what the diagnostics measured.
-  EXPECT_NEAR(net_loss(Net::of(*fp), in.batch), r.loss_fp, 1e-12);
+  EXPECT_NEAR(net_loss(Net::of(*fp), in.batch), r.loss_fp, tol::kF64Recomputed);
 }

@@ -10,28 +10,29 @@
 
 #include "lowbit/diagnose/metrics.hpp"
 #include "paths.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 using namespace lowbit::diag;
 
 TEST(DiagMetrics, JsDivergenceClosedForms) {
   const float a[2] = {1, 0}, b[2] = {0, 1}, u[2] = {0.5f, 0.5f};
-  EXPECT_NEAR(js_divergence_bits(a, b, 2), 1.0, 1e-12);  // disjoint supports: exactly 1 bit
-  EXPECT_NEAR(js_divergence_bits(a, a, 2), 0.0, 1e-12);
+  EXPECT_NEAR(js_divergence_bits(a, b, 2), 1.0, tol::kF64ClosedForm);  // disjoint supports: exactly 1 bit
+  EXPECT_NEAR(js_divergence_bits(a, a, 2), 0.0, tol::kF64ClosedForm);
   // p = (1/2, 1/2), q = (1, 0), m = (3/4, 1/4).
   const double want = 0.5 * (0.5 * std::log2(0.5 / 0.75) + 0.5 * std::log2(0.5 / 0.25)) + 0.5 * std::log2(1 / 0.75);
-  EXPECT_NEAR(js_divergence_bits(u, a, 2), want, 1e-7);
-  EXPECT_NEAR(js_divergence_bits(a, u, 2), want, 1e-7);  // symmetric
+  EXPECT_NEAR(js_divergence_bits(u, a, 2), want, tol::kClosedFormF32Inputs);
+  EXPECT_NEAR(js_divergence_bits(a, u, 2), want, tol::kClosedFormF32Inputs);  // symmetric
 }
 
 TEST(DiagMetrics, KlFromLogitsClosedForm) {
   const float uni[2] = {0, 0};
   const float b[2] = {float(std::log(3.0)), 0};  // softmax = (3/4, 1/4)
   const double want = 0.5 * std::log(0.5 / 0.75) + 0.5 * std::log(0.5 / 0.25);
-  EXPECT_NEAR(kl_from_logits(uni, b, 2), want, 1e-7);
-  EXPECT_NEAR(kl_from_logits(b, b, 2), 0.0, 1e-12);
+  EXPECT_NEAR(kl_from_logits(uni, b, 2), want, tol::kClosedFormF32Inputs);
+  EXPECT_NEAR(kl_from_logits(b, b, 2), 0.0, tol::kF64ClosedForm);
   const float shifted[2] = {b[0] + 100.f, b[1] + 100.f};  // shift invariance
-  EXPECT_NEAR(kl_from_logits(uni, shifted, 2), want, 1e-5);
+  EXPECT_NEAR(kl_from_logits(uni, shifted, 2), want, tol::kKlShiftedF32);
 }
 
 TEST(DiagMetrics, FidelityClosedForms) {
@@ -39,20 +40,20 @@ TEST(DiagMetrics, FidelityClosedForms) {
   std::vector<float> a = {1, 2, 3, -4, 0.5f, 6}, b(a.size()), o = {1, 0, 0, 1};
   for (size_t i = 0; i < a.size(); ++i) b[i] = 1.1f * a[i];
   Fidelity f = fidelity(a.data(), b.data(), 2, 3);
-  EXPECT_NEAR(f.rel_l2, 0.1, 1e-6);
-  EXPECT_NEAR(f.snr_db, 20.0, 1e-4);
-  EXPECT_NEAR(f.cos, 1.0, 1e-9);
+  EXPECT_NEAR(f.rel_l2, 0.1, tol::kFidelityOfRoundedScale);
+  EXPECT_NEAR(f.snr_db, 20.0, tol::kSnrDbFromRel);
+  EXPECT_NEAR(f.cos, 1.0, tol::kMetricClosedForm);
   // Orthogonal rows: cosine 0; rel L2 = sqrt(2).
   std::vector<float> p = {0, 1, 1, 0};
   f = fidelity(o.data(), p.data(), 2, 2);
-  EXPECT_NEAR(f.cos, 0.0, 1e-12);
-  EXPECT_NEAR(f.rel_l2, std::sqrt(2.0), 1e-9);
+  EXPECT_NEAR(f.cos, 0.0, tol::kF64ClosedForm);
+  EXPECT_NEAR(f.rel_l2, std::sqrt(2.0), tol::kMetricClosedForm);
   EXPECT_TRUE(std::isinf(fidelity(a.data(), a.data(), 2, 3).snr_db));
 }
 
 TEST(DiagMetrics, KurtosisClosedForms) {
   const float pm[4] = {-1, 1, -1, 1};  // two-point symmetric: m4/m2² = 1
-  EXPECT_NEAR(kurtosis(pm, 4), 1.0, 1e-12);
+  EXPECT_NEAR(kurtosis(pm, 4), 1.0, tol::kF64ClosedForm);
   // Uniform on n equally spaced points tends to 9/5; Gaussian to 3; Laplace to 6.
   std::mt19937_64 g(7);
   std::normal_distribution<float> nd;
@@ -61,9 +62,9 @@ TEST(DiagMetrics, KurtosisClosedForms) {
   for (auto& v : gauss) v = nd(g);
   for (auto& v : lap) v = (g() & 1 ? 1.f : -1.f) * ed(g);
   for (size_t i = 0; i < uni.size(); ++i) uni[i] = float(i);
-  EXPECT_NEAR(kurtosis(uni.data(), int64_t(uni.size())), 1.8, 1e-3);
-  EXPECT_NEAR(kurtosis(gauss.data(), int64_t(gauss.size())), 3.0, 0.05);
-  EXPECT_NEAR(kurtosis(lap.data(), int64_t(lap.size())), 6.0, 0.3);
+  EXPECT_NEAR(kurtosis(uni.data(), int64_t(uni.size())), 1.8, tol::kKurtosisUniformGrid);
+  EXPECT_NEAR(kurtosis(gauss.data(), int64_t(gauss.size())), 3.0, tol::kKurtosisGaussMc);
+  EXPECT_NEAR(kurtosis(lap.data(), int64_t(lap.size())), 6.0, tol::kKurtosisLaplaceMc);
 }
 
 TEST(DiagMetrics, TopkOverlapAndChannelStats) {
@@ -123,11 +124,11 @@ print(repr(js), repr(kll), repr(rel), repr(10 * np.log10(1 / rel**2)), repr(cos)
   double js, kl, rel, snr, cos, kurt;
   ASSERT_TRUE(bool(r >> js >> kl >> rel >> snr >> cos >> kurt));
   ASSERT_GT(js, 0.01);  // guards against a trivially passing comparison
-  EXPECT_NEAR(js_divergence_bits(p.data(), q.data(), n), js, 1e-6);
-  EXPECT_NEAR(kl_from_logits(la.data(), lb.data(), n), kl, 1e-5 * std::max(1.0, kl));
+  EXPECT_NEAR(js_divergence_bits(p.data(), q.data(), n), js, tol::kMetricVsNumpy);
+  EXPECT_NEAR(kl_from_logits(la.data(), lb.data(), n), kl, tol::scaled(tol::kKlVsNumpyRel, kl));
   Fidelity f = fidelity(xa.data(), xb.data(), 6, n);
-  EXPECT_NEAR(f.rel_l2, rel, 1e-6);
-  EXPECT_NEAR(f.snr_db, snr, 1e-4);
-  EXPECT_NEAR(f.cos, cos, 1e-6);
-  EXPECT_NEAR(kurtosis(xa.data(), int64_t(xa.size())), kurt, 1e-5 * kurt);
+  EXPECT_NEAR(f.rel_l2, rel, tol::kMetricVsNumpy);
+  EXPECT_NEAR(f.snr_db, snr, tol::kSnrDbFromRel);
+  EXPECT_NEAR(f.cos, cos, tol::kMetricVsNumpy);
+  EXPECT_NEAR(kurtosis(xa.data(), int64_t(xa.size())), kurt, tol::kKurtosisVsNumpyRel * kurt);
 }

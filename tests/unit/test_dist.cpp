@@ -8,6 +8,7 @@
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/dist/comm.hpp"
 #include "lowbit/dist/tree_reduce.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 using namespace lowbit::dist;
@@ -55,7 +56,7 @@ TEST(Dist, TreeSumIsIndependentOfTheSplit) {
   }
   double left = 0;
   for (double v : leaf) left += v;
-  EXPECT_NEAR(left, root, 1e-6 * std::abs(root) + 1e-300);  // same sum, other rounding
+  EXPECT_NEAR(left, root, tol::kSumOrderRel * std::abs(root) + tol::kF64TinyFloor);  // same sum, other rounding
 }
 
 TEST(Dist, SerialCommIsTheIdentity) {

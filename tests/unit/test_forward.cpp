@@ -54,7 +54,7 @@ TEST(Forward, HooksCaptureLinearInputsBlockOutputsAndAttention) {
           if (j > t) EXPECT_EQ(row[j], 0.f);
           s += row[j];
         }
-        EXPECT_NEAR(s, 1.0, 1e-5);
+        EXPECT_NEAR(s, 1.0, tol::kSoftmaxRowSum);
       }
   }
   // The hidden state after block 0 is not the embedding (the block did something) and is finite.
@@ -110,10 +110,10 @@ TEST(Forward, NormsMatchTheirDefinitions) {
   float y[6];
   rms_norm(x, w, y, 2, 3, 1e-5f);
   const double r0 = std::sqrt((1 + 4 + 9) / 3.0 + 1e-5);
-  EXPECT_NEAR(y[1], -2 / r0 * 2, 1e-6);
+  EXPECT_NEAR(y[1], -2 / r0 * 2, tol::kFewF32Ops);
   layer_norm(x, w, b, y, 2, 3, 1e-5f);
   const double mu = 2.0 / 3.0, var = ((1 - mu) * (1 - mu) + (-2 - mu) * (-2 - mu) + (3 - mu) * (3 - mu)) / 3.0;
-  EXPECT_NEAR(y[0], (1 - mu) / std::sqrt(var + 1e-5) * 1 + 0.1, 1e-6);
+  EXPECT_NEAR(y[0], (1 - mu) / std::sqrt(var + 1e-5) * 1 + 0.1, tol::kFewF32Ops);
 }
 
 TEST(Forward, RopeStylesAreTheSameRotationOnPermutedPairs) {
@@ -125,7 +125,7 @@ TEST(Forward, RopeStylesAreTheSameRotationOnPermutedPairs) {
   EXPECT_FLOAT_EQ(inter[1], half[2]);
   EXPECT_FLOAT_EQ(inter[2], half[1]);
   EXPECT_FLOAT_EQ(inter[3], half[3]);
-  EXPECT_NEAR(inter[0], std::cos(5.0) * 1 - std::sin(5.0) * 2, 1e-5);  // position 5, frequency 1
+  EXPECT_NEAR(inter[0], std::cos(5.0) * 1 - std::sin(5.0) * 2, tol::kRopeClosedForm);  // position 5, frequency 1
 }
 
 TEST(Forward, StreamedBlocksGiveTheSameLogits) {

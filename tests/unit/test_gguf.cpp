@@ -11,6 +11,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/gguf.hpp"
 #include "test_gguf_util.hpp"
+#include "tolerances.hpp"
 
 namespace lowbit {
 namespace {
@@ -206,7 +207,7 @@ void check_real_all(const RealCase& rc) {
               test::hex64(std::stoull(te["hash"].get<std::string>())))
         << name << " (" << te["type_name"] << "): dequantised values differ from gguf-py";
     // numpy sums pairwise, we sequentially: same values, sums agree to rounding only
-    EXPECT_NEAR(sum, te["sum"].get<double>(), 1e-6 * (1 + std::abs(sum))) << name;
+    EXPECT_NEAR(sum, te["sum"].get<double>(), tol::kSumOrderRel * (1 + std::abs(sum))) << name;
   }
 }
 

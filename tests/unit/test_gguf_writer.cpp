@@ -15,6 +15,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/gguf.hpp"
 #include "test_gguf_util.hpp"
+#include "tolerances.hpp"
 
 namespace lowbit {
 namespace {
@@ -251,7 +252,7 @@ TEST(GgufQuantize, PackExactHoldsTheFakeQuantisedWeights) {
       RecordProperty("q4_1_inexact_groups", int(inexact));
       for (size_t i = 0; i < got.size(); ++i) {
         const float s = scales[i / 32];
-        EXPECT_LE(std::fabs(got[i] - r.w_hat.data[i]), s * 15.f * std::ldexp(1.f, -11)) << i;
+        EXPECT_LE(std::fabs(got[i] - r.w_hat.data[i]), s * 15 * tol::kF16RoundRel) << i;
       }
     } else {
       EXPECT_EQ(inexact, 0) << "symmetric grids with f16 scales pack exactly";

@@ -18,6 +18,7 @@
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/core/dtype.hpp"
 #include "lowbit/core/error.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 
@@ -487,7 +488,7 @@ TEST(Gptq, ParallelPathsMatchOneThread) {
     for (size_t i = 0; i < one.q.size(); ++i) same += one.q[i] == many.q[i];
     EXPECT_GE(double(same), 0.999 * double(one.q.size()));
     const double e1 = output_error(W, one.w_hat, H), e2 = output_error(W, many.w_hat, H);
-    EXPECT_NEAR(e2, e1, 1e-3 * e1);
+    EXPECT_NEAR(e2, e1, tol::kGptqThreadsOutputErrRel * e1);
     EXPECT_LT(e2, output_error(W, quantize_rtn(W, s).w_hat, H));
   }
 }

@@ -18,6 +18,7 @@
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/compress/stats.hpp"
 #include "lowbit/core/error.hpp"
+#include "tolerances.hpp"
 
 namespace {
 
@@ -647,9 +648,9 @@ TEST(HaarPrune, FusedSingleLevelPathEqualsThePlainOneBitForBit) {
           for (size_t i = 0; i < a.subbands.size(); ++i) {
             EXPECT_EQ(a.subbands[i].name, b.subbands[i].name);
             EXPECT_EQ(a.subbands[i].pruned, b.subbands[i].pruned) << what << " " << a.subbands[i].name;
-            EXPECT_NEAR(a.subbands[i].energy, b.subbands[i].energy, 1e-12 + kEnergyOrderRel * b.subbands[i].energy);
+            EXPECT_NEAR(a.subbands[i].energy, b.subbands[i].energy, tol::kEnergyAbsFloor + kEnergyOrderRel * b.subbands[i].energy);
             EXPECT_NEAR(a.subbands[i].energy_kept, b.subbands[i].energy_kept,
-                        1e-12 + kEnergyOrderRel * b.subbands[i].energy);
+                        tol::kEnergyAbsFloor + kEnergyOrderRel * b.subbands[i].energy);
           }
           if (!global)
             for (const SubbandStat& st : a.subbands)

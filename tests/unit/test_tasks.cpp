@@ -19,6 +19,7 @@
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"
 #include "test_configs.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 
@@ -121,7 +122,7 @@ TEST_F(Tasks, LoglikelihoodMatchesIndependentForward) {
     const int eff = L ? L : m.cfg.max_seq_len;
     const RefLL ref = reference_ll(m, ctx, cont, eff);
     const LoglikResult got = loglikelihood_pair(m, ctx, cont, L);
-    EXPECT_NEAR(got.logprob, ref.logprob, 1e-6 * std::max(1.0, std::fabs(ref.logprob))) << "L=" << L;
+    EXPECT_NEAR(got.logprob, ref.logprob, tol::scaled(tol::kLoglikVsReferenceRel, ref.logprob)) << "L=" << L;
     EXPECT_EQ(got.is_greedy, ref.greedy);
     EXPECT_EQ(got.first_rank, ref.first_rank);
     EXPECT_EQ(got.tokens, int(cont.size()));
@@ -154,13 +155,13 @@ TEST_F(Tasks, SharedContextCacheEqualsSeparateForwards) {
     ASSERT_EQ(shared.size(), conts.size());
     for (size_t i = 0; i < conts.size(); ++i) {
       const RefLL ref = reference_ll(*m, ctx, conts[i], m->cfg.max_seq_len);
-      EXPECT_NEAR(shared[i].logprob, ref.logprob, 1e-4) << m->cfg.source_format << " choice " << i;
+      EXPECT_NEAR(shared[i].logprob, ref.logprob, tol::kLogprobCachedVsFresh) << m->cfg.source_format << " choice " << i;
       EXPECT_EQ(shared[i].first_rank, ref.first_rank);
     }
     // With truncation (max length 10) it falls back to one forward per choice, still exact.
     const auto cut = loglikelihood_choices(*m, ctx, conts, 10);
     for (size_t i = 0; i < conts.size(); ++i)
-      EXPECT_NEAR(cut[i].logprob, reference_ll(*m, ctx, conts[i], 10).logprob, 1e-5);
+      EXPECT_NEAR(cut[i].logprob, reference_ll(*m, ctx, conts[i], 10).logprob, tol::kLogprobSameForward);
   }
 }
 
@@ -176,7 +177,7 @@ TEST_F(Tasks, BpeTokenizerWithoutBosUsesEosForEmptyContext) {
   encode_pair(*tok, "the cat sat on", " the mat", ctx, cont);
   EXPECT_EQ(ctx, tok->encode("the cat sat on", false));  // no BOS added
   const RefLL ref = reference_ll(*m, ctx, cont, m->cfg.max_seq_len);
-  EXPECT_NEAR(loglikelihood_pair(*m, ctx, cont, 0).logprob, ref.logprob, 1e-5);
+  EXPECT_NEAR(loglikelihood_pair(*m, ctx, cont, 0).logprob, ref.logprob, tol::kLogprobSameForward);
 }
 
 TEST_F(Tasks, GenerateUntilMatchesGreedyDecodingCutAtStop) {
@@ -235,10 +236,10 @@ TEST_F(Tasks, MeanStderrIsSampleStdOverSqrtN) {
   double m, se;
   mean_stderr({1, 0, 1, 1}, m, se);
   EXPECT_DOUBLE_EQ(m, 0.75);
-  EXPECT_NEAR(se, 0.25, 1e-12);  // s = sqrt((3*0.0625 + 0.5625)/3) = 0.5, / sqrt(4)
+  EXPECT_NEAR(se, 0.25, tol::kF64ClosedForm);  // s = sqrt((3*0.0625 + 0.5625)/3) = 0.5, / sqrt(4)
   mean_stderr({2, 4, 9}, m, se);
   EXPECT_DOUBLE_EQ(m, 5.0);
-  EXPECT_NEAR(se, std::sqrt(13.0 / 3.0), 1e-12);  // var = (9+1+16)/2 = 13
+  EXPECT_NEAR(se, std::sqrt(13.0 / 3.0), tol::kF64ClosedForm);  // var = (9+1+16)/2 = 13
 }
 
 TEST_F(Tasks, LoadersOnTheRealFiles) {
@@ -341,7 +342,7 @@ TEST_F(Tasks, NativeScoringEqualsHandComputedArgmax) {
       ll.push_back(reference_ll(stories(), ce, ke, 512).logprob);
     }
     for (size_t k = 0; k < ll.size(); ++k) {
-      EXPECT_NEAR(r.items[i].logprobs[k], ll[k], 1e-4);
+      EXPECT_NEAR(r.items[i].logprobs[k], ll[k], tol::kLogprobCachedVsFresh);
       if (ll[k] > ll[size_t(best)]) best = int(k);
       if (ll[k] / double(it.choices[k].size()) > ll[size_t(best_n)] / double(it.choices[size_t(best_n)].size()))
         best_n = int(k);
@@ -355,7 +356,7 @@ TEST_F(Tasks, NativeScoringEqualsHandComputedArgmax) {
   EXPECT_DOUBLE_EQ(r.metrics.at("acc").value, m);
   mean_stderr(accn, m, se);
   EXPECT_DOUBLE_EQ(r.metrics.at("acc_norm").value, m);
-  EXPECT_NEAR(r.chance, chance / double(t.items.size()), 1e-12);
+  EXPECT_NEAR(r.chance, chance / double(t.items.size()), tol::kF64ClosedForm);
   EXPECT_EQ(r.primary_metric, "acc");
   EXPECT_EQ(r.type, "mc");
 }
@@ -371,7 +372,7 @@ TEST_F(Tasks, NativeClozeAndGen) {
   encode_pair(stories_tok(), "Once upon a time, there was a little", " girl", ce, ke);
   const RefLL ref = reference_ll(stories(), ce, ke, 512);
   EXPECT_TRUE(ref.greedy);
-  EXPECT_NEAR(c.items[0].logprobs[0], ref.logprob, 1e-4);
+  EXPECT_NEAR(c.items[0].logprobs[0], ref.logprob, tol::kLogprobCachedVsFresh);
   EXPECT_EQ(c.items[0].metrics.at("acc"), 1.0);
   EXPECT_DOUBLE_EQ(c.items[0].metrics.at("mrr"), 1.0 / ref.first_rank);
   EXPECT_EQ(c.items[1].metrics.at("acc"), 0.0);  // " Paris" is not what a TinyStories model says
@@ -469,11 +470,11 @@ TEST_F(Tasks, StrataAndArchiveGroup) {
   aggregate_strata(r);
   ASSERT_EQ(r.strata.size(), 2u);
   EXPECT_EQ(r.strata[0].name, "application");
-  EXPECT_NEAR(r.strata[0].score, 0.5, 1e-12);
-  EXPECT_NEAR(r.strata[0].stderr_, std::sqrt(0.03 * 0.03 + 0.04 * 0.04) / 2, 1e-12);
-  EXPECT_NEAR(r.strata[0].chance, 0.375, 1e-12);
+  EXPECT_NEAR(r.strata[0].score, 0.5, tol::kF64ClosedForm);
+  EXPECT_NEAR(r.strata[0].stderr_, std::sqrt(0.03 * 0.03 + 0.04 * 0.04) / 2, tol::kF64ClosedForm);
+  EXPECT_NEAR(r.strata[0].chance, 0.375, tol::kF64ClosedForm);
   EXPECT_EQ(r.strata[0].n_items, 300);
-  EXPECT_NEAR(r.strata[1].score, 0.3, 1e-12);
+  EXPECT_NEAR(r.strata[1].score, 0.3, tol::kF64ClosedForm);
   const archive::Group g = eval_to_group(r);
   const archive::Table& tt = g.tables.at("tasks");
   ASSERT_EQ(tt.nrows(), 3u);
@@ -484,7 +485,7 @@ TEST_F(Tasks, StrataAndArchiveGroup) {
   EXPECT_DOUBLE_EQ(tt.at(1, size_t(tt.col("em_stderr"))), 0.05);
   const archive::Table& st = g.tables.at("strata");
   EXPECT_EQ(st.rows, (std::vector<std::string>{"application", "reasoning"}));
-  EXPECT_NEAR(st.at(0, size_t(st.col("score"))), 0.5, 1e-12);
+  EXPECT_NEAR(st.at(0, size_t(st.col("score"))), 0.5, tol::kF64ClosedForm);
   EXPECT_EQ(std::get<std::string>(g.groups.at("by_task").groups.at("c").attrs.at("stratum")), "application");
   EXPECT_EQ(std::get<std::string>(g.groups.at("by_stratum").groups.at("application").attrs.at("tasks")), "a,c");
   // Run-dependent wall times only under timings/ (archives compare equal outside it).

@@ -18,6 +18,7 @@
 #include "lowbit/testbed/family.hpp"
 #include "lowbit/train/decoder_grad.hpp"
 #include "paths.hpp"
+#include "tolerances.hpp"
 
 using namespace lowbit;
 using namespace lowbit::testbed;
@@ -53,8 +54,8 @@ TEST(Testbed, WorldIsSeededAndKnowledgeBitsExact) {
   const KnowledgeBits k = knowledge_bits(a.world);
   // 24 cities, 50 years, 12 months, 24 employers, 16 fields by default.
   const double per = std::log2(24.0) + std::log2(50.0) + std::log2(12.0) + std::log2(24.0) + std::log2(16.0);
-  EXPECT_NEAR(k.per_individual, per, 1e-12);
-  EXPECT_NEAR(k.total(), 60 * per + 24 * std::log2(24.0), 1e-9);
+  EXPECT_NEAR(k.per_individual, per, tol::kF64ClosedForm);
+  EXPECT_NEAR(k.total(), 60 * per + 24 * std::log2(24.0), tol::kF64ManyTerms);
   std::set<std::string> names;
   for (const auto& p : a.world.people) names.insert(p.name());
   EXPECT_EQ(names.size(), 60u);  // full names are unique
@@ -118,7 +119,7 @@ TEST(Testbed, StrataHaveTheirDefiningProperties) {
   EXPECT_GT(kinds[1], 0);
   EXPECT_GT(kinds[2], 0);
   EXPECT_DOUBLE_EQ(c.chance[0], 0.25);
-  EXPECT_NEAR(c.chance[2], (0.25 + 0.25 + 0.5) / 3, 0.02);
+  EXPECT_NEAR(c.chance[2], (0.25 + 0.25 + 0.5) / 3, tol::kProbeMixChance);
 }
 
 TEST(Testbed, FilesTokenizerAndTaskYamls) {
@@ -156,7 +157,7 @@ TEST(Testbed, FilesTokenizerAndTaskYamls) {
     EXPECT_NE(y.find(std::string("dataset: probes/") + kStrata[s] + ".jsonl"), std::string::npos);
   }
   const auto world = nlohmann::json::parse(read_file(f.world_json));
-  EXPECT_NEAR(world["knowledge_bits"]["total"].get<double>(), knowledge_bits(c.world).total(), 1e-9);
+  EXPECT_NEAR(world["knowledge_bits"]["total"].get<double>(), knowledge_bits(c.world).total(), tol::kF64ManyTerms);
 }
 
 TEST(Testbed, UntrainedModelStoresAlmostNoKnowledge) {
@@ -169,7 +170,7 @@ TEST(Testbed, UntrainedModelStoresAlmostNoKnowledge) {
   const DecoderConfig cfg = train::llama_train_config(16, 32, 1, 2, tok->vocab_size(), 32);
   auto m = train::to_model(cfg, train::init_parameters(cfg, train::make_layout(cfg), 3));
   const KnowledgeStored k = measure_knowledge(*m, *tok, c);
-  EXPECT_NEAR(k.bits_total, knowledge_bits(c.world).total(), 1e-6);
+  EXPECT_NEAR(k.bits_total, knowledge_bits(c.world).total(), tol::kKnowledgeBitsResummed);
   ASSERT_EQ(k.attributes.size(), 6u);
   // Near-uniform predictions from an N(0, 0.02²) init: a few percent at most (noise, floored at 0).
   EXPECT_LT(k.bits_stored, 0.05 * k.bits_total);

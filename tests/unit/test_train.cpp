@@ -98,7 +98,7 @@ TEST(Train, TinyModelOverfitsTinyCorpus) {
   tr.train();
   const auto sum = tr.summary();
   ASSERT_FALSE(sum.history.empty());
-  EXPECT_NEAR(first, std::log(41.0), 0.1);    // started at chance
+  EXPECT_NEAR(first, std::log(41.0), tol::kInitLossVsChance);    // started at chance
   EXPECT_LT(sum.history.back().loss, 0.02);   // and memorised it
 }
 
@@ -176,8 +176,8 @@ TEST(Train, AdamWMatchesClosedForm) {
       const double step = g[i] == 0 ? 0 : lr * g[i] / (std::abs(double(g[i])) + cfg.eps);
       const double want1 = 0.5 * decay - step;
       const double want2 = want1 * decay - step;
-      EXPECT_NEAR(p1[i], want1, 1e-6) << e->name << " " << i;
-      EXPECT_NEAR(p2[i], want2, 1e-6) << e->name << " " << i;
+      EXPECT_NEAR(p1[i], want1, tol::kFewF32Ops) << e->name << " " << i;
+      EXPECT_NEAR(p2[i], want2, tol::kFewF32Ops) << e->name << " " << i;
     }
   }
 }
@@ -185,13 +185,13 @@ TEST(Train, AdamWMatchesClosedForm) {
 TEST(Train, ScheduleAndClipping) {
   EXPECT_DOUBLE_EQ(lr_at(0, 100, 10, 1.0, 0.1), 0.1);   // warm-up: (step+1)/warmup
   EXPECT_DOUBLE_EQ(lr_at(9, 100, 10, 1.0, 0.1), 1.0);
-  EXPECT_NEAR(lr_at(10, 100, 10, 1.0, 0.1), 1.0, 1e-12);  // cosine starts at the peak
-  EXPECT_NEAR(lr_at(55, 100, 10, 1.0, 0.1), 0.55, 1e-12); // halfway: (lr + min) / 2
+  EXPECT_NEAR(lr_at(10, 100, 10, 1.0, 0.1), 1.0, tol::kF64ClosedForm);  // cosine starts at the peak
+  EXPECT_NEAR(lr_at(55, 100, 10, 1.0, 0.1), 0.55, tol::kF64ClosedForm); // halfway: (lr + min) / 2
   EXPECT_DOUBLE_EQ(lr_at(100, 100, 10, 1.0, 0.1), 0.1);
   std::vector<float> g = {3.f, 4.f};
   EXPECT_DOUBLE_EQ(clip_grad_norm(g, 1.0), 5.0);
-  EXPECT_NEAR(g[0], 0.6f, 1e-6);
-  EXPECT_NEAR(g[1], 0.8f, 1e-6);
+  EXPECT_NEAR(g[0], 0.6f, tol::kFewF32Ops);
+  EXPECT_NEAR(g[1], 0.8f, tol::kFewF32Ops);
   std::vector<float> h = {0.3f, 0.4f};
   clip_grad_norm(h, 1.0);  // under the bound: unchanged
   EXPECT_EQ(h[0], 0.3f);
