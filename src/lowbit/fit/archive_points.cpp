@@ -4,8 +4,8 @@
 #include <cmath>
 #include <map>
 
-#include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel, the value of archives' `group`
 #include "lowbit/core/error.hpp"
+#include "lowbit/model/compressed.hpp"  // QuantSpec::kPerChannel, the value of archives' `group`
 
 namespace lowbit::fit {
 
