@@ -61,6 +61,7 @@
 #include <vector>
 
 #include "lowbit/core/error.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"
 #include "lowbit/model/synthetic.hpp"

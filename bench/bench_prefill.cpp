@@ -20,6 +20,7 @@
 
 #include "bench_util.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"
 

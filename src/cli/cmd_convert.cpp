@@ -4,10 +4,11 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/convert.hpp"
 #include "lowbit/io/gguf_export.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/io/tokenizer_export.hpp"
-#include "lowbit/model/convert.hpp"
 
 namespace lowbit::cli {
 

@@ -10,6 +10,7 @@
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/tasks.hpp"
+#include "lowbit/io/load.hpp"
 
 namespace lowbit::cli {
 

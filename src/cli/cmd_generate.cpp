@@ -4,6 +4,7 @@
 #include "cli/cli.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/eval/generate.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/model.hpp"
 

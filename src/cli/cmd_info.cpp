@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/cli.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/model.hpp"
 
 namespace lowbit::cli {

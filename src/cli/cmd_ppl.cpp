@@ -4,6 +4,7 @@
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/load.hpp"
 
 namespace lowbit::cli {
 

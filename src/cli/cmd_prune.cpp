@@ -10,6 +10,7 @@
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/haar_store.hpp"
 #include "lowbit/io/hf.hpp"
 
 namespace lowbit::cli {

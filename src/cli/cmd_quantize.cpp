@@ -9,6 +9,7 @@
 #include "lowbit/compress/methods.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/gptq_pack.hpp"
 #include "lowbit/io/hf.hpp"
 
 namespace lowbit::cli {

@@ -11,6 +11,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/load.hpp"
 
 namespace lowbit::cli {
 

@@ -14,10 +14,11 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/convert.hpp"
 #include "lowbit/io/llama2c.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/safetensors.hpp"
 #include "lowbit/io/tokenizer.hpp"
-#include "lowbit/model/convert.hpp"
 #include "lowbit/model/model.hpp"
 #include "error_of.hpp"
 #include "paths.hpp"

@@ -13,6 +13,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/diagnose/config_run.hpp"
 #include "lowbit/diagnose/diagnose.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"

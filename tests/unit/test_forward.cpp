@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"

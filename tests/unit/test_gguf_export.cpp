@@ -21,6 +21,7 @@
 #include "lowbit/io/gguf_export.hpp"
 #include "lowbit/io/gguf_model.hpp"
 #include "lowbit/io/hf.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"

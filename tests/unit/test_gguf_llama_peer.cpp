@@ -15,6 +15,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/generate.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"

@@ -15,6 +15,7 @@
 #include "lowbit/io/gguf.hpp"
 #include "lowbit/io/gguf_model.hpp"
 #include "lowbit/io/hf.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"

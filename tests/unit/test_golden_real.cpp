@@ -13,6 +13,7 @@
 
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/model.hpp"
 #include "paths.hpp"

@@ -18,6 +18,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/gptq_pack.hpp"
 #include "lowbit/io/hf.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/safetensors.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"

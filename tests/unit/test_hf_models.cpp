@@ -11,10 +11,11 @@
 #include <random>
 
 #include "lowbit/core/mapped_file.hpp"
+#include "lowbit/io/convert.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/io/llama2c.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/safetensors.hpp"
-#include "lowbit/model/convert.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"
 #include "paths.hpp"

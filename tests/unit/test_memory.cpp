@@ -25,6 +25,7 @@
 #include "lowbit/compress/driver.hpp"
 #include "lowbit/core/error.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/model/synthetic.hpp"

@@ -12,6 +12,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/perplexity.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "paths.hpp"
 #include "tolerances.hpp"

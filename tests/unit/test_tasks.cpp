@@ -14,6 +14,7 @@
 #include "lowbit/core/error.hpp"
 #include "lowbit/eval/generate.hpp"
 #include "lowbit/eval/tasks.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/synthetic.hpp"

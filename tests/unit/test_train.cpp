@@ -13,6 +13,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/io/hf.hpp"
 #include "lowbit/io/llama2c.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/forward.hpp"
 #include "lowbit/train/trainer.hpp"
 #include "paths.hpp"

@@ -2,42 +2,12 @@
 #include "lowbit/compress/calib.hpp"
 
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/log.hpp"
-#include "lowbit/core/mapped_file.hpp"
-#include "lowbit/eval/perplexity.hpp"
 
 namespace lowbit {
-
-std::vector<std::string> read_corpus_documents(const std::string& path, const std::string& doc_sep) {
-  LB_INPUT_CHECK(file_exists(path), path, ": calibration corpus not found");
-  std::string text = read_file(path);
-  if (path.size() > 6 && path.substr(path.size() - 6) == ".jsonl") {
-    std::vector<std::string> docs;
-    std::istringstream in(text);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        LB_FAIL_INPUT(path, ":", n, ": not valid JSON: ", e.what());
-      }
-      LB_INPUT_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), path, ":", n,
-                     ": expected an object with a string field \"text\"");
-      docs.push_back(j["text"].get<std::string>());
-    }
-    return docs;
-  }
-  return split_documents(text, doc_sep);
-}
 
 CalibSet make_calibration(const Tokenizer& tok, const CalibSpec& spec) {
   LB_INPUT_CHECK(spec.nsamples >= 1, "calibration: nsamples must be at least 1, got ", spec.nsamples);

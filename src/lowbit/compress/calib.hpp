@@ -1,10 +1,10 @@
 // lowbit/compress/calib.hpp — calibration sets: n samples × L tokens drawn with a seed from a
 // text corpus. The calibration-set size is a sweep axis of the scaling-law study, so n, L, the
 // seed and the corpus are recorded exactly with the set.
-// defines: lowbit::CalibSpec, CalibSet, make_calibration, read_corpus_documents
+// defines: lowbit::CalibSpec, CalibSet, make_calibration
 //
-// The corpus (plain text split at doc_sep, or .jsonl with a "text" field per line) is encoded
-// document by document with BOS and concatenated into one token stream. The last
+// The corpus (plain text split at doc_sep, or .jsonl with a "text" field per line: io/corpus.hpp) is
+// encoded document by document with BOS and concatenated into one token stream. The last
 // `holdout_fraction` of the stream is never sampled: it is the held-out evaluation part. Sample i
 // starts at a uniform random offset in the calibration part (std::mt19937_64(seed), as GPTQ's
 // get_loaders draws random windows). Asking for more tokens than the calibration part holds is
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/io/corpus.hpp"  // read_corpus_documents
 #include "lowbit/io/tokenizer.hpp"
 
 namespace lowbit {
@@ -40,7 +41,6 @@ struct CalibSet {
   bool oversampled() const { return tokens() > available_tokens; }
 };
 
-std::vector<std::string> read_corpus_documents(const std::string& path, const std::string& doc_sep);
 CalibSet make_calibration(const Tokenizer& tok, const CalibSpec& spec);
 
 }  // namespace lowbit

@@ -6,6 +6,7 @@
 // defines: lowbit::CompressOptions, LayerRecord, CompressResult, compress_model (the methods themselves: methods.hpp)
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,7 @@
 #include "lowbit/compress/gptq.hpp"
 #include "lowbit/compress/prune.hpp"
 #include "lowbit/compress/quant.hpp"
-#include "lowbit/io/gptq_pack.hpp"
-#include "lowbit/io/haar_store.hpp"
+#include "lowbit/model/compressed.hpp"  // BlockQuant, HaarLayer
 #include "lowbit/model/forward.hpp"
 #include "lowbit/model/model.hpp"
 

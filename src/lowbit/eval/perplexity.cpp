@@ -14,28 +14,6 @@ namespace lowbit {
 
 double PplResult::ppl() const { return std::exp(nll_per_token()); }
 
-std::vector<std::string> split_documents(const std::string& text, const std::string& sep) {
-  std::vector<std::string> parts;
-  if (sep.empty()) {
-    parts.push_back(text);
-  } else {
-    size_t start = 0;
-    while (true) {
-      size_t p = text.find(sep, start);
-      parts.push_back(text.substr(start, p == std::string::npos ? std::string::npos : p - start));
-      if (p == std::string::npos) break;
-      start = p + sep.size();
-    }
-  }
-  std::vector<std::string> docs;
-  for (auto& s : parts) {
-    size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
-    if (a == std::string::npos) continue;
-    docs.push_back(s.substr(a, b - a + 1));
-  }
-  return docs;
-}
-
 std::vector<std::vector<int>> tokenize_documents(const Tokenizer& tok, const std::string& text, const PplOptions& o) {
   std::vector<std::vector<int>> out;
   for (const auto& d : split_documents(text, o.doc_sep)) out.push_back(tok.encode(d, o.add_bos));

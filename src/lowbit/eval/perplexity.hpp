@@ -1,9 +1,9 @@
 // lowbit/eval/perplexity.hpp — perplexity over non-overlapping context windows.
-// defines: lowbit::PplOptions, PplResult, split_documents, tokenize_documents, perplexity,
+// defines: lowbit::PplOptions, PplResult, tokenize_documents, perplexity,
 //          log_softmax_at
 //
-// A text file is split into documents at `doc_sep` (default "<|endoftext|>", the TinyStories
-// convention; a file without it is one document, as in GPTQ's WikiText-2 evaluation). Each
+// A text file is split into documents at `doc_sep` (io/corpus.hpp; default "<|endoftext|>", the
+// TinyStories convention; a file without it is one document, as in GPTQ's WikiText-2 evaluation). Each
 // document is trimmed, encoded with BOS and cut into windows of `ctx` input tokens; window k feeds
 // tokens [k*ctx, k*ctx+T) and predicts tokens [k*ctx+1, k*ctx+T] (llm.c / nanoGPT style), so a
 // document of n tokens contributes exactly n-1 predictions. NLL is summed in double.
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "lowbit/io/corpus.hpp"  // split_documents
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/model.hpp"
 
@@ -46,7 +47,6 @@ struct PplResult {
   double ppl() const;
 };
 
-std::vector<std::string> split_documents(const std::string& text, const std::string& sep);
 std::vector<std::vector<int>> tokenize_documents(const Tokenizer& tok, const std::string& text,
                                                  const PplOptions& o);
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o);

@@ -5,8 +5,8 @@
 #include <map>
 
 #include "lowbit/archive/keys.hpp"
-#include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel, the value of archives' `group`
 #include "lowbit/core/error.hpp"
+#include "lowbit/model/compressed.hpp"  // QuantSpec::kPerChannel, the value of archives' `group`
 
 namespace lowbit::fit {
 

@@ -4,7 +4,7 @@
 // quantize_config.json (also mirrored as "quantization_config" in config.json).
 // defines: lowbit::gptq_format_supports, check_gptq_exportable, gptq_v1_representable,
 //          pack_gptq_linear, unpack_gptq_linear, is_gptq_checkpoint, attach_gptq_linears,
-//          GptqExportInfo, BlockQuant, write_gptq_checkpoint
+//          GptqExportInfo, write_gptq_checkpoint
 //
 // Format decisions (details in gptq_pack.cpp's header): zeros are stored as zero−1 ("gptq", v1,
 // what most loaders expect) when every zero is ≥ 1, else as is ("gptq_v2"); checkpoint_format in
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "lowbit/compress/quant.hpp"
 #include "lowbit/core/tensor.hpp"
+#include "lowbit/model/compressed.hpp"  // QuantSpec, QuantResult, BlockQuant
 #include "lowbit/model/config.hpp"
 
 namespace lowbit {
@@ -53,8 +53,6 @@ bool is_gptq_checkpoint(const std::string& dir);
 // bias) to m.source under the canonical name. Throws InputError naming the file and tensor.
 void attach_gptq_linears(Model& m, const std::map<std::string, TensorRef>& stored, const std::string& dir);
 
-// The seven QuantResults of each block (indexed by LinearId order; empty w_hat = not quantized).
-using BlockQuant = std::array<QuantResult, 7>;
 // What quantize_config.json records about how the codes were found (lowbit_method: rtn/gptq/awq).
 struct GptqExportInfo {
   std::string method = "rtn";

@@ -1,6 +1,6 @@
 // lowbit/io/haar_store.hpp — the on-disk form of Haar-pruned layers: sparse coefficients plus shape,
 // in the "bitmap + values" encoding of docs/HAAR.md, inside a safetensors file.
-// defines: lowbit::HaarLayer, write_haar_coeffs, read_haar_coeffs
+// defines: lowbit::write_haar_coeffs, read_haar_coeffs
 //
 // Per layer NAME (canonical, e.g. "layers.0.attn.q"): NAME.shape I64 [3] = (out, in, levels),
 // NAME.mask U8 [ceil(out·in/8)] = bit i (LSB first) set where C.flat[i] != 0, NAME.values F32 [nnz]
@@ -11,14 +11,9 @@
 #include <map>
 #include <string>
 
-#include "lowbit/core/tensor.hpp"
+#include "lowbit/model/compressed.hpp"  // HaarLayer
 
 namespace lowbit {
-
-struct HaarLayer {
-  Tensor coeffs;  // C [out, in], sparse
-  int levels = 1;
-};
 
 void write_haar_coeffs(const std::map<std::string, HaarLayer>& layers, const std::string& path);
 // Throws InputError naming the file and layer for a malformed store (sizes, bitmap/nnz mismatch).

@@ -1,8 +1,6 @@
-// lowbit/model/model.cpp — block materialisation, shape validation and the load dispatcher.
+// lowbit/model/model.cpp — block materialisation and shape validation (the loaders: io/load.hpp).
 // defines: see model.hpp
 #include "lowbit/model/model.hpp"
-
-#include "lowbit/io/safetensors.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,10 +10,6 @@
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/core/mapped_file.hpp"
-#include "lowbit/io/gguf_model.hpp"
-#include "lowbit/io/hf.hpp"
-#include "lowbit/io/llama2c.hpp"
-#include "lowbit/io/tokenizer.hpp"
 
 namespace lowbit {
 
@@ -173,12 +167,6 @@ void check_weights_finite(const Model& m, const std::string& what) {
   }
 }
 
-void check_tokenizer_fits(const Tokenizer& t, const std::string& tok_path, const Model& m) {
-  LB_INPUT_CHECK(t.vocab_size() <= m.cfg.vocab_size, tok_path, ": the tokenizer has ", t.vocab_size(),
-                 " tokens but the model ", m.path, " has a vocabulary of ", m.cfg.vocab_size,
-                 " (embedding rows): they do not belong together");
-}
-
 void finish_model_load(Model& m) {
   m.cfg.validate(m.path);
   check_no_unused_tensors(m.path, unused_source_tensors(m),
@@ -229,22 +217,10 @@ void Model::set_block(int i, BlockWeights b) {
   dirty_[size_t(i)] = 1;
 }
 
-void Model::spill_block(int i, const std::string& path) {
+void Model::adopt_block_source(int i, const std::map<std::string, TensorRef>& refs) {
   ensure_slots();
   LB_CHECK(i >= 0 && i < cfg.n_layers, "block ", i);
-  const BlockWeights& b = block(i);
-  SafetensorsWriter w;
-  auto add = [&](const std::string& suffix, const Tensor& t) {
-    if (!t.empty()) w.add_f32(block_weight_name(i, suffix), t);
-  };
-  for (const auto& [suffix, t] : b.norm_tensors()) add(suffix, *t);
-  for (auto id : kLinearIds) {
-    add(std::string(linear_name(id)) + ".weight", b.linear(id).w);
-    add(std::string(linear_name(id)) + ".bias", b.linear(id).b);
-  }
-  w.write(path);
-  auto f = SafetensorsFile::open(path);
-  for (const auto& [name, ref] : f->tensors()) source[name] = ref;  // refs keep the mapping alive
+  for (const auto& [name, ref] : refs) source[name] = ref;  // refs keep the mapping alive
   blocks_[size_t(i)].reset();
   dirty_[size_t(i)] = 0;
   drop_source_pages(i);
@@ -274,14 +250,6 @@ bool Model::has_block(int i) const {
 
 void Model::materialize_all() const {
   for (int i = 0; i < cfg.n_layers; ++i) block(i);
-}
-
-std::unique_ptr<Model> load_model(const std::string& path) {
-  if (is_directory(path)) return load_hf_model(path);
-  LB_INPUT_CHECK(file_exists(path), path, ": model file not found");
-  require_regular_file(path);  // a FIFO or device: one line, not a reader blocked forever
-  if (is_gguf_path(path)) return load_gguf_model(path);
-  return load_llama2c_model(path);
 }
 
 }  // namespace lowbit

@@ -1,7 +1,8 @@
 // lowbit/model/model.hpp — a loaded decoder: its config, its weight source (memory-mapped
 // checkpoint tensors under canonical names) and f32 blocks materialised on demand.
-// defines: lowbit::Linear, lowbit::BlockWeights, lowbit::Model, lowbit::load_model,
-//          canonical weight names (block_weight_name, kTokEmbed, ...)
+// defines: lowbit::Linear, lowbit::BlockWeights, lowbit::Model, finish_model_load (every loader
+//          ends with it; load_model itself: io/load.hpp), canonical weight names (block_weight_name,
+//          kTokEmbed, ...)
 //
 // Canonical names (independent of the file format; the adapters in llama2c.cpp / hf.cpp map to them):
 //   tok_embed [V,D]   pos_embed [P,D] (OPT)   final_norm.weight/.bias   lm_head [V,D] (untied only)
@@ -84,9 +85,10 @@ class Model {
   // Drop the cached f32 copy of block i (streaming: one block resident at a time). A block
   // replaced by set_block and not spilled cannot be released (it exists nowhere else).
   void release_block(int i) const;
-  // Write block i's current weights to a safetensors file at `path`, point the source at it and
-  // drop the f32 copy: a compressed block then leaves memory and is read back (mapped) on use.
-  void spill_block(int i, const std::string& path);
+  // Point block i's source at `refs` (a file holding its current weights: io/block_spill.hpp's
+  // spill_block writes it) and drop the f32 copy: the block leaves memory and is read back
+  // (mapped) on use.
+  void adopt_block_source(int i, const std::map<std::string, TensorRef>& refs);
   // Tell the kernel that block i's pages of the mapped checkpoint are not needed now (they stay
   // in the page cache): after materialising a block, the process keeps only its f32 copy.
   void drop_source_pages(int i) const;
@@ -101,11 +103,6 @@ class Model {
   void ensure_slots() const;
 };
 
-// Load a model from a llama2.c .bin file, a GGUF file (.gguf) or a Hugging Face folder
-// (config.json + safetensors).
-// Validates shapes against the config and materialises the global tensors; blocks are mapped.
-std::unique_ptr<Model> load_model(const std::string& path);
-
 // Check that `source` has every tensor the config needs, with the right shape, and no tensor the
 // config does not use (InputError naming the file and tensor otherwise), and fill the global tensors.
 void finish_model_load(Model& m);
@@ -117,10 +114,5 @@ void check_no_unused_tensors(const std::string& where, const std::vector<std::st
 // InputError naming `what`, the canonical tensor and the value when a global tensor or a block held
 // in memory (a compressed block) has a non-finite value: run before a result is written or evaluated.
 void check_weights_finite(const Model& m, const std::string& what);
-
-class Tokenizer;
-// InputError naming both files and both sizes when the tokenizer's ids run past the model's
-// vocabulary (an embedding padded beyond the tokenizer, as Qwen2's, is fine).
-void check_tokenizer_fits(const Tokenizer& t, const std::string& tok_path, const Model& m);
 
 }  // namespace lowbit

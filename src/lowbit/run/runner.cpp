@@ -29,6 +29,7 @@
 #include "lowbit/diagnose/config_run.hpp"
 #include "lowbit/eval/perplexity.hpp"
 #include "lowbit/eval/tasks.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/io/tokenizer.hpp"
 #include "lowbit/model/model.hpp"
 

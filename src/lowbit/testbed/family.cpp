@@ -12,6 +12,7 @@
 #include "lowbit/core/mapped_file.hpp"
 #include "lowbit/eval/tasks.hpp"
 #include "lowbit/io/llama2c.hpp"
+#include "lowbit/io/load.hpp"
 #include "lowbit/model/model.hpp"
 #include "lowbit/testbed/capacity.hpp"
 #include "lowbit/testbed/corpus.hpp"

@@ -1,4 +1,4 @@
-// lowbit/model/convert.hpp — format conversion between llama2.c and Hugging Face checkpoints.
+// lowbit/io/convert.hpp — format conversion between llama2.c and Hugging Face checkpoints.
 // defines: lowbit::convert_to_hf, lowbit::convert_to_llama2c
 #pragma once
 

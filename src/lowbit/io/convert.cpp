@@ -1,5 +1,5 @@
-// lowbit/model/convert.cpp — llama2.c <-> HF conversion. defines: see convert.hpp
-#include "lowbit/model/convert.hpp"
+// lowbit/io/convert.cpp — llama2.c <-> HF conversion. defines: see convert.hpp
+#include "lowbit/io/convert.hpp"
 
 #include "lowbit/core/error.hpp"
 #include "lowbit/io/hf.hpp"
