@@ -407,6 +407,13 @@ TEST(ManifestValidate, DiagnosticsContextIsCheckedBeforeWorkByManifestKey) {
   EXPECT_EQ(config_error_of(off, plan::expand(off)), "NO ERROR");  // no configuration is diagnosed
 }
 
+TEST(ManifestValidate, AnEvaluationContextPerplexityWouldRefuseIsNamedBeforeWork) {
+  const auto m = real_manifest("  - method: fp\n", "evaluation:\n  ppl:\n    ctx: 1\n");  // ctx: line 14
+  const std::string e = config_error_of(m, plan::expand(m));
+  EXPECT_NE(e.find("/tmp/m.yaml:14:10: evaluation.ppl.ctx: context 1 must be at least 2"), std::string::npos) << e;
+  EXPECT_EQ(e.find("--ctx"), std::string::npos) << e;
+}
+
 // The study sections are typed at parse: what the runner reads, without a second YAML parse.
 TEST(ManifestSweep, StudySectionsAreParsedOnceIntoTypes) {
   const auto m = parse("  - method: fp\n",

@@ -776,6 +776,7 @@ void ManifestParser::evaluation(const YAML::Node& root) {
           check_keys(e, p, "evaluation.ppl", {"path", "ctx", "max_windows"});
           get(e, p, "evaluation.ppl", "path", m.eval_path);
           get(e, p, "evaluation.ppl", "ctx", m.eval_ctx);
+          if (p["ctx"]) m.locations["evaluation.ppl.ctx"] = loc(path, p["ctx"], "evaluation.ppl.ctx");
           get(e, p, "evaluation.ppl", "max_windows", m.eval_max_windows);
           if (!m.eval_path.empty()) {
             m.eval_path = resolve(m.dir, m.eval_path);

@@ -265,6 +265,18 @@ std::string diag_problem(const plan::Manifest& m, const plan::RunConfig& c, cons
   return "";
 }
 
+// What perplexity() would refuse of evaluation.ppl.ctx, after compression, checked now and named
+// by manifest key (the library names --ctx). "" when it fits the model.
+std::string eval_problem(const plan::Manifest& m, const Model& model, int mi) {
+  const int ctx = m.eval_ctx > 0 ? m.eval_ctx : model.cfg.max_seq_len;
+  const std::string where = m.eval_ctx > 0 ? m.where("evaluation.ppl.ctx") : m.where(cat("models[", mi, "].path"));
+  if (ctx < kMinContext)
+    return cat(where, ": context ", ctx, " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
+  if (ctx > model.cfg.max_seq_len && model.cfg.learned_pos)
+    return cat(where, ": context ", ctx, " exceeds the model's ", model.cfg.max_seq_len, " learned positions");
+  return "";
+}
+
 }  // namespace
 
 void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig>& all) {
@@ -282,6 +294,8 @@ void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig
       auto tok = load_tokenizer(m.models[size_t(mi)].tokenizer);
       check_tokenizer_fits(*tok, m.models[size_t(mi)].tokenizer, *model);  // as every command checks it
       check_calibration(m, *tok, model->cfg, mi, all, errs);
+      if (!m.eval_path.empty() || !m.calib_path.empty())  // perplexity is evaluated
+        if (const std::string p = eval_problem(m, *model, mi); !p.empty()) errs.push_back(p);
     } catch (const Error& e) {
       errs.push_back(cat(m.where(kp + ".tokenizer"), ": ", e.what()));
       continue;
