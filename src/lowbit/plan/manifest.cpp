@@ -676,6 +676,7 @@ class ManifestParser {
   void method_values(const YAML::Node& mn, const std::string& kp, MethodEntry& me);
   void method_zip(const YAML::Node& mn, const std::string& kp, MethodEntry& me, const std::set<std::string>& axes);
   void method_exclude(const YAML::Node& mn, const std::string& kp, MethodEntry& me, const std::set<std::string>& axes);
+  bool exclude_value(const YAML::Node& vn, const std::string& vkp, const std::string& axis, std::string& sv);
   void resource_lines(const YAML::Node& r);
 };
 
@@ -948,75 +949,60 @@ void ManifestParser::method_zip(const YAML::Node& mn, const std::string& kp, Met
 void ManifestParser::method_exclude(const YAML::Node& mn, const std::string& kp, MethodEntry& me,
                                     const std::set<std::string>& axes) {
   // exclude: a list of {axis: value or [values]}
-  if (const YAML::Node x = mn["exclude"]) {
-    if (!x.IsSequence() || x.size() == 0) e.add(x, kp + ".exclude", "must be a non-empty list of {axis: value(s)}");
-    else
-      for (size_t j = 0; j < x.size(); ++j) {
-        const std::string xkp = cat(kp, ".exclude[", j, "]");
-        const YAML::Node xe = x[j];
-        if (!xe.IsMap() || xe.size() == 0) {
-          e.add(xe, xkp, "must be a mapping {axis: value or [values]}");
-          continue;
-        }
-        std::map<std::string, std::vector<std::string>> ent;
-        bool ok = true;
-        for (const auto& kv : xe) {
-          const std::string a = kv.first.as<std::string>("");
-          if (!axes.count(a)) {
-            std::string list;
-            for (const auto& y : axes) list += (list.empty() ? "" : ", ") + y;
-            e.add(kv.first, xkp + "." + a, cat("is not a sweep axis of ", me.method, " (axes: ", list, ")"));
-            ok = false;
-            continue;
-          }
-          std::vector<std::string> vals;
-          auto add_val = [&](const YAML::Node& vn, const std::string& vkp) {
-            std::string sv;
-            if (!scalar_as(vn, sv)) {
-              e.add(vn, vkp, "must be a value or a list of values");
-              ok = false;
-              return;
-            }
-            if (a == "sym") {
-              bool b = false;
-              if (!scalar_as(vn, b)) {
-                e.add(vn, vkp, "must be true or false");
-                ok = false;
-                return;
-              }
-              sv = b ? "1" : "0";
-            } else if (a == "group") {  // spelled as the axis, compared with its converted values
-              int g = 0;
-              if (!scalar_as(vn, g)) {
-                e.add(vn, vkp, "must be an integer");
-                ok = false;
-                return;
-              }
-              if (!group_spelling_ok(g)) {
-                e.add(vn, vkp, group_spelling_problem(g));
-                ok = false;
-                return;
-              }
-              sv = std::to_string(QuantSpec::from_user_group(g));
-            } else if (a != "nm") {
-              double d = 0;
-              if (!scalar_as(vn, d)) {
-                e.add(vn, vkp, "must be a number");
-                ok = false;
-                return;
-              }
-            }
-            vals.push_back(sv);
-          };
-          if (kv.second.IsSequence())
-            for (size_t k = 0; k < kv.second.size(); ++k) add_val(kv.second[k], cat(xkp, ".", a, "[", k, "]"));
-          else add_val(kv.second, xkp + "." + a);
-          ent[a] = vals;
-        }
-        if (ok) me.exclude.push_back(ent);
-        else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
+  const YAML::Node x = mn["exclude"];
+  if (!x) return;
+  if (!x.IsSequence() || x.size() == 0) return e.add(x, kp + ".exclude", "must be a non-empty list of {axis: value(s)}");
+  for (size_t j = 0; j < x.size(); ++j) {
+    const std::string xkp = cat(kp, ".exclude[", j, "]");
+    const YAML::Node xe = x[j];
+    if (!xe.IsMap() || xe.size() == 0) {
+      e.add(xe, xkp, "must be a mapping {axis: value or [values]}");
+      continue;
+    }
+    std::map<std::string, std::vector<std::string>> ent;
+    bool ok = true;
+    for (const auto& kv : xe) {
+      const std::string a = kv.first.as<std::string>("");
+      if (!axes.count(a)) {
+        std::string list;
+        for (const auto& y : axes) list += (list.empty() ? "" : ", ") + y;
+        e.add(kv.first, xkp + "." + a, cat("is not a sweep axis of ", me.method, " (axes: ", list, ")"));
+        ok = false;
+        continue;
       }
+      std::vector<std::string>& vals = ent[a];
+      auto add_val = [&](const YAML::Node& vn, const std::string& vkp) {
+        std::string sv;
+        if (exclude_value(vn, vkp, a, sv)) vals.push_back(sv);
+        else ok = false;
+      };
+      if (kv.second.IsSequence())
+        for (size_t k = 0; k < kv.second.size(); ++k) add_val(kv.second[k], cat(xkp, ".", a, "[", k, "]"));
+      else add_val(kv.second, xkp + "." + a);
+    }
+    if (ok) me.exclude.push_back(ent);
+    else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
   }
+}
+
+// One value of an exclude entry for `axis`, as the axis's canonical text (sym as 1/0, group
+// converted like the axis); false (and reported) when it is not one.
+bool ManifestParser::exclude_value(const YAML::Node& vn, const std::string& vkp, const std::string& axis, std::string& sv) {
+  if (!scalar_as(vn, sv)) return e.add(vn, vkp, "must be a value or a list of values"), false;
+  if (axis == "sym") {
+    bool b = false;
+    if (!scalar_as(vn, b)) return e.add(vn, vkp, "must be true or false"), false;
+    sv = b ? "1" : "0";
+  } else if (axis == "group") {  // spelled as the axis, compared with its converted values
+    int g = 0;
+    if (!scalar_as(vn, g)) return e.add(vn, vkp, "must be an integer"), false;
+    if (!group_spelling_ok(g)) return e.add(vn, vkp, group_spelling_problem(g)), false;
+    sv = std::to_string(QuantSpec::from_user_group(g));
+  } else if (axis != "nm") {
+    double d = 0;
+    if (!scalar_as(vn, d)) return e.add(vn, vkp, "must be a number"), false;
+  }
+  return true;
 }
 
 void ManifestParser::execution(const YAML::Node& root) {
