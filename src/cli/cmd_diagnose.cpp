@@ -93,6 +93,7 @@ int cmd_diagnose(const std::vector<std::string>& args) {
                  method_names(MethodKind::Quant), " or ", method_names(MethodKind::Control));
   cc.prepare();
   const Model& fp = *cc.m;
+  if (!control) validate_compress_options(fp, o, cli_flag);  // named by flag (check_and_prepare checks again)
   diag::DiagnoseConfig cfg;
   cfg.compress = o;
   cfg.noise = noise;

@@ -18,6 +18,23 @@ std::string num(double v) {
   std::snprintf(b, sizeof b, "%g", v);
   return b;
 }
+
+// The study sections as parsed (typed; the verbatim text is the manifest's).
+nlohmann::json studies_json(const plan::Manifest& m) {
+  nlohmann::json j = nlohmann::json::object();
+  if (m.tasks.present)
+    j["tasks"] = {{"names", m.tasks.names}, {"limit", m.tasks.options.limit}, {"fewshot", m.tasks.options.fewshot},
+                  {"seed", m.tasks.options.seed}, {"data_root", m.tasks.data_root}};
+  const auto& d = m.diagnostics;
+  j["diagnostics"] = {{"enabled", d.enabled}, {"eval_windows", d.eval_windows}, {"eval_seqlen", d.eval_seqlen},
+                      {"facts", d.facts}, {"only", d.only}};
+  if (m.laws.present) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& l : m.laws.laws) names.push_back(l.name);
+    j["laws"] = {{"file", m.laws.file}, {"names", names}};
+  }
+  return j;
+}
 }  // namespace
 
 int cmd_plan(const std::vector<std::string>& args) {
@@ -80,7 +97,7 @@ int cmd_plan(const std::vector<std::string>& args) {
                 {{"nodes", R.nodes}, {"ranks_per_node", R.ranks_per_node}, {"gpus_per_rank", R.gpus_per_rank},
                  {"cpus_per_rank", R.cpus_per_rank}, {"time", R.time}, {"partition", R.partition},
                  {"account", R.account}, {"qos", R.qos}, {"memory", R.memory}, {"chunks", R.chunks}}},
-               {"sections", m.sections}});
+               {"studies", studies_json(m)}});
     return 0;
   }
   std::printf("%s: %zu configuration%s (%zu model%s, %zu method entr%s) -> %s\n", m.path.c_str(), cs.size(),

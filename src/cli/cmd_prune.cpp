@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <sstream>
 
 #include "cli/compress_common.hpp"
 #include "lowbit/core/error.hpp"
@@ -47,12 +46,9 @@ int cmd_prune(const std::vector<std::string>& args) {
     return 0;
   o.prune.per_row = !per_matrix;
   if (!nm.empty()) {
-    int n = 0, mm = 0;
-    char colon = 0;
-    std::istringstream in(nm);
-    LB_INPUT_CHECK((in >> n >> colon >> mm) && colon == ':' && in.eof(), "--nm '", nm, "' must look like N:M, e.g. 2:4");
-    o.prune.n = n;
-    o.prune.m = mm;
+    const auto p = parse_nm(nm);
+    LB_INPUT_CHECK(p, "--nm: ", nm_syntax_problem(nm));
+    o.prune.set_nm(*p);
   }
   const MethodRow* row = find_method(o.method);
   LB_INPUT_CHECK(row && row->prune(), "--method '", o.method, "' is not a pruning method (",
@@ -62,7 +58,7 @@ int cmd_prune(const std::vector<std::string>& args) {
   const bool want_hf = !cc.parse_formats(format, {"hf"}, "hf").empty();
   cc.prepare();
   Model& m = *cc.m;
-  validate_compress_options(m, o);
+  validate_compress_options(m, o, cli_flag);
   cc.check_gguf();
   CalibSet calib = cc.calibration();
   nlohmann::json report = {{"model", cc.model}, {"method", o.method}, {"sparsity", o.prune.sparsity},

@@ -53,7 +53,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   Model& m = *cc.m;
   // Everything checkable is checked before any work.
   LB_INPUT_CHECK(is_quant_method(o.method), "--method '", o.method, "' is not a quantization method (", method_names(MethodKind::Quant), ")");
-  validate_compress_options(m, o);
+  validate_compress_options(m, o, cli_flag);
   const std::vector<std::string> hf_formats =
       cc.parse_formats(format, {"fake", "packed", "both", "auto"}, "fake, packed, both or auto");
   LB_INPUT_CHECK(hf_formats.size() <= 1, "--format '", format, "': at most one of fake, packed, both, auto");

@@ -15,6 +15,12 @@
 
 namespace lowbit::cli {
 
+std::string cli_flag(const std::string& field) {
+  for (const char* f : {"method", "bits", "group", "sparsity", "nm", "levels", "damp", "blocksize"})
+    if (field == f) return "--" + field;
+  return field + " (no flag)";
+}
+
 void CompressCli::add_options(po::options_description& desc) {
   desc.add_options()("model,m", po::value(&model)->default_value(default_model_path()), "checkpoint to compress")(
       "tokenizer,t", po::value(&tok), "tokenizer (default: beside the model)")(

@@ -1,6 +1,6 @@
 // src/cli/compress_common.hpp — what `lowbit quantize` and `lowbit prune` share: calibration and
 // evaluation options, before/after perplexity, per-layer records as JSON.
-// defines: lowbit::cli::CompressCli
+// defines: lowbit::cli::CompressCli, cli_flag
 #pragma once
 
 #include <memory>
@@ -62,5 +62,10 @@ struct CompressCli {
   std::unique_ptr<Model> m;
   std::unique_ptr<Tokenizer> t;
 };
+
+// The CLI's name of a CompressOptions field a validator reports (OptionProblem::field): "--group",
+// "--nm", "--damp"; a field without a flag (the AWQ grid, the micro batch) is named as is. The
+// FieldNamer of quantize, prune and diagnose.
+std::string cli_flag(const std::string& field);
 
 }  // namespace lowbit::cli

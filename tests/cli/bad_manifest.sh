@@ -46,7 +46,13 @@ check "... and at once" '[ $(( $(date +%s) - start )) -lt 20 ]'
 manifest "$T/tasks.yaml" "  nsamples: 4
   seqlen: 32" "tasks:
   names: [no_such_task_xyz]"
-refused "an unknown task name" "no_such_task_xyz" "$T/tasks.yaml"
+refused "an unknown task name, at tasks.names' line:col" "tasks.yaml:15:10: tasks.names: .*no_such_task_xyz" "$T/tasks.yaml"
+manifest "$T/diag.yaml" "  nsamples: 4
+  seqlen: 32" "diagnostics:
+  eval_seqlen: 100000"
+refused "a diagnostics context beyond the model's: by manifest key, before work" \
+  "diag.yaml:15:16: diagnostics.eval_seqlen: configuration s.rtn.b4.g4.asym.n4.s0: 100000 must be in \[2, " "$T/diag.yaml"
+check "... not by the CLI flag" '! grep -q -- "--eval-seqlen" "$T/rerr"'
 mkdir -p "$T/emptymodel"
 cp "$SRC/models/stories260K/tok512.bin" "$T/emptymodel/"
 MODEL="$T/emptymodel" manifest "$T/noconfig.yaml" "  nsamples: 4

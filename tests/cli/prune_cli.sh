@@ -18,7 +18,7 @@ refused "sparsegpt without calibration refused" "needs calibration data" --metho
 refused "sparsity 1.0 refused" "sparsity" --method magnitude --sparsity 1.0
 refused "negative sparsity refused" "sparsity" --method haar --sparsity -0.1
 refused "N >= M refused" "2:2" --method magnitude --nm 2:2
-refused "malformed N:M refused" "must look like N:M" --method magnitude --nm 2-4
+refused "malformed N:M refused" "--nm: '2-4' is not N:M" --method magnitude --nm 2-4
 refused "unknown method refused" "not a pruning method" --method lottery
 
 check_sparsity() {  # report, expected fraction

@@ -13,15 +13,16 @@ refused() {  # name, expected text, args...
   shift 2
   expect_refused "$name" "$want" quantize --calib "${CALARG:-$CAL}" --doc-sep-none "$@"
 }
-refused "bits 9 refused" "bits 9 is outside 2..8" --bits 9
+refused "bits 9 refused, named by its flag" "--bits for attn.q: bits 9 is outside 2..8" --bits 9
 refused "bits 1 refused" "bits 1 is outside 2..8" --bits 1
-refused "negative group refused" "must be positive or -1 (per channel)" --group -3
+refused "negative group refused, named by its flag" "--group for attn.q: group size -3 must be positive or -1 (per channel)" --group -3
 refused "packed 5-bit refused" "holds 2, 3, 4 or 8 bits, not 5" --bits 5 --group 0 --format packed
 refused "packed with a ragged word refused" "172 x 3 bits = 516" --bits 3 --group 0 --format packed
 refused "unknown method refused" "not a quantization method" --method foo --group 0
 refused "unknown format refused" "must be fake, packed, both or auto" --group 0 --format zip
 CALARG=/nonexistent.txt refused "missing corpus refused" "calibration corpus not found" --group 0
-refused "damp out of range refused" "--damp" --group 0 --damp 2
+refused "damp out of range refused" "--damp: GPTQ damping 2 must be in (0, 1)" --group 0 --damp 2
+refused "blocksize 0 refused" "--blocksize: GPTQ block size 0 must be positive" --group 0 --blocksize 0
 
 # The defaults on the embedded model (#16): --group 128 is wider than attn's 64 inputs (one group per
 # row) and leaves a ragged last group of 44 of mlp.down's 172 (as GPTQ's reference and AutoGPTQ do).

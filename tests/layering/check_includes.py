@@ -26,7 +26,7 @@ BELOW = {
     "compress": ["io", "dist"],      # the driver and the methods
     "diagnose": ["compress", "eval"],
     "fit": ["archive", "model"],
-    "plan": ["fit", "compress"],
+    "plan": ["fit", "compress", "eval"],  # eval: the tasks: section is eval's TaskOptions
     "train": ["eval"],
     "testbed": ["train"],
     "run": ["plan", "diagnose"],

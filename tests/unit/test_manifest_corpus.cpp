@@ -196,8 +196,10 @@ TEST(ManifestSweep, ResourcesAndSections) {
   EXPECT_EQ(R.time, "1-12:00:00");
   EXPECT_EQ(R.memory, "256G");
   EXPECT_EQ(R.sbatch.size(), 2u);
-  EXPECT_TRUE(m.sections.count("laws"));
-  EXPECT_TRUE(m.sections.count("resources"));
+  ASSERT_TRUE(m.laws.present);
+  ASSERT_EQ(m.laws.laws.size(), 1u);  // parsed by fit's parser at plan time
+  EXPECT_EQ(m.laws.laws[0].name, "drop");
+  EXPECT_EQ(m.laws.laws[0].params.size(), 2u);
   EXPECT_EQ(plan::default_chunks(m, 100), 8);
   EXPECT_EQ(plan::default_chunks(m, 3), 3);  // never more tasks than configurations
 }
@@ -351,4 +353,82 @@ TEST(ManifestLimits, HugeSweepsAreCountedNotExpanded) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("sweeps 100000000000000000000 configurations"), std::string::npos) << e.what();
   }
+}
+
+// Validators name the field; the manifest run names its key with file:line:col (never a CLI flag),
+// before any work: a group the quantizer refuses, an N:M a layer cannot hold, a diagnostics context
+// longer than the model's.
+namespace {
+plan::Manifest real_manifest(const std::string& methods, const std::string& extra = "") {
+  const std::string text = "name: t\nmodels:\n  - name: s\n    path: " + test::source("models/stories260K/stories260K.bin") +
+                           "\n    tokenizer: " + test::source("models/stories260K/tok512.bin") +
+                           "\ncalibration:\n  path: " + test::source("jobs/data/tinystories_sample.txt") +
+                           "\n  nsamples: 2\n  seqlen: 16\nmethods:\n" + methods + extra;
+  return plan::parse_manifest(text, "/tmp/m.yaml");
+}
+std::string config_error_of(const plan::Manifest& m, const std::vector<plan::RunConfig>& cs) {
+  try {
+    run::validate_configs(m, cs);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "NO ERROR";
+}
+}  // namespace
+
+TEST(ManifestValidate, ABadGroupIsNamedByItsManifestKeyNotTheFlag) {
+  const auto m = real_manifest("  - method: fp\n  - method: rtn\n    bits: 4\n    group: 32\n");  // group: line 14
+  auto cs = plan::expand(m);
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_EQ(config_error_of(m, cs), "NO ERROR");
+  cs[1].group = -7;  // what the parser refuses; here to reach the quantizer's own check
+  const std::string e = config_error_of(m, cs);
+  EXPECT_NE(e.find("/tmp/m.yaml:14:12: methods[1].group: configuration s.rtn.b4.g32.asym.n2.s0, attn.q: group size -7"),
+            std::string::npos) << e;
+  EXPECT_EQ(e.find("--"), std::string::npos) << e;
+}
+
+TEST(ManifestValidate, AnNmALayerCannotHoldIsNamedByItsManifestKey) {
+  const auto m = real_manifest("  - method: magnitude\n    nm: [\"2:4\", \"3:5\"]\n");  // nm: line 12
+  const std::string e = config_error_of(m, plan::expand(m));
+  EXPECT_NE(e.find("1 configuration problem"), std::string::npos) << e;  // 2:4 fits every layer
+  EXPECT_NE(e.find("/tmp/m.yaml:12:9: methods[0].nm: configuration s.magnitude.sp0.5.nm3-5, "), std::string::npos) << e;
+  EXPECT_NE(e.find("does not divide the input dimension"), std::string::npos) << e;
+  EXPECT_EQ(e.find("--nm"), std::string::npos) << e;
+}
+
+TEST(ManifestValidate, DiagnosticsContextIsCheckedBeforeWorkByManifestKey) {
+  const auto m = real_manifest("  - method: rtn\n    bits: 4\n", "diagnostics:\n  eval_seqlen: 100000\n");  // line 14
+  const std::string e = config_error_of(m, plan::expand(m));
+  EXPECT_NE(e.find("/tmp/m.yaml:14:16: diagnostics.eval_seqlen: configuration s.rtn.b4.g128.asym.n2.s0: 100000 must be in [2, "),
+            std::string::npos) << e;
+  EXPECT_EQ(e.find("--eval-seqlen"), std::string::npos) << e;
+  const auto off = real_manifest("  - method: rtn\n    bits: 4\n", "diagnostics:\n  eval_seqlen: 100000\n  only: gptq\n");
+  EXPECT_EQ(config_error_of(off, plan::expand(off)), "NO ERROR");  // no configuration is diagnosed
+}
+
+TEST(ManifestValidate, AnEvaluationContextPerplexityWouldRefuseIsNamedBeforeWork) {
+  const auto m = real_manifest("  - method: fp\n", "evaluation:\n  ppl:\n    ctx: 1\n");  // ctx: line 14
+  const std::string e = config_error_of(m, plan::expand(m));
+  EXPECT_NE(e.find("/tmp/m.yaml:14:10: evaluation.ppl.ctx: context 1 must be at least 2"), std::string::npos) << e;
+  EXPECT_EQ(e.find("--ctx"), std::string::npos) << e;
+}
+
+// The study sections are typed at parse: what the runner reads, without a second YAML parse.
+TEST(ManifestSweep, StudySectionsAreParsedOnceIntoTypes) {
+  const auto m = parse("  - method: fp\n",
+                       "tasks:\n  names: [a/x.yaml, lama]\n  limit: 5\n  fewshot: 0\n  seed: 7\n"
+                       "diagnostics:\n  eval_windows: 3\n  only: gptq\n");
+  EXPECT_TRUE(m.tasks.present);
+  EXPECT_EQ(m.tasks.names, "/tmp/a/x.yaml,lama");  // files of a list resolved against the manifest's folder
+  EXPECT_EQ(m.tasks.options.limit, 5);
+  EXPECT_EQ(m.tasks.options.fewshot, 0);
+  EXPECT_EQ(m.tasks.options.seed, 7u);
+  EXPECT_TRUE(m.diagnostics.enabled);
+  EXPECT_EQ(m.diagnostics.eval_windows, 3);
+  EXPECT_EQ(m.diagnostics.eval_seqlen, 64);  // the default
+  EXPECT_EQ(m.diagnostics.only, "gptq");
+  EXPECT_FALSE(parse("  - method: fp\n", "diagnostics: false\n").diagnostics.enabled);
+  EXPECT_FALSE(parse("  - method: fp\n", "diagnostics: {enabled: false}\n").diagnostics.enabled);
+  EXPECT_FALSE(parse("  - method: fp\n").tasks.present);
 }

@@ -12,6 +12,9 @@
 #include "lowbit/compress/quant.hpp"
 #include "lowbit/compress/stats.hpp"
 #include "lowbit/core/error.hpp"
+#include "lowbit/model/synthetic.hpp"
+#include "error_of.hpp"
+#include "test_configs.hpp"
 
 namespace lowbit {
 namespace {
@@ -129,27 +132,58 @@ TEST(Methods, ObsSolversReportDeadColumnsAlike) {
   }
 }
 
-TEST(Methods, ValidateAsksTheRowAndNamesTheField) {
+TEST(Methods, CheckAsksTheRowAndNamesTheField) {
   CompressOptions o;
-  o.prune.n = 2;
-  o.prune.m = 4;
-  EXPECT_NO_THROW(method_row("wanda").validate(o, 64, "methods[1]"));
-  try {
-    method_row("haar").validate(o, 64, "methods[1]");
-    FAIL() << "haar accepted N:M";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("methods[1]"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("haar"), std::string::npos) << e.what();
-  }
+  o.prune.set_nm({2, 4});
+  EXPECT_FALSE(method_row("wanda").check(o, 64).has_value());
+  const auto haar = method_row("haar").check(o, 64);
+  ASSERT_TRUE(haar.has_value()) << "haar accepted N:M";
+  EXPECT_EQ(haar->field, "nm");
+  EXPECT_NE(haar->what.find("haar"), std::string::npos) << haar->what;
+  EXPECT_EQ(haar->what.find("--"), std::string::npos) << "no surface's name: " << haar->what;
   o.spec.group = 48;  // does not divide 64: a ragged last group of 16 columns, accepted
-  EXPECT_NO_THROW(method_row("gptq").validate(o, 64, "methods[0].group"));
+  EXPECT_FALSE(method_row("gptq").check(o, 64).has_value());
   o.spec.group = -3;
-  try {
-    method_row("gptq").validate(o, 64, "methods[0].group");
-    FAIL() << "group -3 accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("methods[0].group"), std::string::npos) << e.what();
-  }
+  const auto g = method_row("gptq").check(o, 64);
+  ASSERT_TRUE(g.has_value()) << "group -3 accepted";
+  EXPECT_EQ(g->field, "group");
+  EXPECT_NE(g->what.find("-3"), std::string::npos) << g->what;
+  o.spec.group = 128;
+  o.spec.bits = 9;
+  const auto b = method_row("rtn").check(o, 64);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->field, "bits");
+}
+
+// The surface names the field: validate_compress_options prefixes the namer's name and the linear.
+TEST(Methods, ValidateCompressOptionsLetsTheSurfaceNameTheField) {
+  const auto model = make_synthetic_model(test::small_config(Arch::Llama, 32, 64, 8), 3);  // >= 32 inputs per linear
+  CompressOptions o;
+  o.method = "gptq";
+  o.spec.group = -3;
+  const std::string cli = test::error_of<InputError>([&] { validate_compress_options(*model, o, [](const std::string& f) { return "--" + f; }); });
+  EXPECT_EQ(cli.rfind("--group for attn.q: group size -3", 0), 0u) << cli;
+  const std::string plain = test::error_of<InputError>([&] { validate_compress_options(*model, o); });
+  EXPECT_EQ(plain.rfind("group for attn.q: ", 0), 0u) << plain;
+  o.spec.group = 128;
+  o.gptq.percdamp = 2;
+  const std::string damp = test::error_of<InputError>([&] { validate_compress_options(*model, o, [](const std::string& f) { return "<" + f + ">"; }); });
+  EXPECT_EQ(damp.rfind("<damp>: GPTQ damping 2", 0), 0u) << damp;
+  o.gptq.percdamp = 0.01;
+  EXPECT_NO_THROW(validate_compress_options(*model, o));
+}
+
+// One N:M parser for the manifest, --nm and the runner: the same text is refused everywhere.
+TEST(Methods, NmParsedOnceRefusesTheSameInputs) {
+  const auto p = parse_nm("2:4");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->n, 2);
+  EXPECT_EQ(p->m, 4);
+  EXPECT_EQ(p->str(), "2:4");
+  for (const char* bad : {"", "2", "2:", ":4", "2-4", "4:2", "2:2", "0:4", "-1:4", "+2:4", " 2:4", "2:4 ", "2: 4",
+                          "2:4:8", "a:b", "1:9999999999"})
+    EXPECT_FALSE(parse_nm(bad).has_value()) << "'" << bad << "'";
+  EXPECT_NE(nm_syntax_problem("4:2").find("'4:2' is not N:M with 0 < N < M"), std::string::npos);
 }
 
 }  // namespace

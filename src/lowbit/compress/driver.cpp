@@ -53,21 +53,35 @@ void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer,
   }
 }
 
-void validate_compress_options(const Model& m, const CompressOptions& o) {
-  const MethodRow& row = method_row(o.method);
-  LB_INPUT_CHECK(row.compresses(), "--method '", o.method, "' is not a compression method (",
-                 method_names_compress(), ")");
+std::optional<OptionProblem> check_compress_options(const Model& m, const CompressOptions& o) {
+  const MethodRow* row = find_method(o.method);
+  if (!row || !row->compresses())
+    return OptionProblem{"method", "", cat("'", o.method, "' is not a compression method (", method_names_compress(), ")")};
   const auto& c = m.cfg;
   for (auto id : kLinearIds) {
     if (!block_has(c, id)) continue;
     const int64_t in = (id == LinearId::O) ? c.q_dim() : (id == LinearId::Down ? c.hidden_dim : c.dim);
-    row.validate(o, in, std::string(row.quant() ? "--group/--bits for " : "--sparsity/--nm for ") + linear_name(id));
+    if (auto p = row->check(o, in)) {
+      p->linear = linear_name(id);
+      return p;
+    }
   }
-  LB_INPUT_CHECK(o.sparsegpt.percdamp > 0 && o.sparsegpt.percdamp < 1, "SparseGPT damping must be in (0, 1)");
-  LB_INPUT_CHECK(o.gptq.percdamp > 0 && o.gptq.percdamp < 1, "--damp ", o.gptq.percdamp, " must be in (0, 1)");
-  LB_INPUT_CHECK(o.gptq.blocksize >= 1, "--blocksize must be positive");
-  LB_INPUT_CHECK(o.awq.grid >= 1, "AWQ grid must be positive");
-  LB_INPUT_CHECK(o.micro_batch >= 1, "micro batch must be positive");
+  auto problem = [](const char* field, std::string what) { return OptionProblem{field, "", std::move(what)}; };
+  if (!(o.sparsegpt.percdamp > 0 && o.sparsegpt.percdamp < 1))
+    return problem("damp", cat("SparseGPT damping ", o.sparsegpt.percdamp, " must be in (0, 1)"));
+  if (o.sparsegpt.blocksize < 1) return problem("blocksize", cat("SparseGPT block size ", o.sparsegpt.blocksize, " must be positive"));
+  if (!(o.gptq.percdamp > 0 && o.gptq.percdamp < 1))
+    return problem("damp", cat("GPTQ damping ", o.gptq.percdamp, " must be in (0, 1)"));
+  if (o.gptq.blocksize < 1) return problem("blocksize", cat("GPTQ block size ", o.gptq.blocksize, " must be positive"));
+  if (o.awq.grid < 1) return problem("grid", cat("AWQ grid ", o.awq.grid, " must be positive"));
+  if (o.micro_batch < 1) return problem("micro_batch", cat("micro batch ", o.micro_batch, " must be positive"));
+  return std::nullopt;
+}
+
+void validate_compress_options(const Model& m, const CompressOptions& o, const FieldNamer& name) {
+  const auto p = check_compress_options(m, o);
+  if (!p) return;
+  LB_FAIL_INPUT(name ? name(p->field) : p->field, p->linear.empty() ? "" : " for " + p->linear, ": ", p->what);
 }
 
 namespace {

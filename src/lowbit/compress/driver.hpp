@@ -7,6 +7,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,9 +79,14 @@ struct CompressResult {
 void run_block_batched(const DecoderConfig& c, const BlockWeights& w, int layer, Tensor& x, int n, int L, int mb,
                        const ForwardHooks* hooks, bool update = true);
 
-// Check everything that can be checked before work starts (method, bits, group vs every linear's
-// input dimension). Throws InputError naming the option and the offending layer.
-void validate_compress_options(const Model& m, const CompressOptions& o);
+// Everything that can be checked before work starts (method, bits, group, sparsity, N:M and Haar
+// levels vs every linear's input dimension, damping, block size, AWQ grid, micro batch): the first
+// problem, naming the field and the linear, or nullopt.
+std::optional<OptionProblem> check_compress_options(const Model& m, const CompressOptions& o);
+// check_compress_options as InputError "<name(field)> for <linear>: <what>". `name` is the surface's
+// name of a field (the CLI: --group; a manifest run: methods[1].group at file:line:col); without
+// one the field is named as is ("group for attn.q: ...").
+void validate_compress_options(const Model& m, const CompressOptions& o, const FieldNamer& name = {});
 // Bytes predicted by the memory model for compressing `m` with `n_local` local calibration samples.
 long long compress_memory_model(const Model& m, int n_local, int seqlen, const CompressOptions& o, int tree_levels);
 // Compress `m` in place (its blocks are replaced by the compressed ones). `calib` may be empty for

@@ -116,9 +116,10 @@ const MethodRow& method_row(std::string_view name, std::string_view where) {
   return *r;
 }
 
-void MethodRow::validate(const CompressOptions& o, int64_t in, const std::string& where) const {
-  if (quant()) o.spec.validate(in, where);
-  else if (prune()) o.prune.validate(in, *this, where);
+std::optional<OptionProblem> MethodRow::check(const CompressOptions& o, int64_t in) const {
+  if (quant()) return o.spec.check(in);
+  if (prune()) return o.prune.check(in, *this);
+  return std::nullopt;
 }
 
 bool is_quant_method(std::string_view m) {

@@ -56,8 +56,10 @@ struct MethodRow {
   bool quant() const { return kind == MethodKind::Quant; }
   bool prune() const { return kind == MethodKind::Prune; }
   bool compresses() const { return run != nullptr; }
-  // Checks this method's settings in `o` against a linear with `in` inputs; InputError naming `where`.
-  void validate(const CompressOptions& o, int64_t in, const std::string& where) const;
+  // The first problem of this method's settings in `o` against a linear with `in` inputs, naming
+  // the field (bits, group, sparsity, nm, levels); nullopt when they fit. The caller names the
+  // surface (validate_compress_options).
+  std::optional<OptionProblem> check(const CompressOptions& o, int64_t in) const;
 };
 
 std::span<const MethodRow> method_table();

@@ -1,6 +1,6 @@
 // lowbit/compress/prune.cpp — what the pruning methods share: PruneSpec validation and naming, the
 // exact k-smallest selection and score-based (magnitude / Wanda) masking.
-// defines: see prune.hpp (PruneSpec::validate, PruneSpec::str) and prune_select.hpp
+// defines: see prune.hpp (parse_nm, PruneSpec::check/validate, PruneSpec::str) and prune_select.hpp
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -22,25 +22,52 @@
 
 namespace lowbit {
 
-void PruneSpec::validate(int64_t in, const MethodRow& method, const std::string& where) const {
-  LB_INPUT_CHECK(method.prune(), where, ": '", method.name, "' is not a pruning method (",
-                 method_names(MethodKind::Prune), ")");
-  LB_INPUT_CHECK(std::isfinite(sparsity) && sparsity >= 0.0 && sparsity < 1.0, where, ": sparsity ", sparsity,
-                 " must be in [0, 1)");
-  LB_INPUT_CHECK(in >= 1, where, ": input dimension ", in, " must be positive");
+std::optional<NmPattern> parse_nm(std::string_view s) {
+  const size_t c = s.find(':');
+  if (c == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view t, int& v) {
+    if (t.empty() || t.size() > 9 || !std::all_of(t.begin(), t.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return false;  // nine digits fit an int
+    v = std::stoi(std::string(t));
+    return true;
+  };
+  NmPattern p;
+  if (!number(s.substr(0, c), p.n) || !number(s.substr(c + 1), p.m)) return std::nullopt;
+  if (!(p.n >= 1 && p.m >= 2 && p.n < p.m)) return std::nullopt;
+  return p;
+}
+
+std::string nm_syntax_problem(std::string_view s) {
+  return cat("'", s, "' is not N:M with 0 < N < M (e.g. 2:4)");
+}
+
+std::optional<OptionProblem> PruneSpec::check(int64_t in, const MethodRow& method) const {
+  auto problem = [](const char* field, std::string what) { return OptionProblem{field, "", std::move(what)}; };
+  if (!method.prune())
+    return problem("method", cat("'", method.name, "' is not a pruning method (", method_names(MethodKind::Prune), ")"));
+  if (!(std::isfinite(sparsity) && sparsity >= 0.0 && sparsity < 1.0))
+    return problem("sparsity", cat("sparsity ", sparsity, " must be in [0, 1)"));
+  if (in < 1) return problem("sparsity", cat("input dimension ", in, " must be positive"));
   if (m > 0 || n > 0) {
-    LB_INPUT_CHECK(method.supports_nm, where, ": N:M sparsity (", n, ":", m, ") is not supported by ",
-                   method.name, ", which prunes wavelet coefficients, not weights; use a sparsity ratio");
-    LB_INPUT_CHECK(n >= 1 && m >= 2 && n < m, where, ": N:M ", n, ":", m, " needs 0 < N < M");
-    LB_INPUT_CHECK(in % m == 0, where, ": N:M ", n, ":", m, ": M = ", m, " does not divide the input dimension ",
-                   in);
+    if (!method.supports_nm)
+      return problem("nm", cat("N:M sparsity (", n, ":", m, ") is not supported by ", method.name,
+                               ", which prunes wavelet coefficients, not weights; use a sparsity ratio"));
+    if (!(n >= 1 && m >= 2 && n < m)) return problem("nm", cat("N:M ", n, ":", m, " needs 0 < N < M"));
+    if (in % m != 0)
+      return problem("nm", cat("N:M ", n, ":", m, ": M = ", m, " does not divide the input dimension ", in));
   }
   if (method.has_levels) {
-    LB_INPUT_CHECK(haar_levels >= 1, where, ": Haar levels ", haar_levels, " must be >= 1");
-    LB_INPUT_CHECK(haar_levels <= 62 && (in >> haar_levels) >= 1, where, ": Haar levels ", haar_levels,
-                   " too many for the input dimension ", in, " (each level halves it; at most ",
-                   in >= 2 ? int(std::floor(std::log2(double(in)))) : 0, ")");
+    if (haar_levels < 1) return problem("levels", cat("Haar levels ", haar_levels, " must be >= 1"));
+    if (!(haar_levels <= 62 && (in >> haar_levels) >= 1))
+      return problem("levels", cat("Haar levels ", haar_levels, " too many for the input dimension ", in,
+                                   " (each level halves it; at most ",
+                                   in >= 2 ? int(std::floor(std::log2(double(in)))) : 0, ")"));
   }
+  return std::nullopt;
+}
+
+void PruneSpec::validate(int64_t in, const MethodRow& method, const std::string& where) const {
+  if (const auto p = check(in, method)) LB_FAIL_INPUT(where, ": ", p->what);
 }
 
 std::string PruneSpec::str() const {

@@ -1,13 +1,16 @@
 // lowbit/compress/prune.hpp — weight pruning: magnitude, Wanda, SparseGPT and Haar wavelet subband
 // pruning, one file each (magnitude.cpp, wanda.cpp, sparsegpt.cpp, haar.cpp), one result type.
-// defines: lowbit::PruneSpec, PruneResult, SubbandStat, SparseGptOptions, prune_magnitude,
-//          prune_wanda, prune_sparsegpt, prune_haar
+// defines: lowbit::NmPattern, parse_nm, PruneSpec, PruneResult, SubbandStat, SparseGptOptions,
+//          prune_magnitude, prune_wanda, prune_sparsegpt, prune_haar
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "lowbit/core/option_problem.hpp"
 #include "lowbit/compress/stats.hpp"
 #include "lowbit/core/tensor.hpp"
 
@@ -15,14 +18,29 @@ namespace lowbit {
 
 struct MethodRow;  // compress/methods.hpp
 
+// An N:M semi-structured pattern: n zeros in every m consecutive inputs.
+struct NmPattern {
+  int n = 0, m = 0;
+  std::string str() const { return std::to_string(n) + ":" + std::to_string(m); }
+};
+// The one parser of N:M text (manifest `nm:`, `--nm`, a configuration's nm): two decimal integers
+// (digits only: no sign, space or other separator) joined by ':', with 0 < N < M. nullopt otherwise.
+std::optional<NmPattern> parse_nm(std::string_view s);
+// What every surface says when parse_nm refuses `s` (the surface adds its field name).
+std::string nm_syntax_problem(std::string_view s);
+
 struct PruneSpec {
   double sparsity = 0.5;     // fraction of elements set to zero in every comparison group, in [0, 1)
   int n = 0, m = 0;          // N:M semi-structured when m > 0: n zeros in every m consecutive inputs
   bool per_row = true;       // comparison group: each output row (true) or the whole matrix (magnitude)
   int haar_levels = 1;       // Haar: decomposition levels (1 = LL, LH, HL, HH)
   bool haar_global = false;  // Haar ablation: one global magnitude threshold over all coefficients
-  // Throws InputError naming `where` for sparsity outside [0,1), N ≥ M, M not dividing `in`, or a
-  // pattern the method (a pruning row of the method table) does not support (N:M for Haar).
+  void set_nm(NmPattern p) { n = p.n, m = p.m; }
+  // The first problem (field sparsity, nm or levels) for sparsity outside [0,1), N ≥ M, M not
+  // dividing `in`, or a pattern the method (a pruning row of the method table) does not support
+  // (N:M for Haar); nullopt when the settings fit a linear with `in` inputs.
+  std::optional<OptionProblem> check(int64_t in, const MethodRow& method) const;
+  // check() as an InputError "<where>: <what>" (the algorithms' own guard).
   void validate(int64_t in, const MethodRow& method, const std::string& where) const;
   std::string str() const;   // "s0.50", "2:4"
 };

@@ -22,6 +22,8 @@ PreparedInputs check_and_prepare(DiagnoseConfig& c, const Model& fp, const Token
   const bool control = row && row->kind == MethodKind::Control;
   LB_INPUT_CHECK(row && (control || row->quant()), "--method '", o.method, "' must be ",
                  method_names(MethodKind::Quant), " or ", method_names(MethodKind::Control));
+  // Fields named as is: each surface has checked them with its own names before (lowbit diagnose by
+  // flag, a manifest run in run::validate_configs by manifest key), so this is the library's guard.
   if (!control) validate_compress_options(fp, o);
   LB_INPUT_CHECK(!c.calib.path.empty(), "diagnose needs a calibration corpus (--calib)");
   LB_INPUT_CHECK(file_exists(c.calib.path), c.calib.path, ": calibration corpus not found");

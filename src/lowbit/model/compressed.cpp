@@ -5,12 +5,17 @@
 
 namespace lowbit {
 
-void QuantSpec::validate(int64_t in, const std::string& where) const {
-  LB_INPUT_CHECK(bits >= 2 && bits <= 8, where, ": bits ", bits, " is outside 2..8");
-  LB_INPUT_CHECK(per_channel() || group > 0, where, ": group size ", group, " must be positive or ",
-                 kPerChannelSpelling, " (per channel)");
-  LB_INPUT_CHECK(in >= 1, where, ": input dimension ", in, " must be positive");
+std::optional<OptionProblem> QuantSpec::check(int64_t in) const {
+  if (bits < 2 || bits > 8) return OptionProblem{"bits", "", cat("bits ", bits, " is outside 2..8")};
+  if (!(per_channel() || group > 0))
+    return OptionProblem{"group", "", cat("group size ", group, " must be positive or ", kPerChannelSpelling, " (per channel)")};
+  if (in < 1) return OptionProblem{"group", "", cat("input dimension ", in, " must be positive")};
   // A group that does not divide `in` is allowed: the last group of each row is ragged (n_groups).
+  return std::nullopt;
+}
+
+void QuantSpec::validate(int64_t in, const std::string& where) const {
+  if (const auto p = check(in)) LB_FAIL_INPUT(where, ": ", p->what);
 }
 
 std::string QuantSpec::str() const {

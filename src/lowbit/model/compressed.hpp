@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lowbit/core/option_problem.hpp"
 #include "lowbit/core/tensor.hpp"
 
 namespace lowbit {
@@ -45,7 +47,10 @@ struct QuantSpec {
     const int64_t gs = group_size(in);
     return std::min(gs, in - g * gs);
   }
-  // Throws InputError naming `where` for bits outside 2..8 or a negative group.
+  // The first problem (field bits or group) for bits outside 2..8 or a group that is neither
+  // positive nor kPerChannel; nullopt when the grid fits a linear with `in` inputs.
+  std::optional<OptionProblem> check(int64_t in) const;
+  // check() as an InputError "<where>: <what>" (the algorithms' and exporters' own guard).
   void validate(int64_t in, const std::string& where) const;
   std::string str() const;  // "w4g128asym"
 };

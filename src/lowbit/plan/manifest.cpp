@@ -1,5 +1,7 @@
 // lowbit/plan/manifest.cpp — manifest parsing, validation (all errors at once, with
-// file:line:column and key path) and sweep expansion. defines: see manifest.hpp
+// file:line:column and key path) and sweep expansion. One parse, section by section
+// (ManifestParser), into the typed values the runner reads: the study sections too.
+// defines: see manifest.hpp
 #include "lowbit/plan/manifest.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -202,21 +204,6 @@ std::string fmt_num(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
-}
-
-// Parses "N:M" with 0 < N < M; false otherwise.
-bool parse_nm(const std::string& s, int& n, int& mm) {
-  const auto c = s.find(':');
-  if (c == std::string::npos || c == 0 || c + 1 >= s.size()) return false;
-  try {
-    size_t a = 0, b = 0;
-    n = std::stoi(s.substr(0, c), &a);
-    mm = std::stoi(s.substr(c + 1), &b);
-    if (a != c || b != s.size() - c - 1) return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  return n >= 1 && mm >= 2 && n < mm;
 }
 
 // Slurm time limits: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (all numbers).
@@ -661,19 +648,50 @@ void check_sweeps(Errors& e, const YAML::Node& root, const YAML::Node& meth, con
   }
 }
 
-}  // namespace
 
-Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& popt) {
-  Errors e{path, {}};
-  const bool files = popt.check_files;
-  Manifest m;
-  m.path = path;
-  m.dir = fs::path(path).parent_path().string();
-  if (m.dir.empty()) m.dir = ".";
-  m.text = text;
-  check_manifest_size(path, (long long)text.size());
-  const YAML::Node root = load_one_document(text, path);
-  if (!root.IsMap()) LB_THROW(ConfigError, path, ": the manifest must be a YAML mapping (key: value) at the top level");
+
+
+// The manifest's sections, one function each; problems collect in `e` (all reported at once).
+class ManifestParser {
+ public:
+  ManifestParser(Manifest& m, const std::string& path, bool files) : e{path, {}}, m(m), path(path), files(files) {}
+  void top(const YAML::Node& root);
+  void models(const YAML::Node& root);
+  void calibration(const YAML::Node& root);
+  void evaluation(const YAML::Node& root);
+  void methods(const YAML::Node& root);
+  void execution(const YAML::Node& root);
+  void resources(const YAML::Node& root);
+  void diagnostics(const YAML::Node& root);
+  void tasks(const YAML::Node& root);
+  void laws(const YAML::Node& root);
+  void finish(const YAML::Node& root);  // cross-section checks; ConfigError listing every problem
+
+ private:
+  Errors e;
+  Manifest& m;
+  const std::string& path;
+  const bool files;  // false: --no-file-checks
+  void need_file(const YAML::Node& n, const std::string& kp, const std::string& p, bool dir_ok);
+  void method_entry(const YAML::Node& mn, const std::string& kp, std::vector<std::pair<YAML::Node, std::string>>& nodes);
+  std::set<std::string> method_keys(const YAML::Node& mn, const std::string& kp, const MethodEntry& me);
+  void method_values(const YAML::Node& mn, const std::string& kp, MethodEntry& me);
+  void method_zip(const YAML::Node& mn, const std::string& kp, MethodEntry& me, const std::set<std::string>& axes);
+  void method_exclude(const YAML::Node& mn, const std::string& kp, MethodEntry& me, const std::set<std::string>& axes);
+  bool exclude_value(const YAML::Node& vn, const std::string& vkp, const std::string& axis, std::string& sv);
+  void resource_lines(const YAML::Node& r);
+};
+
+// A file the manifest names must exist (skipped with --no-file-checks).
+void ManifestParser::need_file(const YAML::Node& n, const std::string& kp, const std::string& p, bool dir_ok) {
+  if (!files || p.empty()) return;
+  m.locations[kp] = loc(path, n, kp);
+  if (!dir_ok && is_directory(p)) return e.add(n, kp, "is a folder, not a file: " + p);
+  if (file_exists(p)) return;
+  e.add(n, kp, (dir_ok ? "no such file or folder: " : "no such file: ") + p);
+}
+
+void ManifestParser::top(const YAML::Node& root) {
   check_duplicate_keys(e, root, "");
   check_keys(e, root, "", {"name", "output", "models", "calibration", "evaluation", "methods", "seeds", "execution",
                            "diagnostics", "tasks", "laws", "resources", "testbed", "description"});
@@ -685,15 +703,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
   get(e, root, "", "output", out);
   m.output = resolve(m.dir, out);
   if (const YAML::Node d = root["description"]; d && !d.IsScalar()) e.add(d, "description", "must be a string");
-  // file checks (skipped with --no-file-checks)
-  auto need_file = [&](const YAML::Node& n, const std::string& kp, const std::string& p, bool dir_ok) {
-    if (!files || p.empty()) return;
-    m.locations[kp] = loc(path, n, kp);
-    if (!dir_ok && is_directory(p)) return e.add(n, kp, "is a folder, not a file: " + p);
-    if (file_exists(p)) return;
-    e.add(n, kp, (dir_ok ? "no such file or folder: " : "no such file: ") + p);
-  };
-  // models
+}
+
+void ManifestParser::models(const YAML::Node& root) {
   const YAML::Node models = root["models"];
   if (!models) e.add(root, "models", "missing (required): a list of {name, path}");
   else if (!models.IsSequence() || models.size() == 0) e.add(models, "models", "must be a non-empty list of {name, path}");
@@ -732,7 +744,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
       m.models.push_back(me);
     }
   }
-  // calibration
+}
+
+void ManifestParser::calibration(const YAML::Node& root) {
   if (const YAML::Node c = root["calibration"]) {
     if (!c.IsMap()) e.add(c, "calibration", "must be a mapping {path, nsamples, seqlen}");
     else {
@@ -752,7 +766,9 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
     }
   }
   get_axis(e, root, "", "seeds", m.seeds);
-  // evaluation
+}
+
+void ManifestParser::evaluation(const YAML::Node& root) {
   if (const YAML::Node ev = root["evaluation"]) {
     if (!ev.IsMap()) e.add(ev, "evaluation", "must be a mapping {ppl: {path, ctx, max_windows}}");
     else {
@@ -763,6 +779,7 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
           check_keys(e, p, "evaluation.ppl", {"path", "ctx", "max_windows"});
           get(e, p, "evaluation.ppl", "path", m.eval_path);
           get(e, p, "evaluation.ppl", "ctx", m.eval_ctx);
+          if (p["ctx"]) m.locations["evaluation.ppl.ctx"] = loc(path, p["ctx"], "evaluation.ppl.ctx");
           get(e, p, "evaluation.ppl", "max_windows", m.eval_max_windows);
           if (!m.eval_path.empty()) {
             m.eval_path = resolve(m.dir, m.eval_path);
@@ -774,224 +791,237 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
       }
     }
   }
-  // methods
+}
+
+void ManifestParser::methods(const YAML::Node& root) {
   const YAML::Node meth = root["methods"];
   std::vector<std::pair<YAML::Node, std::string>> method_nodes;
   if (!meth) e.add(root, "methods", "missing (required): a list of {method, ...axes}");
   else if (!meth.IsSequence() || meth.size() == 0) e.add(meth, "methods", "must be a non-empty list");
-  else {
-    for (size_t i = 0; i < meth.size(); ++i) {
-      const YAML::Node mn = meth[i];
-      const std::string kp = cat("methods[", i, "]");
-      if (!mn.IsMap()) {
-        e.add(mn, kp, "must be a mapping with a `method` key");
-        continue;
-      }
-      MethodEntry me;
-      get(e, mn, kp, "method", me.method, true);
-      if (me.method.empty()) continue;
-      if (!manifest_method(me.method)) {
-        e.add(mn["method"], kp + ".method", "'" + me.method + "' is not a method (" + manifest_method_names() + ")");
-        continue;
-      }
-      const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
-      const bool free = calibration_free(me.method);
-      std::set<std::string> keys = {"method", "models", "zip", "exclude"};
-      std::set<std::string> axes;
-      if (q) axes.insert({"bits", "group", "sym"});
-      if (pr) axes.insert({"sparsity", "nm"});
-      if (!free) axes.insert({"nsamples", "seeds", "seqlen"});
-      keys.insert(axes.begin(), axes.end());
-      if (free)
-        for (const char* k : {"nsamples", "seeds", "seqlen"})
-          if (mn[k]) e.add(mn[k], kp + "." + k, me.method + " reads no calibration data: " + k + " does not apply");
-      for (const auto& kv : mn) {
-        const std::string k = kv.first.as<std::string>("");
-        if (keys.count(k) || (free && (k == "nsamples" || k == "seeds" || k == "seqlen"))) continue;
-        std::string list;
-        for (const auto& a : keys) list += (list.empty() ? "" : ", ") + a;
-        const bool other_kind = k == "bits" || k == "group" || k == "sym" || k == "sparsity" || k == "nm";
-        e.add(kv.first, kp + "." + k,
-              other_kind ? cat("does not apply to ", me.method, " (", q ? "a quantization" : pr ? "a pruning" : "the unquantized",
-                               " method; its keys: ", list, ")")
-                         : "unknown key (expected one of: " + list + ")");
-      }
-      get_axis(e, mn, kp, "models", me.models);
-      if (!free) {
-        get_axis(e, mn, kp, "nsamples", me.nsamples);
-        get_axis(e, mn, kp, "seeds", me.seeds);
-        get_axis(e, mn, kp, "seqlen", me.seqlen);
-        for (const char* k : {"nsamples", "seqlen"})
-          if (mn[k]) m.locations[cat(kp, ".", k)] = loc(path, mn[k], cat(kp, ".", k));
-        for (int v : me.nsamples)
-          if (v < 1) e.add(mn["nsamples"], kp + ".nsamples", cat(v, " must be at least 1"));
-        for (int v : me.seqlen)
-          if (v < 2) e.add(mn["seqlen"], kp + ".seqlen", cat(v, " must be at least 2"));
-      }
-      if (q) {
-        me.bits = {4};
-        me.group = {128};
-        me.sym = {0};
-        get_axis(e, mn, kp, "bits", me.bits);
-        get_axis(e, mn, kp, "group", me.group);
-        std::vector<bool> sym;
-        get_axis(e, mn, kp, "sym", sym);
-        if (!sym.empty()) {
-          me.sym.clear();
-          for (bool b : sym) me.sym.push_back(b ? 1 : 0);
-        }
-        for (int b : me.bits)
-          if (b < 2 || b > 8) e.add(mn["bits"], kp + ".bits", cat(b, " is outside 2..8"));
-        for (int& g : me.group) {
-          if (!group_spelling_ok(g)) e.add(mn["group"], kp + ".group", group_spelling_problem(g));
-          g = QuantSpec::from_user_group(g);  // the one conversion of the manifest's spelling
-        }
-      }
-      if (pr) {
-        me.sparsity = {0.5};
-        me.nm = {""};
-        get_axis(e, mn, kp, "sparsity", me.sparsity);
-        get_axis(e, mn, kp, "nm", me.nm);
-        for (double s : me.sparsity)
-          if (!(s >= 0 && s < 1)) e.add(mn["sparsity"], kp + ".sparsity", cat(s, " must be in [0, 1)"));
-        for (const auto& nm : me.nm) {
-          if (nm.empty()) continue;
-          int n = 0, mm = 0;
-          if (!method_row(me.method).supports_nm)
-            e.add(mn["nm"], kp + ".nm", "haar prunes wavelet coefficients, not weights: N:M patterns do not apply (use sparsity)");
-          else if (!parse_nm(nm, n, mm)) e.add(mn["nm"], kp + ".nm", "'" + nm + "' is not N:M with 0 < N < M (e.g. 2:4)");
-        }
-      }
-      for (const auto& name : me.models)
-        if (std::none_of(m.models.begin(), m.models.end(), [&](const ModelEntry& x) { return x.name == name; }))
-          e.add(mn["models"], kp + ".models", "'" + name + "' is not a model of this manifest");
-      // zip: a list of axis names, or a list of such lists
-      if (const YAML::Node z = mn["zip"]) {
-        std::vector<std::pair<YAML::Node, std::vector<std::string>>> groups;
-        auto names_of = [&](const YAML::Node& g, const std::string& gkp) {
-          std::vector<std::string> v;
-          if (!g.IsSequence()) {
-            e.add(g, gkp, "must be a list of axis names");
-            return;
-          }
-          for (size_t j = 0; j < g.size(); ++j) {
-            std::string a;
-            if (!scalar_as(g[j], a)) e.add(g[j], cat(gkp, "[", j, "]"), "must be an axis name");
-            else v.push_back(a);
-          }
-          groups.push_back({g, v});
-        };
-        if (z.IsSequence() && z.size() > 0 && z[0].IsSequence())
-          for (size_t j = 0; j < z.size(); ++j) names_of(z[j], cat(kp, ".zip[", j, "]"));
-        else names_of(z, kp + ".zip");
-        std::set<std::string> used;
-        for (size_t j = 0; j < groups.size(); ++j) {
-          const auto& [gn, v] = groups[j];
-          const std::string gkp = groups.size() > 1 || (z.size() && z[0].IsSequence()) ? cat(kp, ".zip[", j, "]") : kp + ".zip";
-          bool ok = v.size() >= 2;
-          if (!ok) e.add(gn, gkp, "zip needs two or more axes");
-          for (const auto& a : v) {
-            if (!axes.count(a)) {
-              std::string list;
-              for (const auto& x : axes) list += (list.empty() ? "" : ", ") + x;
-              e.add(gn, gkp, cat("'", a, "' is not a sweep axis of ", me.method, " (axes: ", list, ")"));
-              ok = false;
-            } else if (!used.insert(a).second) {
-              e.add(gn, gkp, cat("axis '", a, "' is zipped twice"));
-              ok = false;
-            }
-          }
-          if (ok) me.zip.push_back(v);
-        }
-      }
-      // exclude: a list of {axis: value or [values]}
-      if (const YAML::Node x = mn["exclude"]) {
-        if (!x.IsSequence() || x.size() == 0) e.add(x, kp + ".exclude", "must be a non-empty list of {axis: value(s)}");
-        else
-          for (size_t j = 0; j < x.size(); ++j) {
-            const std::string xkp = cat(kp, ".exclude[", j, "]");
-            const YAML::Node xe = x[j];
-            if (!xe.IsMap() || xe.size() == 0) {
-              e.add(xe, xkp, "must be a mapping {axis: value or [values]}");
-              continue;
-            }
-            std::map<std::string, std::vector<std::string>> ent;
-            bool ok = true;
-            for (const auto& kv : xe) {
-              const std::string a = kv.first.as<std::string>("");
-              if (!axes.count(a)) {
-                std::string list;
-                for (const auto& y : axes) list += (list.empty() ? "" : ", ") + y;
-                e.add(kv.first, xkp + "." + a, cat("is not a sweep axis of ", me.method, " (axes: ", list, ")"));
-                ok = false;
-                continue;
-              }
-              std::vector<std::string> vals;
-              auto add_val = [&](const YAML::Node& vn, const std::string& vkp) {
-                std::string sv;
-                if (!scalar_as(vn, sv)) {
-                  e.add(vn, vkp, "must be a value or a list of values");
-                  ok = false;
-                  return;
-                }
-                if (a == "sym") {
-                  bool b = false;
-                  if (!scalar_as(vn, b)) {
-                    e.add(vn, vkp, "must be true or false");
-                    ok = false;
-                    return;
-                  }
-                  sv = b ? "1" : "0";
-                } else if (a == "group") {  // spelled as the axis, compared with its converted values
-                  int g = 0;
-                  if (!scalar_as(vn, g)) {
-                    e.add(vn, vkp, "must be an integer");
-                    ok = false;
-                    return;
-                  }
-                  if (!group_spelling_ok(g)) {
-                    e.add(vn, vkp, group_spelling_problem(g));
-                    ok = false;
-                    return;
-                  }
-                  sv = std::to_string(QuantSpec::from_user_group(g));
-                } else if (a != "nm") {
-                  double d = 0;
-                  if (!scalar_as(vn, d)) {
-                    e.add(vn, vkp, "must be a number");
-                    ok = false;
-                    return;
-                  }
-                }
-                vals.push_back(sv);
-              };
-              if (kv.second.IsSequence())
-                for (size_t k = 0; k < kv.second.size(); ++k) add_val(kv.second[k], cat(xkp, ".", a, "[", k, "]"));
-              else add_val(kv.second, xkp + "." + a);
-              ent[a] = vals;
-            }
-            if (ok) me.exclude.push_back(ent);
-            else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
-          }
-      }
-      m.locations[kp] = loc(path, mn, kp);
-      method_nodes.push_back({mn, kp});
-      m.methods.push_back(me);
+  else
+    for (size_t i = 0; i < meth.size(); ++i) method_entry(meth[i], cat("methods[", i, "]"), method_nodes);
+  if (meth && meth.IsSequence()) check_sweeps(e, root, meth, m, method_nodes);
+}
+
+// One entry of `methods:`, appended to m.methods (and its node to `nodes`) when its method is known.
+void ManifestParser::method_entry(const YAML::Node& mn, const std::string& kp,
+                                  std::vector<std::pair<YAML::Node, std::string>>& nodes) {
+  if (!mn.IsMap()) return e.add(mn, kp, "must be a mapping with a `method` key");
+  MethodEntry me;
+  get(e, mn, kp, "method", me.method, true);
+  if (me.method.empty()) return;
+  if (!manifest_method(me.method))
+    return e.add(mn["method"], kp + ".method", "'" + me.method + "' is not a method (" + manifest_method_names() + ")");
+  const std::set<std::string> axes = method_keys(mn, kp, me);
+  method_values(mn, kp, me);
+  method_zip(mn, kp, me, axes);
+  method_exclude(mn, kp, me, axes);
+  m.locations[kp] = loc(path, mn, kp);
+  for (const char* k : {"method", "bits", "group", "sym", "sparsity", "nm"})  // fields validate_configs names
+    if (mn[k]) m.locations[cat(kp, ".", k)] = loc(path, mn[k], cat(kp, ".", k));
+  nodes.push_back({mn, kp});
+  m.methods.push_back(me);
+}
+
+// The keys an entry of this method may have (unknown ones and the other kind's are problems);
+// returns its sweep axes.
+std::set<std::string> ManifestParser::method_keys(const YAML::Node& mn, const std::string& kp, const MethodEntry& me) {
+  const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
+  const bool free = calibration_free(me.method);
+  std::set<std::string> keys = {"method", "models", "zip", "exclude"};
+  std::set<std::string> axes;
+  if (q) axes.insert({"bits", "group", "sym"});
+  if (pr) axes.insert({"sparsity", "nm"});
+  if (!free) axes.insert({"nsamples", "seeds", "seqlen"});
+  keys.insert(axes.begin(), axes.end());
+  if (free)
+    for (const char* k : {"nsamples", "seeds", "seqlen"})
+      if (mn[k]) e.add(mn[k], kp + "." + k, me.method + " reads no calibration data: " + k + " does not apply");
+  for (const auto& kv : mn) {
+    const std::string k = kv.first.as<std::string>("");
+    if (keys.count(k) || (free && (k == "nsamples" || k == "seeds" || k == "seqlen"))) continue;
+    std::string list;
+    for (const auto& a : keys) list += (list.empty() ? "" : ", ") + a;
+    const bool other_kind = k == "bits" || k == "group" || k == "sym" || k == "sparsity" || k == "nm";
+    e.add(kv.first, kp + "." + k,
+          other_kind ? cat("does not apply to ", me.method, " (", q ? "a quantization" : pr ? "a pruning" : "the unquantized",
+                           " method; its keys: ", list, ")")
+                     : "unknown key (expected one of: " + list + ")");
+  }
+  return axes;
+}
+
+// The entry's axis values (defaults where absent), checked.
+void ManifestParser::method_values(const YAML::Node& mn, const std::string& kp, MethodEntry& me) {
+  const bool q = is_quant_method(me.method), pr = is_prune_method(me.method);
+  const bool free = calibration_free(me.method);
+  get_axis(e, mn, kp, "models", me.models);
+  if (!free) {
+    get_axis(e, mn, kp, "nsamples", me.nsamples);
+    get_axis(e, mn, kp, "seeds", me.seeds);
+    get_axis(e, mn, kp, "seqlen", me.seqlen);
+    for (const char* k : {"nsamples", "seqlen"})
+      if (mn[k]) m.locations[cat(kp, ".", k)] = loc(path, mn[k], cat(kp, ".", k));
+    for (int v : me.nsamples)
+      if (v < 1) e.add(mn["nsamples"], kp + ".nsamples", cat(v, " must be at least 1"));
+    for (int v : me.seqlen)
+      if (v < 2) e.add(mn["seqlen"], kp + ".seqlen", cat(v, " must be at least 2"));
+  }
+  if (q) {
+    me.bits = {4};
+    me.group = {128};
+    me.sym = {0};
+    get_axis(e, mn, kp, "bits", me.bits);
+    get_axis(e, mn, kp, "group", me.group);
+    std::vector<bool> sym;
+    get_axis(e, mn, kp, "sym", sym);
+    if (!sym.empty()) {
+      me.sym.clear();
+      for (bool b : sym) me.sym.push_back(b ? 1 : 0);
+    }
+    for (int b : me.bits)
+      if (b < 2 || b > 8) e.add(mn["bits"], kp + ".bits", cat(b, " is outside 2..8"));
+    for (int& g : me.group) {
+      if (!group_spelling_ok(g)) e.add(mn["group"], kp + ".group", group_spelling_problem(g));
+      g = QuantSpec::from_user_group(g);  // the one conversion of the manifest's spelling
     }
   }
-  if (meth && meth.IsSequence()) check_sweeps(e, root, meth, m, method_nodes);
-  // execution
+  if (pr) {
+    me.sparsity = {0.5};
+    me.nm = {""};
+    get_axis(e, mn, kp, "sparsity", me.sparsity);
+    get_axis(e, mn, kp, "nm", me.nm);
+    for (double s : me.sparsity)
+      if (!(s >= 0 && s < 1)) e.add(mn["sparsity"], kp + ".sparsity", cat(s, " must be in [0, 1)"));
+    for (const auto& nm : me.nm) {
+      if (nm.empty()) continue;
+      if (!method_row(me.method).supports_nm)
+        e.add(mn["nm"], kp + ".nm", "haar prunes wavelet coefficients, not weights: N:M patterns do not apply (use sparsity)");
+      else if (!parse_nm(nm)) e.add(mn["nm"], kp + ".nm", nm_syntax_problem(nm));
+    }
+  }
+  for (const auto& name : me.models)
+    if (std::none_of(m.models.begin(), m.models.end(), [&](const ModelEntry& x) { return x.name == name; }))
+      e.add(mn["models"], kp + ".models", "'" + name + "' is not a model of this manifest");
+}
+
+void ManifestParser::method_zip(const YAML::Node& mn, const std::string& kp, MethodEntry& me,
+                                const std::set<std::string>& axes) {
+  // zip: a list of axis names, or a list of such lists
+  if (const YAML::Node z = mn["zip"]) {
+    std::vector<std::pair<YAML::Node, std::vector<std::string>>> groups;
+    auto names_of = [&](const YAML::Node& g, const std::string& gkp) {
+      std::vector<std::string> v;
+      if (!g.IsSequence()) {
+        e.add(g, gkp, "must be a list of axis names");
+        return;
+      }
+      for (size_t j = 0; j < g.size(); ++j) {
+        std::string a;
+        if (!scalar_as(g[j], a)) e.add(g[j], cat(gkp, "[", j, "]"), "must be an axis name");
+        else v.push_back(a);
+      }
+      groups.push_back({g, v});
+    };
+    if (z.IsSequence() && z.size() > 0 && z[0].IsSequence())
+      for (size_t j = 0; j < z.size(); ++j) names_of(z[j], cat(kp, ".zip[", j, "]"));
+    else names_of(z, kp + ".zip");
+    std::set<std::string> used;
+    for (size_t j = 0; j < groups.size(); ++j) {
+      const auto& [gn, v] = groups[j];
+      const std::string gkp = groups.size() > 1 || (z.size() && z[0].IsSequence()) ? cat(kp, ".zip[", j, "]") : kp + ".zip";
+      bool ok = v.size() >= 2;
+      if (!ok) e.add(gn, gkp, "zip needs two or more axes");
+      for (const auto& a : v) {
+        if (!axes.count(a)) {
+          std::string list;
+          for (const auto& x : axes) list += (list.empty() ? "" : ", ") + x;
+          e.add(gn, gkp, cat("'", a, "' is not a sweep axis of ", me.method, " (axes: ", list, ")"));
+          ok = false;
+        } else if (!used.insert(a).second) {
+          e.add(gn, gkp, cat("axis '", a, "' is zipped twice"));
+          ok = false;
+        }
+      }
+      if (ok) me.zip.push_back(v);
+    }
+  }
+}
+
+void ManifestParser::method_exclude(const YAML::Node& mn, const std::string& kp, MethodEntry& me,
+                                    const std::set<std::string>& axes) {
+  // exclude: a list of {axis: value or [values]}
+  const YAML::Node x = mn["exclude"];
+  if (!x) return;
+  if (!x.IsSequence() || x.size() == 0) return e.add(x, kp + ".exclude", "must be a non-empty list of {axis: value(s)}");
+  for (size_t j = 0; j < x.size(); ++j) {
+    const std::string xkp = cat(kp, ".exclude[", j, "]");
+    const YAML::Node xe = x[j];
+    if (!xe.IsMap() || xe.size() == 0) {
+      e.add(xe, xkp, "must be a mapping {axis: value or [values]}");
+      continue;
+    }
+    std::map<std::string, std::vector<std::string>> ent;
+    bool ok = true;
+    for (const auto& kv : xe) {
+      const std::string a = kv.first.as<std::string>("");
+      if (!axes.count(a)) {
+        std::string list;
+        for (const auto& y : axes) list += (list.empty() ? "" : ", ") + y;
+        e.add(kv.first, xkp + "." + a, cat("is not a sweep axis of ", me.method, " (axes: ", list, ")"));
+        ok = false;
+        continue;
+      }
+      std::vector<std::string>& vals = ent[a];
+      auto add_val = [&](const YAML::Node& vn, const std::string& vkp) {
+        std::string sv;
+        if (exclude_value(vn, vkp, a, sv)) vals.push_back(sv);
+        else ok = false;
+      };
+      if (kv.second.IsSequence())
+        for (size_t k = 0; k < kv.second.size(); ++k) add_val(kv.second[k], cat(xkp, ".", a, "[", k, "]"));
+      else add_val(kv.second, xkp + "." + a);
+    }
+    if (ok) me.exclude.push_back(ent);
+    else me.exclude.push_back({});  // keeps indices aligned; skipped by expand_method
+  }
+}
+
+// One value of an exclude entry for `axis`, as the axis's canonical text (sym as 1/0, group
+// converted like the axis); false (and reported) when it is not one.
+bool ManifestParser::exclude_value(const YAML::Node& vn, const std::string& vkp, const std::string& axis, std::string& sv) {
+  if (!scalar_as(vn, sv)) return e.add(vn, vkp, "must be a value or a list of values"), false;
+  if (axis == "sym") {
+    bool b = false;
+    if (!scalar_as(vn, b)) return e.add(vn, vkp, "must be true or false"), false;
+    sv = b ? "1" : "0";
+  } else if (axis == "group") {  // spelled as the axis, compared with its converted values
+    int g = 0;
+    if (!scalar_as(vn, g)) return e.add(vn, vkp, "must be an integer"), false;
+    if (!group_spelling_ok(g)) return e.add(vn, vkp, group_spelling_problem(g)), false;
+    sv = std::to_string(QuantSpec::from_user_group(g));
+  } else if (axis != "nm") {
+    double d = 0;
+    if (!scalar_as(vn, d)) return e.add(vn, vkp, "must be a number"), false;
+  }
+  return true;
+}
+
+void ManifestParser::execution(const YAML::Node& root) {
   if (const YAML::Node x = root["execution"]) {
     if (!x.IsMap()) e.add(x, "execution", "must be a mapping {group_size, micro_batch}");
     else {
       check_keys(e, x, "execution", {"group_size", "micro_batch"});
       get(e, x, "execution", "group_size", m.group_size);
       get(e, x, "execution", "micro_batch", m.micro_batch);
+      m.locations["execution.micro_batch"] = loc(path, x["micro_batch"] ? x["micro_batch"] : x, "execution.micro_batch");
       if (m.group_size < 1) e.add(x["group_size"], "execution.group_size", "must be at least 1");
       if (m.micro_batch < 1) e.add(x["micro_batch"], "execution.micro_batch", "must be at least 1");
     }
   }
-  // resources
+}
+
+void ManifestParser::resources(const YAML::Node& root) {
   if (const YAML::Node r = root["resources"]) {
     Resources& R = m.resources;
     if (!r.IsMap()) e.add(r, "resources", "must be a mapping {nodes, ranks_per_node, gpus_per_rank, time, ...}");
@@ -1036,124 +1066,171 @@ Manifest parse_manifest(const std::string& text, const std::string& path, const 
           if (s.empty() || s.find_first_of(" \t\n'\"`$;") != std::string::npos)
             e.add(r[k], cat(w, ".", k), "'" + s + "' must be one word (no spaces or shell characters)");
         }
-      auto lines = [&](const char* k, std::vector<std::string>& out) {
-        const YAML::Node n = r[k];
-        if (!n) return;
-        if (!n.IsSequence()) {
-          e.add(n, cat(w, ".", k), "must be a list of strings");
-          return;
-        }
-        for (size_t j = 0; j < n.size(); ++j) {
-          std::string s;
-          if (!scalar_as(n[j], s)) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be a string");
-          else if (s.find('\n') != std::string::npos) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be one line");
-          else out.push_back(s);
-        }
-      };
-      lines("sbatch", R.sbatch);
-      lines("setup", R.setup);
-      for (size_t j = 0; j < R.sbatch.size(); ++j) {
-        const std::string& s = R.sbatch[j];
-        if (!(s.rfind("--", 0) == 0 || s.rfind("#SBATCH ", 0) == 0))
-          e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), "'" + s + "' must be an sbatch option (--constraint=a100) or an '#SBATCH ...' line");
-        for (const char* own : {"--array", "--dependency", "--job-name", "--output", "--error", "--nodes", "--ntasks"})
-          if (s.find(own) != std::string::npos)
-            e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), cat("sets ", own, ", which lowbit submit writes itself (use the resources keys)"));
-      }
+      resource_lines(r);
       if (!R.lowbit.empty()) R.lowbit = resolve(m.dir, R.lowbit);
       if (R.ranks() >= 1 && m.group_size >= 1 && R.ranks() % m.group_size != 0)
         e.add(r, w, cat("nodes x ranks_per_node = ", R.ranks(), " ranks is not a multiple of execution.group_size ", m.group_size));
     }
   }
-  // Sections other parts of lowbit read: shape checked here, kept as YAML text.
-  if (const YAML::Node d = root["diagnostics"]) {
-    // Read by the runner (run/studies.hpp): run for every quantized configuration (or those whose
-    // id contains `only`); facts enable causal tracing.
-    if (d.IsScalar()) {
-      bool b = false;
-      if (!scalar_as(d, b)) e.add(d, "diagnostics", "must be true/false or a mapping {eval_windows, eval_seqlen, facts, only}");
-    } else if (!d.IsMap()) {
-      e.add(d, "diagnostics", "must be true/false or a mapping {eval_windows, eval_seqlen, facts, only}");
-    } else {
-      check_keys(e, d, "diagnostics", {"enabled", "eval_windows", "eval_seqlen", "facts", "only"});
-      bool b = false;
-      int n = 0;
-      std::string f;
-      get(e, d, "diagnostics", "enabled", b);
-      for (const char* k : {"eval_windows", "eval_seqlen"}) {
-        n = 1;
-        get(e, d, "diagnostics", k, n);
-        if (n < 1) e.add(d[k], cat("diagnostics.", k), "must be at least 1");
-      }
-      get(e, d, "diagnostics", "only", f);
-      f.clear();
-      get(e, d, "diagnostics", "facts", f);
-      if (!f.empty()) need_file(d["facts"], "diagnostics.facts", resolve(m.dir, f), false);
+}
+
+// resources.sbatch and resources.setup: one line each; sbatch lines are options lowbit submit
+// does not write itself.
+void ManifestParser::resource_lines(const YAML::Node& r) {
+  Resources& R = m.resources;
+  const std::string w = "resources";
+  auto lines = [&](const char* k, std::vector<std::string>& out) {
+    const YAML::Node n = r[k];
+    if (!n) return;
+    if (!n.IsSequence()) {
+      e.add(n, cat(w, ".", k), "must be a list of strings");
+      return;
     }
-  }
-  if (const YAML::Node t = root["tasks"]) {
-    if (!t.IsMap()) e.add(t, "tasks", "must be a mapping {names, limit, fewshot, data_root}");
-    else {
-      check_keys(e, t, "tasks", {"names", "limit", "fewshot", "data_root", "seed"});
-      std::vector<std::string> names;
-      if (!t["names"]) e.add(t, "tasks.names", "missing (required): a list of task names or task YAML files");
-      get_axis(e, t, "tasks", "names", names);
-      int n = 0;
-      get(e, t, "tasks", "limit", n);
-      if (t["limit"] && n < 0) e.add(t["limit"], "tasks.limit", "must be >= 0 (0 = all items)");
-      n = 0;
-      get(e, t, "tasks", "fewshot", n);
-      if (t["fewshot"] && n < -1) e.add(t["fewshot"], "tasks.fewshot", "must be >= -1 (-1 = each task's own)");
-      uint64_t sd = 0;
-      get(e, t, "tasks", "seed", sd);
-      std::string dr;
-      get(e, t, "tasks", "data_root", dr);
-      if (!dr.empty() && files && !is_directory(resolve(m.dir, dr)))
-        e.add(t["data_root"], "tasks.data_root", "no such folder: " + resolve(m.dir, dr));
+    for (size_t j = 0; j < n.size(); ++j) {
+      std::string s;
+      if (!scalar_as(n[j], s)) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be a string");
+      else if (s.find('\n') != std::string::npos) e.add(n[j], cat(w, ".", k, "[", j, "]"), "must be one line");
+      else out.push_back(s);
     }
+  };
+  lines("sbatch", R.sbatch);
+  lines("setup", R.setup);
+  for (size_t j = 0; j < R.sbatch.size(); ++j) {
+    const std::string& s = R.sbatch[j];
+    if (!(s.rfind("--", 0) == 0 || s.rfind("#SBATCH ", 0) == 0))
+      e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), "'" + s + "' must be an sbatch option (--constraint=a100) or an '#SBATCH ...' line");
+    for (const char* own : {"--array", "--dependency", "--job-name", "--output", "--error", "--nodes", "--ntasks"})
+      if (s.find(own) != std::string::npos)
+        e.add(r["sbatch"][j], cat(w, ".sbatch[", j, "]"), cat("sets ", own, ", which lowbit submit writes itself (use the resources keys)"));
   }
-  if (const YAML::Node l = root["laws"]) {
-    if (l.IsScalar()) {
-      const std::string lp = resolve(m.dir, l.as<std::string>(""));
-      const size_t before = e.list.size();
-      need_file(l, "laws", lp, false);
-      if (files && e.list.size() == before) check_laws(e, l, [&] { fit::load_laws(lp); });
-    } else if (!l.IsMap() || l.size() == 0)
-      e.add(l, "laws", "must be a laws file path or a non-empty mapping {name: {target, expr, params}}");
-    else
-      for (const auto& kv : l) {
-        const std::string k = "laws." + kv.first.as<std::string>("");
-        if (!kv.second.IsMap()) {
-          e.add(kv.second, k, "must be a mapping {target, expr, params}");
-          continue;
-        }
-        check_keys(e, kv.second, k, {"description", "target", "expr", "params", "log_linear", "group_by"});
-        for (const char* req : {"target", "expr", "params"})
-          if (!kv.second[req]) e.add(kv.second, k + "." + req, "missing (required)");
-        if (kv.second["params"] && (!kv.second["params"].IsMap() || kv.second["params"].size() == 0))
-          e.add(kv.second["params"], k + ".params", "must be a non-empty mapping {name: {init, bounds}}");
-      }
-    if (l.IsMap() && e.list.empty()) check_laws(e, l, [&] { fit::parse_laws(l, path); });
+}
+
+// `diagnostics:` true/false, or a mapping (enabled unless it says `enabled: false`).
+void ManifestParser::diagnostics(const YAML::Node& root) {
+  const YAML::Node d = root["diagnostics"];
+  if (!d) return;
+  DiagSection& D = m.diagnostics;
+  m.locations["diagnostics"] = loc(path, d, "diagnostics");
+  const char* shape = "must be true/false or a mapping {eval_windows, eval_seqlen, facts, only}";
+  if (d.IsScalar()) {
+    if (!scalar_as(d, D.enabled)) e.add(d, "diagnostics", shape);
+    return;
   }
+  if (!d.IsMap()) return e.add(d, "diagnostics", shape);
+  check_keys(e, d, "diagnostics", {"enabled", "eval_windows", "eval_seqlen", "facts", "only"});
+  D.enabled = true;
+  get(e, d, "diagnostics", "enabled", D.enabled);
+  get(e, d, "diagnostics", "eval_windows", D.eval_windows);
+  get(e, d, "diagnostics", "eval_seqlen", D.eval_seqlen);
+  if (D.eval_windows < 1) e.add(d["eval_windows"], "diagnostics.eval_windows", "must be at least 1");
+  if (D.eval_seqlen < 2) e.add(d["eval_seqlen"], "diagnostics.eval_seqlen", "must be at least 2");
+  m.locations["diagnostics.eval_seqlen"] = loc(path, d["eval_seqlen"] ? d["eval_seqlen"] : d, "diagnostics.eval_seqlen");
+  get(e, d, "diagnostics", "only", D.only);
+  get(e, d, "diagnostics", "facts", D.facts);
+  if (!D.facts.empty()) {
+    D.facts = resolve(m.dir, D.facts);
+    need_file(d["facts"], "diagnostics.facts", D.facts, false);
+  }
+}
+
+// `tasks:` {names, limit, fewshot, seed, data_root}; the task files are resolved by the runner.
+void ManifestParser::tasks(const YAML::Node& root) {
+  const YAML::Node t = root["tasks"];
+  if (!t) return;
+  if (!t.IsMap()) return e.add(t, "tasks", "must be a mapping {names, limit, fewshot, data_root}");
+  TasksSection& T = m.tasks;
+  T.present = true;
+  check_keys(e, t, "tasks", {"names", "limit", "fewshot", "data_root", "seed"});
+  if (!t["names"]) e.add(t, "tasks.names", "missing (required): a list of task names or task YAML files");
+  std::vector<std::string> names;
+  get_axis(e, t, "tasks", "names", names);
+  for (auto v : names) {  // a list's files resolve against the manifest's folder; a scalar is taken as is
+    if (t["names"].IsSequence() && (v.find(".yaml") != std::string::npos || v.find('/') != std::string::npos))
+      v = resolve(m.dir, v);
+    T.names += (T.names.empty() ? "" : ",") + v;
+  }
+  m.locations["tasks.names"] = loc(path, t["names"] ? t["names"] : t, "tasks.names");
+  get(e, t, "tasks", "limit", T.options.limit);
+  if (t["limit"] && T.options.limit < 0) e.add(t["limit"], "tasks.limit", "must be >= 0 (0 = all items)");
+  get(e, t, "tasks", "fewshot", T.options.fewshot);
+  if (t["fewshot"] && T.options.fewshot < -1) e.add(t["fewshot"], "tasks.fewshot", "must be >= -1 (-1 = each task's own)");
+  get(e, t, "tasks", "seed", T.options.seed);
+  get(e, t, "tasks", "data_root", T.data_root);
+  if (!T.data_root.empty()) {
+    T.data_root = resolve(m.dir, T.data_root);
+    if (files && !is_directory(T.data_root)) e.add(t["data_root"], "tasks.data_root", "no such folder: " + T.data_root);
+  }
+}
+
+// `laws:` a laws file or a mapping, read by fit's own parser now (what fit would refuse later is a
+// problem now, with fit's file:line:col).
+void ManifestParser::laws(const YAML::Node& root) {
+  const YAML::Node l = root["laws"];
+  if (!l) return;
+  LawsSection& W = m.laws;
+  W.present = true;
+  if (l.IsScalar()) {
+    W.file = resolve(m.dir, l.as<std::string>(""));
+    const size_t before = e.list.size();
+    need_file(l, "laws", W.file, false);
+    if (files && e.list.size() == before) check_laws(e, l, [&] { W.laws = fit::load_laws(W.file); });
+    return;
+  }
+  if (!l.IsMap() || l.size() == 0)
+    return e.add(l, "laws", "must be a laws file path or a non-empty mapping {name: {target, expr, params}}");
+  for (const auto& kv : l) {
+    const std::string k = "laws." + kv.first.as<std::string>("");
+    if (!kv.second.IsMap()) {
+      e.add(kv.second, k, "must be a mapping {target, expr, params}");
+      continue;
+    }
+    check_keys(e, kv.second, k, {"description", "target", "expr", "params", "log_linear", "group_by"});
+    for (const char* req : {"target", "expr", "params"})
+      if (!kv.second[req]) e.add(kv.second, k + "." + req, "missing (required)");
+    if (kv.second["params"] && (!kv.second["params"].IsMap() || kv.second["params"].size() == 0))
+      e.add(kv.second["params"], k + ".params", "must be a non-empty mapping {name: {init, bounds}}");
+  }
+  if (e.list.empty()) check_laws(e, l, [&] { W.laws = fit::parse_laws(l, path); });
+}
+
+void ManifestParser::finish(const YAML::Node& root) {
   if (const YAML::Node tb = root["testbed"]; tb && !tb.IsMap()) e.add(tb, "testbed", "must be a mapping");
-  for (const char* k : {"diagnostics", "tasks", "laws", "resources", "testbed"})
-    if (const YAML::Node s = root[k]) {
-      YAML::Emitter em;
-      em << s;
-      m.sections[k] = em.c_str();
-    }
   if (m.calib_path.empty() && !root["calibration"])
     for (const auto& me : m.methods)
       if (needs_calibration(me.method)) {
         e.add(root, "calibration", "missing: method " + me.method + " needs calibration data (add a `calibration:` section)");
         break;
       }
-  if (!e.list.empty()) {
-    std::stable_sort(e.list.begin(), e.list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::string msg = cat(e.list.size(), " problem", e.list.size() > 1 ? "s" : "", " in ", path, ":");
-    for (const auto& s : e.list) msg += "\n  " + s.second;
-    LB_THROW(ConfigError, msg);
-  }
+  if (e.list.empty()) return;
+  std::stable_sort(e.list.begin(), e.list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string msg = cat(e.list.size(), " problem", e.list.size() > 1 ? "s" : "", " in ", path, ":");
+  for (const auto& s : e.list) msg += "\n  " + s.second;
+  LB_THROW(ConfigError, msg);
+}
+
+}  // namespace
+
+Manifest parse_manifest(const std::string& text, const std::string& path, const ParseOptions& popt) {
+  Manifest m;
+  m.path = path;
+  m.dir = fs::path(path).parent_path().string();
+  if (m.dir.empty()) m.dir = ".";
+  m.text = text;
+  check_manifest_size(path, (long long)text.size());
+  const YAML::Node root = load_one_document(text, path);
+  if (!root.IsMap()) LB_THROW(ConfigError, path, ": the manifest must be a YAML mapping (key: value) at the top level");
+  ManifestParser p(m, path, popt.check_files);
+  p.top(root);
+  p.models(root);
+  p.calibration(root);
+  p.evaluation(root);
+  p.methods(root);
+  p.execution(root);
+  p.resources(root);
+  p.diagnostics(root);
+  p.tasks(root);
+  p.laws(root);
+  p.finish(root);
   return m;
 }
 

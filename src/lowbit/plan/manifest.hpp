@@ -1,7 +1,8 @@
 // lowbit/plan/manifest.hpp — the YAML experiment manifest (schema in docs/MANIFEST.md) and its
 // expansion into configurations. Validation happens before any work: every problem is reported
 // with file:line:column and the key path, all at once (ConfigError, exit 2).
-// defines: lowbit::plan::ModelEntry, MethodEntry, Resources, Manifest, RunConfig, ParseOptions,
+// defines: lowbit::plan::ModelEntry, MethodEntry, Resources, TasksSection, DiagSection, LawsSection,
+//          Manifest, RunConfig, ParseOptions,
 //          load_manifest, parse_manifest, expand, config_params, chunk_of, kMaxManifestBytes,
 //          kMaxConfigurations
 #pragma once
@@ -13,6 +14,8 @@
 
 #include "lowbit/archive/record.hpp"
 #include "lowbit/compress/quant.hpp"  // QuantSpec::kPerChannel
+#include "lowbit/eval/tasks.hpp"      // TaskOptions
+#include "lowbit/fit/law.hpp"         // fit::Law
 
 namespace lowbit::plan {
 
@@ -64,6 +67,31 @@ struct Resources {
   int ranks() const { return nodes * ranks_per_node; }
 };
 
+// `tasks:` — scored for every configuration, FP included. The task files are resolved (and their
+// datasets checked) by run::load_studies, which names tasks.names' place on failure.
+struct TasksSection {
+  bool present = false;
+  std::string names;         // as resolve_task_specs reads them: comma-separated names, YAML files
+                             // or folders (a list's files resolved against the manifest's folder)
+  TaskOptions options;       // limit, fewshot, seed (defaults: TaskOptions')
+  std::string data_root;     // resolved; "" = default_data_root's choice
+};
+
+// `diagnostics:` — failure-mode diagnostics of the quantized configurations (diagnose/config_run).
+struct DiagSection {
+  bool enabled = false;      // `diagnostics: true`, or a mapping without `enabled: false`
+  int eval_windows = 8, eval_seqlen = 64;
+  std::string facts;         // resolved; non-empty enables causal tracing
+  std::string only;          // only configurations whose id contains this text ("" = all quantized)
+};
+
+// `laws:` — what `lowbit fit` fits; parsed by fit's own parser at plan time.
+struct LawsSection {
+  bool present = false;
+  std::string file;              // the laws file ("" = given inline)
+  std::vector<fit::Law> laws;    // empty when a laws file was not read (--no-file-checks)
+};
+
 struct Manifest {
   std::string path;   // the YAML file
   std::string dir;    // its folder: relative paths in it resolve here
@@ -85,8 +113,10 @@ struct Manifest {
   int group_size = 1;     // ranks per configuration (a rank group)
   int micro_batch = 8;
   Resources resources;
-  // Sections other parts of lowbit read (diagnostics, tasks, laws, resources), kept as YAML text.
-  std::map<std::string, std::string> sections;
+  // the study sections (`testbed:` is only checked to be a mapping: lowbit testbed reads its own files)
+  TasksSection tasks;
+  DiagSection diagnostics;
+  LawsSection laws;
   // "file:line:col: key" of the fields later checks name (models[0].path, calibration.seqlen,
   // methods[1].nsamples, ...), so errors found after parsing still point into the YAML.
   std::map<std::string, std::string> locations;

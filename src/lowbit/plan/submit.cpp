@@ -119,7 +119,7 @@ Submission prepare_submission(const Manifest& m, size_t configs, const SubmitOpt
                                              {"CHUNKS", std::to_string(s.chunks)}};
   // The dependent job fits the manifest's laws (read back from the archive's /run/manifest); a
   // manifest without laws gets a summary of the archive instead.
-  vars["FIT_COMMAND"] = m.sections.count("laws") ? shell_quote(lowbit) + " fit " + shell_quote(s.archive) + " --bootstrap 100"
+  vars["FIT_COMMAND"] = m.laws.present ? shell_quote(lowbit) + " fit " + shell_quote(s.archive) + " --bootstrap 100"
                                                  : shell_quote(lowbit) + " inspect " + shell_quote(s.archive);
   vars["SBATCH_LINES"] = sbatch_lines(al);
   s.array_script = render_template(read_file(at), vars, at);

@@ -179,16 +179,10 @@ CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig&
   o.spec.group = c.group;  // already QuantSpec's value (plan/manifest.cpp converts the spelling)
   o.spec.sym = c.sym != 0;
   o.prune.sparsity = c.sparsity;
-  if (!c.nm.empty()) {
-    const auto colon = c.nm.find(':');
-    LB_INPUT_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < c.nm.size(), c.id, ": nm '", c.nm,
-                   "' is not N:M");
-    try {
-      o.prune.n = std::stoi(c.nm.substr(0, colon));
-      o.prune.m = std::stoi(c.nm.substr(colon + 1));
-    } catch (const std::exception&) {
-      LB_FAIL_INPUT(c.id, ": nm '", c.nm, "' is not N:M");
-    }
+  if (!c.nm.empty()) {  // checked by plan::parse_manifest with the same parser
+    const auto p = parse_nm(c.nm);
+    LB_INPUT_CHECK(p, c.id, ": nm ", nm_syntax_problem(c.nm));
+    o.prune.set_nm(*p);
   }
   o.micro_batch = m.micro_batch;
   return o;
@@ -238,6 +232,60 @@ void check_calibration(const plan::Manifest& m, const Tokenizer& tok, const Deco
 
 }  // namespace
 
+namespace {
+
+// The manifest's name of a field check_compress_options reports for configuration `c`, with its
+// place: methods[i].<field> (the entry's place when the key is absent and its default is wrong),
+// execution.micro_batch.
+std::string manifest_field(const plan::Manifest& m, const plan::RunConfig& c, const std::string& field) {
+  if (field == "micro_batch") return m.where("execution.micro_batch");
+  const std::string entry = cat("methods[", c.entry, "]"), key = entry + "." + field;
+  return m.locations.count(key) ? m.where(key) : cat(m.where(entry), ".", field, " (its default)");
+}
+
+// A compressed configuration against its model: the method's settings (named by manifest key) and
+// the calibration length against learned positions. The first problem, or "".
+std::string config_problem(const plan::Manifest& m, const plan::RunConfig& c, const Model& model) {
+  if (const auto p = check_compress_options(model, compress_options(m, c)))
+    return cat(manifest_field(m, c, p->field), ": configuration ", c.id, p->linear.empty() ? "" : ", " + p->linear, ": ",
+               p->what);
+  if (model.cfg.learned_pos && c.nsamples > 0 && c.seqlen > model.cfg.max_seq_len)
+    return cat(calib_where(m, c, "seqlen"), ": configuration ", c.id, ": seqlen ", c.seqlen, " exceeds the model's ",
+               model.cfg.max_seq_len, " positions");
+  return "";
+}
+
+// What diagnose/config_run's check_and_prepare would refuse of a diagnosed configuration, after
+// compression, checked now and named by manifest key (the library names its CLI flags).
+std::string diag_problem(const plan::Manifest& m, const plan::RunConfig& c, const Model& model) {
+  const int ctx = model.cfg.max_seq_len, el = m.diagnostics.eval_seqlen;
+  if (m.calib_path.empty())
+    return cat(m.where("diagnostics"), ": configuration ", c.id, ": diagnostics need a calibration corpus (calibration.path)");
+  if (el < 2 || el > ctx)
+    return cat(m.where("diagnostics.eval_seqlen"), ": configuration ", c.id, ": ", el, " must be in [2, ", ctx,
+               "] (the model's context)");
+  if (c.seqlen < 2 || c.seqlen > ctx)
+    return cat(calib_where(m, c, "seqlen"), ": configuration ", c.id, ": seqlen ", c.seqlen, " must be in [2, ", ctx,
+               "] for diagnostics (the model's context)");
+  if (c.nsamples < 1)
+    return cat(calib_where(m, c, "nsamples"), ": configuration ", c.id, ": diagnostics need calibration samples");
+  return "";
+}
+
+// What perplexity() would refuse of evaluation.ppl.ctx, after compression, checked now and named
+// by manifest key (the library names --ctx). "" when it fits the model.
+std::string eval_problem(const plan::Manifest& m, const Model& model, int mi) {
+  const int ctx = m.eval_ctx > 0 ? m.eval_ctx : model.cfg.max_seq_len;
+  const std::string where = m.eval_ctx > 0 ? m.where("evaluation.ppl.ctx") : m.where(cat("models[", mi, "].path"));
+  if (ctx < kMinContext)
+    return cat(where, ": context ", ctx, " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
+  if (ctx > model.cfg.max_seq_len && model.cfg.learned_pos)
+    return cat(where, ": context ", ctx, " exceeds the model's ", model.cfg.max_seq_len, " learned positions");
+  return "";
+}
+
+}  // namespace
+
 void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig>& all) {
   std::vector<std::string> errs;
   for (int mi = 0; mi < int(m.models.size()); ++mi) {
@@ -253,19 +301,17 @@ void validate_configs(const plan::Manifest& m, const std::vector<plan::RunConfig
       auto tok = load_tokenizer(m.models[size_t(mi)].tokenizer);
       check_tokenizer_fits(*tok, m.models[size_t(mi)].tokenizer, *model);  // as every command checks it
       check_calibration(m, *tok, model->cfg, mi, all, errs);
+      if (!m.eval_path.empty() || !m.calib_path.empty())  // perplexity is evaluated
+        if (const std::string p = eval_problem(m, *model, mi); !p.empty()) errs.push_back(p);
     } catch (const Error& e) {
       errs.push_back(cat(m.where(kp + ".tokenizer"), ": ", e.what()));
       continue;
     }
     for (const auto& c : all) {
-      if (c.model != mi || !method_row(c.method).compresses()) continue;
-      try {
-        validate_compress_options(*model, compress_options(m, c));
-        LB_INPUT_CHECK(!model->cfg.learned_pos || c.nsamples == 0 || c.seqlen <= model->cfg.max_seq_len,
-                       "calibration.seqlen ", c.seqlen, " exceeds the model's ", model->cfg.max_seq_len, " positions");
-      } catch (const Error& e) {
-        errs.push_back(cat("configuration ", c.id, ": ", e.what()));
-      }
+      if (c.model != mi) continue;
+      std::string p = method_row(c.method).compresses() ? config_problem(m, c, *model) : "";
+      if (p.empty() && diagnosed(m.diagnostics, c)) p = diag_problem(m, c, *model);
+      if (!p.empty()) errs.push_back(p);
     }
   }
   if (errs.empty()) return;
@@ -320,13 +366,7 @@ long long WorkQueue::next() {
 }
 
 // ---------------------------------------------------------------- one configuration
-Studies load_studies(const plan::Manifest& m) {
-  Studies s;
-  auto sec = [&](const char* k) { return m.sections.count(k) ? m.sections.at(k) : std::string(); };
-  s.tasks = parse_tasks_section(sec("tasks"), m.path, m.dir, LOWBIT_PROJECT_DIR);
-  s.diag = parse_diag_section(sec("diagnostics"), m.path, m.dir);
-  return s;
-}
+Studies load_studies(const plan::Manifest& m) { return {resolve_tasks(m, LOWBIT_PROJECT_DIR), m.diagnostics}; }
 
 
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
@@ -404,8 +444,7 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
     g.groups[kc::kTasks] = eval_to_group(er);
     t_tasks = since(tt);
   }
-  if (studies.diag.enabled && is_quant_method(c.method) && group.is_root() &&
-      (studies.diag.only.empty() || c.id.find(studies.diag.only) != std::string::npos)) {
+  if (diagnosed(studies.diag, c) && group.is_root()) {
     const auto td = Clock::now();
     auto fp = load_model(me.path);
     diag::DiagnoseConfig dc;

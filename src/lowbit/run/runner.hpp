@@ -47,16 +47,19 @@ RunSummary run_manifest(const RunOptions& opt, dist::Comm& world);
 // of the group, timings aside). With a `spill_dir`, compressed blocks are streamed through it
 // (CompressOptions::spill_dir) and evaluation reads one block at a time.
 struct Studies {
-  TasksSection tasks;
-  DiagSection diag;
+  TaskStudy tasks;
+  plan::DiagSection diag;
 };
-// The manifest's study sections, validated (ConfigError before any work).
+// The manifest's study sections as run: the task files resolved and checked (ConfigError before
+// any work), the diagnostics section as parsed.
 Studies load_studies(const plan::Manifest& m);
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
                           const std::string& spill_dir = "", const Studies& studies = {});
 
 // The compression options of one configuration, and the check of every configuration against its
-// model (group sizes, N:M patterns, positions) before any work; ConfigError lists every problem.
+// model (group sizes, N:M patterns, positions; diagnosed configurations: context and calibration)
+// before any work; ConfigError lists every problem, each named by its manifest key (methods[1].nm,
+// not --nm).
 // The models and tokenizers load, the corpus is long enough for every seqlen, calibration sizes fit
 // kMaxCalibrationBytes — each problem named with the manifest's file:line:col where it has one.
 CompressOptions compress_options(const plan::Manifest& m, const plan::RunConfig& c);

@@ -1,7 +1,8 @@
-// lowbit/run/studies.hpp — the manifest's study sections, read from their YAML text and run per
-// configuration by the runner: `tasks:` (task harness, eval/tasks.hpp) and `diagnostics:`
-// (failure-mode diagnostics, diagnose/config_run.hpp). Both are validated before any work.
-// defines: lowbit::run::TasksSection, DiagSection, parse_tasks_section, parse_diag_section
+// lowbit/run/studies.hpp — the manifest's study sections as the runner runs them per
+// configuration: `tasks:` (task harness, eval/tasks.hpp) with its task files resolved and checked,
+// and `diagnostics:` (failure-mode diagnostics, diagnose/config_run.hpp). plan::parse_manifest has
+// parsed and checked both, with file:line:col (plan::TasksSection, plan::DiagSection).
+// defines: lowbit::run::TaskStudy, resolve_tasks, diagnosed
 //
 //   tasks:                       # scored for every configuration, FP included (acc_fp for fits)
 //     names: [lama, arc_easy]    # YAML files, a folder, or names in jobs/tasks/ ("all")
@@ -19,27 +20,21 @@
 #include <vector>
 
 #include "lowbit/eval/tasks.hpp"
+#include "lowbit/plan/manifest.hpp"
 
 namespace lowbit::run {
 
-struct TasksSection {
+struct TaskStudy {
   bool enabled = false;
   std::vector<TaskSpec> specs;
   TaskOptions options;
 };
 
-struct DiagSection {
-  bool enabled = false;
-  int eval_windows = 8, eval_seqlen = 64;
-  std::string facts;
-  bool tracing = false;
-  std::string only;  // run only for configurations whose id contains this text ("" = all quantized)
-};
-
-// `text` is the section as YAML ("" = absent); `dir` resolves relative paths; `source_dir` is the
-// project (for jobs/tasks/ and the default data root). ConfigError naming the manifest and key.
-TasksSection parse_tasks_section(const std::string& text, const std::string& manifest, const std::string& dir,
-                                 const std::string& source_dir);
-DiagSection parse_diag_section(const std::string& text, const std::string& manifest, const std::string& dir);
+// The task files of `tasks:` resolved against `source_dir`'s jobs/tasks/ and the data root, each
+// checked (spec and dataset); ConfigError "<file:line:col>: tasks.names: ..." otherwise.
+TaskStudy resolve_tasks(const plan::Manifest& m, const std::string& source_dir);
+// Whether configuration `c` is diagnosed: diagnostics enabled, a quantization method, and `only`
+// (if set) in its id.
+bool diagnosed(const plan::DiagSection& d, const plan::RunConfig& c);
 
 }  // namespace lowbit::run
