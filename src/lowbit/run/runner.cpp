@@ -369,11 +369,122 @@ long long WorkQueue::next() {
 Studies load_studies(const plan::Manifest& m) { return {resolve_tasks(m, LOWBIT_PROJECT_DIR), m.diagnostics}; }
 
 
+namespace {
+
+namespace kc = archive::keys::config;
+namespace kt = archive::keys::timings;
+namespace ke = archive::keys::eval;
+
+CalibSpec calib_spec(const plan::Manifest& m, const plan::RunConfig& c) {
+  CalibSpec cs;
+  cs.path = m.calib_path;
+  cs.nsamples = c.nsamples;
+  cs.seqlen = c.seqlen;
+  cs.seed = c.seed;
+  return cs;
+}
+
+// The configuration's calibration set (none for nsamples 0), its corpus size recorded.
+CalibSet calibrate(const plan::Manifest& m, const plan::RunConfig& c, const Tokenizer& tok, archive::Group& g) {
+  CalibSet calib;
+  if (c.nsamples == 0) return calib;
+  calib = make_calibration(tok, calib_spec(m, c));
+  g.set(kc::kCalibAvailableTokens, int64_t(calib.available_tokens));  // < calib_tokens: windows overlap
+  return calib;
+}
+
+// Compresses the model in place over the group (spilled block by block); returns the seconds.
+double compress_step(const plan::Manifest& m, const plan::RunConfig& c, Model& model, const CalibSet& calib,
+                     dist::Comm& group, const std::string& spill_dir, archive::Group& g) {
+  if (!method_row(c.method).compresses()) return 0;
+  CompressOptions o = compress_options(m, c);
+  o.comm = &group;
+  o.spill_dir = spill_dir;
+  o.keep_results = false;  // no export here: codes and dequantized copies would be the model again
+  const auto tc = Clock::now();
+  CompressResult res = compress_model(model, calib, o);
+  const double t = since(tc);
+  g.tables[kc::kLayers] = layer_table(res);
+  g.group(kc::kTimings).set(kt::kPeakModelBytes, int64_t(res.peak_model_bytes));  // per rank: run-dependent
+  return t;
+}
+
+// The perplexity documents: the evaluation text, else the calibration corpus's held-out part.
+std::vector<std::vector<int>> eval_documents(const plan::Manifest& m, const plan::RunConfig& c, const Tokenizer& tok,
+                                             const CalibSet& calib, const PplOptions& po) {
+  std::vector<std::vector<int>> docs;
+  if (!m.eval_path.empty()) docs = tokenize_documents(tok, read_file(m.eval_path), po);
+  else if (!calib.holdout.empty()) docs.push_back(calib.holdout);
+  else if (!m.calib_path.empty()) {
+    CalibSpec hs = calib_spec(m, c);
+    hs.nsamples = 1;
+    hs.seqlen = 2;
+    docs.push_back(make_calibration(tok, hs).holdout);
+  }
+  return docs;
+}
+
+// Perplexity, data parallel over the group (batches dealt round-robin; exact assembly), as the
+// eval table; returns the seconds.
+double eval_step(const plan::Manifest& m, const plan::RunConfig& c, const Model& model, const Tokenizer& tok,
+                 const CalibSet& calib, dist::Comm& group, archive::Group& g) {
+  const auto te = Clock::now();
+  PplOptions po;
+  po.ctx = m.eval_ctx;
+  po.max_windows = m.eval_max_windows;
+  const auto docs = eval_documents(m, c, tok, calib, po);
+  archive::Table ev;
+  for (auto [cn, u] : std::vector<std::pair<const char*, const char*>>{
+           {ke::kNllPerToken, "nats"}, {ke::kPpl, ""}, {ke::kTokens, "tokens"}, {ke::kWindows, ""}})
+    ev.add_column(cn, u);
+  if (!docs.empty()) {
+    po.shard = group.rank();
+    po.nshards = group.size();
+    PplResult pr = perplexity(model, docs, po);
+    group.allreduce_sum(pr.window_nll.data(), pr.window_nll.size());  // one owner per entry: exact
+    pr.finish_from_windows();
+    ev.add_row({pr.nll_per_token(), pr.ppl(), double(pr.tokens), double(pr.windows)}, ke::kPerplexity);
+  }
+  ev.description = m.eval_path.empty() ? "held-out part of the calibration corpus" : m.eval_path;
+  g.tables[kc::kEval] = ev;
+  return since(te);
+}
+
+// Task strata (on the group's rank 0, which stages); returns the seconds.
+double tasks_step(const Studies& studies, const Model& model, const Tokenizer& tok, const dist::Comm& group,
+                  archive::Group& g) {
+  if (!studies.tasks.enabled || !group.is_root()) return 0;
+  const auto tt = Clock::now();
+  EvalResult er = evaluate_tasks(model, tok, studies.tasks.specs, studies.tasks.options);
+  g.groups[kc::kTasks] = eval_to_group(er);
+  return since(tt);
+}
+
+// Failure-mode diagnostics of the model just compressed and evaluated against the FP model (on
+// the group's rank 0); returns the seconds.
+double diagnostics_step(const plan::Manifest& m, const plan::RunConfig& c, const Studies& studies, Model& compressed,
+                        const Tokenizer& tok, const dist::Comm& group, archive::Group& g) {
+  if (!diagnosed(studies.diag, c) || !group.is_root()) return 0;
+  const auto td = Clock::now();
+  auto fp = load_model(m.models[size_t(c.model)].path);
+  diag::DiagnoseConfig dc;
+  dc.compress = compress_options(m, c);
+  dc.calib = calib_spec(m, c);
+  dc.eval_text = m.eval_path;
+  dc.eval_seqlen = studies.diag.eval_seqlen;
+  dc.eval_windows = studies.diag.eval_windows;
+  dc.facts = studies.diag.facts;
+  const diag::PreparedInputs prep = diag::check_and_prepare(dc, *fp, tok);
+  archive::Group dg;
+  diag::run_prepared(dc, *fp, prep, dg, &compressed);
+  g.groups[kc::kDiagnostics] = std::move(dg);
+  return since(td);
+}
+
+}  // namespace
+
 archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dist::Comm& group,
                           const std::string& spill_dir, const Studies& studies) {
-  namespace kc = archive::keys::config;
-  namespace kt = archive::keys::timings;
-  namespace ke = archive::keys::eval;
   const auto t0 = Clock::now();
   const double coll0 = group.collective_seconds();
   const long long calls0 = compress_model_calls();
@@ -383,83 +494,13 @@ archive::Group run_config(const plan::Manifest& m, const plan::RunConfig& c, dis
   archive::Group g = plan::config_params(m, c);
   g.set(kc::kNParams, int64_t(model->cfg.non_embedding_params()));  // N of the laws, as `lowbit info` counts it
   g.set(kc::kVocabSize, int64_t(model->cfg.vocab_size));
-  CalibSet calib;
-  CalibSpec cs;
-  cs.path = m.calib_path;
-  cs.nsamples = c.nsamples;
-  cs.seqlen = c.seqlen;
-  cs.seed = c.seed;
-  if (c.nsamples > 0) {
-    calib = make_calibration(*tok, cs);
-    g.set(kc::kCalibAvailableTokens, int64_t(calib.available_tokens));  // < calib_tokens: windows overlap
-  }
-  double t_compress = 0;
-  if (method_row(c.method).compresses()) {
-    CompressOptions o = compress_options(m, c);
-    o.comm = &group;
-    o.spill_dir = spill_dir;
-    o.keep_results = false;  // no export here: codes and dequantized copies would be the model again
-    const auto tc = Clock::now();
-    CompressResult res = compress_model(*model, calib, o);
-    t_compress = since(tc);
-    g.tables[kc::kLayers] = layer_table(res);
-    g.group(kc::kTimings).set(kt::kPeakModelBytes, int64_t(res.peak_model_bytes));  // per rank: run-dependent
-  }
+  const CalibSet calib = calibrate(m, c, *tok, g);
+  const double t_compress = compress_step(m, c, *model, calib, group, spill_dir, g);
   model->stream_blocks = !spill_dir.empty();  // evaluation reads one block at a time too
   g.set(kc::kWeightsDigest, weights_digest(*model));
-  // Perplexity, data parallel over the group (batches dealt round-robin; exact assembly).
-  const auto te = Clock::now();
-  std::vector<std::vector<int>> docs;
-  PplOptions po;
-  po.ctx = m.eval_ctx;
-  po.max_windows = m.eval_max_windows;
-  if (!m.eval_path.empty()) docs = tokenize_documents(*tok, read_file(m.eval_path), po);
-  else if (!calib.holdout.empty()) docs.push_back(calib.holdout);
-  else if (!m.calib_path.empty()) {
-    CalibSpec hs = cs;
-    hs.nsamples = 1;
-    hs.seqlen = 2;
-    docs.push_back(make_calibration(*tok, hs).holdout);
-  }
-  archive::Table ev;
-  for (auto [cn, u] : std::vector<std::pair<const char*, const char*>>{
-           {ke::kNllPerToken, "nats"}, {ke::kPpl, ""}, {ke::kTokens, "tokens"}, {ke::kWindows, ""}})
-    ev.add_column(cn, u);
-  if (!docs.empty()) {
-    po.shard = group.rank();
-    po.nshards = group.size();
-    PplResult pr = perplexity(*model, docs, po);
-    group.allreduce_sum(pr.window_nll.data(), pr.window_nll.size());  // one owner per entry: exact
-    pr.finish_from_windows();
-    ev.add_row({pr.nll_per_token(), pr.ppl(), double(pr.tokens), double(pr.windows)}, ke::kPerplexity);
-  }
-  ev.description = m.eval_path.empty() ? "held-out part of the calibration corpus" : m.eval_path;
-  g.tables[kc::kEval] = ev;
-  const double t_eval = since(te);
-  // Studies: task strata and failure-mode diagnostics, on the group's rank 0 (which stages).
-  double t_tasks = 0, t_diag = 0;
-  if (studies.tasks.enabled && group.is_root()) {
-    const auto tt = Clock::now();
-    EvalResult er = evaluate_tasks(*model, *tok, studies.tasks.specs, studies.tasks.options);
-    g.groups[kc::kTasks] = eval_to_group(er);
-    t_tasks = since(tt);
-  }
-  if (diagnosed(studies.diag, c) && group.is_root()) {
-    const auto td = Clock::now();
-    auto fp = load_model(me.path);
-    diag::DiagnoseConfig dc;
-    dc.compress = compress_options(m, c);
-    dc.calib = cs;
-    dc.eval_text = m.eval_path;
-    dc.eval_seqlen = studies.diag.eval_seqlen;
-    dc.eval_windows = studies.diag.eval_windows;
-    dc.facts = studies.diag.facts;
-    const diag::PreparedInputs prep = diag::check_and_prepare(dc, *fp, *tok);
-    archive::Group dg;
-    diag::run_prepared(dc, *fp, prep, dg, model.get());  // the model just compressed and evaluated
-    g.groups[kc::kDiagnostics] = std::move(dg);
-    t_diag = since(td);
-  }
+  const double t_eval = eval_step(m, c, *model, *tok, calib, group, g);
+  const double t_tasks = tasks_step(studies, *model, *tok, group, g);
+  const double t_diag = diagnostics_step(m, c, studies, *model, *tok, group, g);
   archive::Group& tm = g.group(kc::kTimings);
   tm.set(kt::kCompressS, t_compress);
   tm.set(kt::kEvalS, t_eval);
