@@ -117,7 +117,13 @@ int cmd_eval(const std::vector<std::string>& args) {
     LB_INPUT_CHECK(std::filesystem::is_directory(parent), "--items ", items_out, ": folder ", parent.string(),
                    " does not exist");
   }
-  const std::vector<TaskSpec> specs = resolve_task_specs(tasks_arg, tasks_dir, data_root);
+  std::vector<TaskSpec> specs;
+  try {  // the library names no flag; this surface's name for the list is --tasks
+    specs = resolve_task_specs(tasks_arg, tasks_dir, data_root);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Internal) throw;
+    LB_FAIL_INPUT("--tasks: ", e.what());
+  }
   std::vector<Task> tasks;
   for (const auto& s : specs) tasks.push_back(load_task(s));
   if (tok.empty()) tok = find_tokenizer_for(model);

@@ -51,16 +51,16 @@ PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, 
   PplResult r;
   r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
   // A window of n tokens predicts n-1: the context must hold 2. Name where the length came from.
-  LB_INPUT_CHECK(r.ctx >= kMinContext, o.ctx > 0 ? cat("--ctx ", r.ctx) : cat(m.path, ": the model's context length ", r.ctx),
+  LB_INPUT_CHECK(r.ctx >= kMinContext, o.ctx > 0 ? cat("window length (ctx) ", r.ctx) : cat(m.path, ": the model's context length ", r.ctx),
                  " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
   if (r.ctx > m.cfg.max_seq_len) {
     // Learned positions end at max_seq_len; RoPE can be evaluated further (extrapolation).
-    LB_INPUT_CHECK(!m.cfg.learned_pos, "--ctx ", r.ctx, " exceeds the model's ", m.cfg.max_seq_len,
+    LB_INPUT_CHECK(!m.cfg.learned_pos, "window length (ctx) ", r.ctx, " exceeds the model's ", m.cfg.max_seq_len,
                    " learned positions");
-    log_warn("--ctx ", r.ctx, " exceeds the context the model was trained with (", m.cfg.max_seq_len,
+    log_warn("window length (ctx) ", r.ctx, " exceeds the context the model was trained with (", m.cfg.max_seq_len,
              "): positions past it are extrapolated");
   }
-  LB_INPUT_CHECK(o.batch >= 1, "--batch must be at least 1");
+  LB_INPUT_CHECK(o.batch >= 1, "batch (windows per forward call) must be at least 1");
   r.documents = int(docs.size());
   // Windows grouped by input length, so each forward call has equal-length sequences. Window k of a
   // document feeds tokens [k*ctx, k*ctx+T) and predicts [k*ctx+1, k*ctx+T], so every token after

@@ -1,5 +1,6 @@
 // lowbit/eval/task_spec.cpp — task definitions: reading and checking one task YAML, resolving
-// dataset paths against the data root, and expanding --tasks (file, directory, names).
+// dataset paths against the data root, and expanding a task list (file, directory, names; the caller names
+// its surface: --tasks, or tasks.names in a manifest).
 // defines: lowbit::load_task_spec, resolve_task_specs, default_data_root, item_type_name
 #include <yaml-cpp/yaml.h>
 
@@ -212,7 +213,7 @@ TaskSpec load_task_spec(const std::string& yaml_path, const std::string& data_ro
 
 std::vector<TaskSpec> resolve_task_specs(const std::string& tasks_arg, const std::string& tasks_dir,
                                          const std::string& data_root) {
-  LB_INPUT_CHECK(!tasks_arg.empty(), "--tasks is empty (give a YAML file, a directory or task names)");
+  LB_INPUT_CHECK(!tasks_arg.empty(), "no tasks given (a YAML file, a directory or task names)");
   std::vector<std::string> files;
   auto yamls_in = [](const fs::path& dir) {
     std::vector<std::string> out;
@@ -235,23 +236,23 @@ std::vector<TaskSpec> resolve_task_specs(const std::string& tasks_arg, const std
     while (std::getline(ss, name, ',')) {
       if (name.empty()) continue;
       if (name == "all") {
-        LB_INPUT_CHECK(fs::is_directory(tasks_dir, ec), "--tasks all: the task directory ", tasks_dir, " does not exist");
+        LB_INPUT_CHECK(fs::is_directory(tasks_dir, ec), "'all': the task directory ", tasks_dir, " does not exist");
         for (auto& f : yamls_in(tasks_dir)) files.push_back(f);
         continue;
       }
       const bool looks_like_path = name.find('/') != std::string::npos || name.ends_with(".yaml") || name.ends_with(".yml");
       if (looks_like_path) {
-        LB_INPUT_CHECK(fs::is_regular_file(name, ec), "--tasks: task file not found: ", name);
+        LB_INPUT_CHECK(fs::is_regular_file(name, ec), "task file not found: ", name);
         files.push_back(name);
         continue;
       }
       const std::string f = (fs::path(tasks_dir) / (name + ".yaml")).string();
-      LB_INPUT_CHECK(fs::is_regular_file(f, ec), "--tasks: unknown task '", name, "' (no ", f,
+      LB_INPUT_CHECK(fs::is_regular_file(f, ec), "unknown task '", name, "' (no ", f,
                      "; give a YAML file, a directory, or names from ", tasks_dir, ")");
       files.push_back(f);
     }
   }
-  LB_INPUT_CHECK(!files.empty(), "--tasks '", tasks_arg, "' names no task");
+  LB_INPUT_CHECK(!files.empty(), "'", tasks_arg, "' names no task");
   std::vector<TaskSpec> specs;
   std::set<std::string> seen;
   for (const auto& f : files) {
