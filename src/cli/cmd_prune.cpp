@@ -84,6 +84,7 @@ int cmd_prune(const std::vector<std::string>& args) {
   }
   if (cc.want_gguf) cc.write_gguf(nullptr, report);
   report["format"] = format;
+  report["tokenizer"] = cc.tokenizer_json();  // what the export folders carry
   if (row->has_levels) {
     // The compact form of a Haar-pruned model: sparse coefficients + shape per linear (docs/HAAR.md).
     write_haar_coeffs(r.haar, cc.stage + "/haar_coeffs.safetensors");

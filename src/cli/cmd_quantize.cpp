@@ -96,6 +96,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
     format = format.empty() ? "gguf" : format + ",gguf";
   }
   report["format"] = format;
+  report["tokenizer"] = cc.tokenizer_json();  // what the export folders carry
   write_file_atomic(cc.stage + "/report.json", report.dump(2) + "\n");
   cc.commit();
   log_info("quantize: wrote ", cc.out, " (", format, ") in ", r.seconds, " s");

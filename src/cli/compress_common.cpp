@@ -168,6 +168,12 @@ void CompressCli::write_gguf(const std::vector<BlockQuant>* quant, nlohmann::jso
 
 void CompressCli::write_tokenizer(const std::string& dir) const { write_tokenizer_export(tok_export, dir); }
 
+nlohmann::json CompressCli::tokenizer_json() const {
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : tok_export.files) files.push_back(f.name);
+  return {{"source", tok_export.source}, {"how", tok_export.how}, {"files", files}, {"missing", tok_export.missing}};
+}
+
 nlohmann::json CompressCli::calib_json(const CalibSet& c) const {
   if (c.samples.empty()) return nullptr;
   return {{"path", cs.path}, {"nsamples", cs.nsamples}, {"seqlen", cs.seqlen}, {"seed", cs.seed},

@@ -58,6 +58,8 @@ struct CompressCli {
   // write_tokenizer(stage + "/fake") puts it beside the weights (io/tokenizer_export.hpp).
   TokenizerExport tok_export;
   void write_tokenizer(const std::string& dir) const;
+  // Where the exported tokenizer came from, for report.json: source, how, files, missing.
+  nlohmann::json tokenizer_json() const;
 
   std::unique_ptr<Model> m;
   std::unique_ptr<Tokenizer> t;

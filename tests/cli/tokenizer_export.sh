@@ -25,6 +25,8 @@ check "quantize wrote fake/ and packed/" "[ -s '$T/q/fake/model.safetensors' ] &
 check "fake/tokenizer.bin is tok512.bin byte for byte" "cmp -s $TOK '$T/q/fake/tokenizer.bin'"
 check "packed/tokenizer.bin is tok512.bin byte for byte" "cmp -s $TOK '$T/q/packed/tokenizer.bin'"
 check "quantize logs where the tokenizer came from" "grep -q 'tokenizer: wrote tokenizer.bin' '$T/q.err'"
+check "report.json records where the tokenizer came from and what was written" \
+  "/usr/bin/python3 -c \"import json,sys; t=json.load(open(sys.argv[1]))['tokenizer']; assert t['source'].endswith('tok512.bin') and t['files']==['tokenizer.bin'] and t['how'] and not t['missing'], t\" '$T/q/report.json'"
 "$LB" ppl --model "$T/q/fake" --data $DATA --json --quiet > "$T/pq.json" 2> "$T/pq.err"
 check "ppl --model q/fake finds its tokenizer: same perplexity as quantize reported" \
   "same_nll '$T/pq.json' '$T/q.json' quantized"
@@ -33,6 +35,8 @@ check "no staging folder left" "! ls -d '$T'/q.partial.* 2>/dev/null"
 # prune: model/ gets the tokenizer and reloads to the reported perplexity.
 "$LB" prune --method magnitude --sparsity 0.5 --eval-data $DATA --out "$T/p" --json --quiet > "$T/p.json"
 check "prune model/tokenizer.bin is tok512.bin byte for byte" "cmp -s $TOK '$T/p/model/tokenizer.bin'"
+check "prune's report.json records the tokenizer" \
+  "/usr/bin/python3 -c \"import json,sys; t=json.load(open(sys.argv[1]))['tokenizer']; assert t['files']==['tokenizer.bin'], t\" '$T/p/report.json'"
 "$LB" ppl --model "$T/p/model" --data $DATA --json --quiet > "$T/pp.json"
 check "ppl --model p/model finds its tokenizer: same perplexity as prune reported" "same_nll '$T/pp.json' '$T/p.json' pruned"
 
