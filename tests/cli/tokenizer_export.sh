@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/cli/tokenizer_export.sh — every HF-folder export carries its tokenizer (io/tokenizer_export.hpp):
-# `quantize` fake/ and packed/, `prune` model/ and `convert --to hf` of stories260K reload with
+# `quantize` fake/ and packed/ (packed GPTQ, dequantised on load), `prune` model/ and `convert --to hf` of stories260K reload with
 # `lowbit ppl --model <export>` and no --tokenizer, to the perplexity the command itself reported;
 # the tokenizer is llama2.c's tok512.bin byte for byte (as tokenizer.bin), an HF source's files are
 # copied byte for byte, and a bad --tokenizer is refused with one line before anything is written.
@@ -30,6 +30,9 @@ check "report.json records where the tokenizer came from and what was written" \
 "$LB" ppl --model "$T/q/fake" --data $DATA --json --quiet > "$T/pq.json" 2> "$T/pq.err"
 check "ppl --model q/fake finds its tokenizer: same perplexity as quantize reported" \
   "same_nll '$T/pq.json' '$T/q.json' quantized"
+"$LB" ppl --model "$T/q/packed" --data $DATA --json --quiet > "$T/pk.json" 2> "$T/pk.err"
+check "ppl --model q/packed (packed GPTQ, its tokenizer beside it): same perplexity as quantize reported" \
+  "same_nll '$T/pk.json' '$T/q.json' quantized"
 check "no staging folder left" "! ls -d '$T'/q.partial.* 2>/dev/null"
 
 # prune: model/ gets the tokenizer and reloads to the reported perplexity.
