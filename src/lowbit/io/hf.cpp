@@ -54,6 +54,18 @@ struct ConfigReader {
       LB_THROW(ConfigError, file, ": key '", k, "' = ", j[k].dump(), " is not a finite f32 value");
     return float(v);
   }
+  // transformers' `rope_scaling`: absent, null or of rope_type "default" (plain RoPE, what lowbit
+  // computes) is accepted; any other type (llama3, linear, dynamic, yarn, ...) is refused naming it.
+  void check_rope_scaling() const {
+    if (!has("rope_scaling")) return;
+    const json& rs = j["rope_scaling"];
+    if (!rs.is_object()) LB_THROW(ConfigError, file, ": key 'rope_scaling' must be an object or null, got ", rs.dump());
+    const char* tk = rs.contains("rope_type") ? "rope_type" : "type";  // older configs spell it "type"
+    const std::string type = rs.contains(tk) && rs[tk].is_string() ? rs[tk].get<std::string>() : std::string();
+    if (type == "default") return;
+    LB_THROW(ConfigError, file, ": key 'rope_scaling' has ", tk, " ", type.empty() ? rs.dump() : "'" + type + "'",
+             "; lowbit implements plain RoPE only (rope_scaling null or of rope_type 'default')");
+  }
   bool get_bool(const char* k, bool def) const {
     if (!has(k)) return def;
     if (!j[k].is_boolean()) LB_THROW(ConfigError, file, ": key '", k, "' must be true/false, got ", j[k].dump());
@@ -118,8 +130,7 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
     c.o_bias = c.arch == Arch::Qwen2 ? false : attn_bias;
     c.mlp_bias = r.get_bool("mlp_bias", false);
     c.tie_embeddings = r.get_bool("tie_word_embeddings", false);
-    if (r.has("rope_scaling"))
-      LB_THROW(ConfigError, file, ": key 'rope_scaling' is set; lowbit implements plain RoPE only");
+    r.check_rope_scaling();
     if (r.has("sliding_window") && r.get_bool("use_sliding_window", false))
       LB_THROW(ConfigError, file, ": key 'use_sliding_window' is true; lowbit implements full attention only");
   } else if (mt == "gemma3_text") {
@@ -171,8 +182,7 @@ DecoderConfig parse_hf_config(const std::string& text, const std::string& file) 
       if (c.sliding_pattern < 0)
         LB_THROW(ConfigError, file, ": key 'layer_types' is not a periodic pattern (n-1 sliding layers, then one full)");
     }
-    if (r.has("rope_scaling"))
-      LB_THROW(ConfigError, file, ": key 'rope_scaling' is set; lowbit implements plain RoPE only");
+    r.check_rope_scaling();
     for (const char* cap : {"final_logit_softcapping", "attn_logit_softcapping"})
       if (r.has(cap)) LB_THROW(ConfigError, file, ": key '", cap, "' is set; lowbit implements Gemma 3 without soft-capping");
     if (r.get_bool("use_bidirectional_attention", false))

@@ -21,7 +21,7 @@ namespace lowbit {
 class Model;
 
 // Parse config.json text. Unknown architectures and features lowbit does not implement
-// (rope_scaling, post-LN OPT, OPT projection dims) are refused with a ConfigError naming the key.
+// (rope_scaling other than rope_type "default", post-LN OPT, OPT projection dims) are refused with a ConfigError naming the key.
 DecoderConfig parse_hf_config(const std::string& json_text, const std::string& file);
 std::unique_ptr<Model> load_hf_model(const std::string& dir);
 
