@@ -47,16 +47,22 @@ void check_finite_nll(const Model& m, const double* wn, int B, long long wi, int
 }
 }  // namespace
 
+std::string context_problem(const DecoderConfig& cfg, int ctx) {
+  const int n = ctx > 0 ? ctx : cfg.max_seq_len;
+  // A window of n tokens predicts n-1: the context must hold 2.
+  if (n < kMinContext) return cat("must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
+  // Learned positions end at max_seq_len; RoPE can be evaluated further (extrapolation).
+  if (n > cfg.max_seq_len && cfg.learned_pos) return cat("exceeds the model's ", cfg.max_seq_len, " learned positions");
+  return "";
+}
+
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o) {
   PplResult r;
   r.ctx = o.ctx > 0 ? o.ctx : m.cfg.max_seq_len;
-  // A window of n tokens predicts n-1: the context must hold 2. Name where the length came from.
-  LB_INPUT_CHECK(r.ctx >= kMinContext, o.ctx > 0 ? cat("window length (ctx) ", r.ctx) : cat(m.path, ": the model's context length ", r.ctx),
-                 " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
+  if (const std::string p = context_problem(m.cfg, o.ctx); !p.empty())  // named where the length came from
+    LB_FAIL_INPUT(o.ctx > 0 ? cat("window length (ctx) ", r.ctx) : cat(m.path, ": the model's context length ", r.ctx),
+                  " ", p);
   if (r.ctx > m.cfg.max_seq_len) {
-    // Learned positions end at max_seq_len; RoPE can be evaluated further (extrapolation).
-    LB_INPUT_CHECK(!m.cfg.learned_pos, "window length (ctx) ", r.ctx, " exceeds the model's ", m.cfg.max_seq_len,
-                   " learned positions");
     log_warn("window length (ctx) ", r.ctx, " exceeds the context the model was trained with (", m.cfg.max_seq_len,
              "): positions past it are extrapolated");
   }

@@ -50,6 +50,11 @@ struct PplResult {
 std::vector<std::vector<int>> tokenize_documents(const Tokenizer& tok, const std::string& text,
                                                  const PplOptions& o);
 PplResult perplexity(const Model& m, const std::vector<std::vector<int>>& docs, const PplOptions& o);
+// What perplexity() refuses of a window length `ctx` (0 = the model's context) for `cfg`, as the
+// tail after the length ("must be at least 2 tokens ...", "exceeds the model's N learned
+// positions"); "" when it fits. Each caller names the length its own way (perplexity: "window
+// length (ctx) N"; a manifest run: evaluation.ppl.ctx at its line:col).
+std::string context_problem(const DecoderConfig& cfg, int ctx);
 // log p(target | row) for one row of logits (max-shifted log-sum-exp in double).
 double log_softmax_at(const float* logits, int vocab, int target);
 

@@ -230,10 +230,6 @@ void check_calibration(const plan::Manifest& m, const Tokenizer& tok, const Deco
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The manifest's name of a field check_compress_options reports for configuration `c`, with its
 // place: methods[i].<field> (the entry's place when the key is absent and its default is wrong),
 // execution.micro_batch.
@@ -272,16 +268,13 @@ std::string diag_problem(const plan::Manifest& m, const plan::RunConfig& c, cons
   return "";
 }
 
-// What perplexity() would refuse of evaluation.ppl.ctx, after compression, checked now and named
-// by manifest key (the library names --ctx). "" when it fits the model.
+// What perplexity() would refuse of evaluation.ppl.ctx, after compression, checked now with its
+// own check (context_problem) and named by manifest key. "" when it fits the model.
 std::string eval_problem(const plan::Manifest& m, const Model& model, int mi) {
-  const int ctx = m.eval_ctx > 0 ? m.eval_ctx : model.cfg.max_seq_len;
+  const std::string p = context_problem(model.cfg, m.eval_ctx);
+  if (p.empty()) return "";
   const std::string where = m.eval_ctx > 0 ? m.where("evaluation.ppl.ctx") : m.where(cat("models[", mi, "].path"));
-  if (ctx < kMinContext)
-    return cat(where, ": context ", ctx, " must be at least ", kMinContext, " tokens (a window of n tokens predicts n-1)");
-  if (ctx > model.cfg.max_seq_len && model.cfg.learned_pos)
-    return cat(where, ": context ", ctx, " exceeds the model's ", model.cfg.max_seq_len, " learned positions");
-  return "";
+  return cat(where, ": context ", m.eval_ctx > 0 ? m.eval_ctx : model.cfg.max_seq_len, " ", p);
 }
 
 }  // namespace
