@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "lowbit/core/log.hpp"
 
@@ -49,15 +50,14 @@ int affinity_cpus() {
 
 int online_cpus() { return int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN))); }
 
-const char* getenv_fn(const char* k) { return std::getenv(k); }
-
-ThreadPolicy& stored() {
-  static ThreadPolicy p;
+// The policy of this process: decided by settle_thread_policy, or on first use (unit tests).
+std::optional<ThreadPolicy>& stored() {
+  static std::optional<ThreadPolicy> p;
   return p;
 }
-bool& settled() {
-  static bool s = false;
-  return s;
+ThreadPolicy decide_now() {
+  return decide_threads([](const char* k) { return static_cast<const char*>(std::getenv(k)); }, affinity_cpus(),
+                        online_cpus());
 }
 
 }  // namespace
@@ -106,9 +106,7 @@ void select_wait_policy(char** argv) {
 }
 
 void settle_thread_policy() {
-  ThreadPolicy& p = stored();
-  p = decide_threads(getenv_fn, affinity_cpus(), online_cpus());
-  settled() = true;
+  const ThreadPolicy& p = stored().emplace(decide_now());
   if (p.source != "OMP_NUM_THREADS") {  // the runtimes already follow the user's OMP_NUM_THREADS
     omp_set_num_threads(p.threads);
     const char* b = std::getenv("OPENBLAS_NUM_THREADS");
@@ -122,11 +120,8 @@ void settle_thread_policy() {
 }
 
 const ThreadPolicy& thread_policy() {
-  if (!settled()) {
-    stored() = decide_threads(getenv_fn, affinity_cpus(), online_cpus());
-    settled() = true;
-  }
-  return stored();
+  if (!stored()) stored() = decide_now();
+  return *stored();
 }
 
 std::string threads_summary() {
