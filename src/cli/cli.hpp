@@ -35,12 +35,12 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
                    po::options_description& desc, const std::vector<std::string>& args, po::variables_map& vm,
                    CommonFlags& common, const po::positional_options_description* pos = nullptr);
 
-// Writes `j` as one line on stdout; an object gets "blas" (blas_json()) unless it has one.
+// Writes `j` as one line on stdout, after add_run_info(j).
 void emit_json(const nlohmann::json& j);
-// The BLAS that computed (core/blas.hpp): vendor, version, core, selection, detected, threads.
-nlohmann::json blas_json();
-// The thread policy that ran (core/threads.hpp): threads, source, cpus, local_ranks, wait_policy, wait_source.
-nlohmann::json thread_policy_json();
+// What ran the arithmetic, added to an object that lacks it: "blas" (vendor, version, core,
+// selection, detected, threads; core/blas.hpp) and "thread_policy" (threads, source, cpus,
+// local_ranks, wait_policy, wait_source; core/threads.hpp).
+void add_run_info(nlohmann::json& j);
 // The embedded default model shipped in models/ (stories260K).
 std::string default_model_path();
 // A tokenizer beside the model (lowbit::find_tokenizer_for, io/tokenizer.hpp).

@@ -241,8 +241,8 @@ int cmd_fit(const std::vector<std::string>& args) {
   }
   nlohmann::json j = {{"table", archive_path.empty() ? table : archive_path},   {"laws", laws_file},      {"group_by", by},
                       {"seed", seed},     {"bootstrap", bootstrap}, {"loss", loss},
-                      {"ci_level", ci},   {"fits", fits}, {"blas", blas_json()},
-                      {"thread_policy", thread_policy_json()}};  // as emit_json adds them: --out equals stdout
+                      {"ci_level", ci},   {"fits", fits}};
+  add_run_info(j);  // as emit_json adds it: --out equals stdout
   if (!out.empty()) {
     std::ofstream f(out);
     if (!f) LB_THROW(IoError, out, ": cannot write the fit result");

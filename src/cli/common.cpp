@@ -37,22 +37,33 @@ bool parse_or_help(const std::string& cmd, const std::string& usage, const std::
   return true;
 }
 
+namespace {
+
+// The BLAS that computed (core/blas.hpp): vendor, version, core, selection, detected, threads.
 nlohmann::json blas_json() {
   const BlasInfo& b = blas_info();
   return {{"vendor", b.vendor},       {"version", b.version},   {"core", b.core},
           {"selection", b.selection}, {"detected", b.detected}, {"threads", b.threads}};
 }
 
+// The thread policy that ran (core/threads.hpp): threads, source, cpus, local_ranks, wait_policy, wait_source.
 nlohmann::json thread_policy_json() {
   const ThreadPolicy& p = thread_policy();
   return {{"threads", p.threads},         {"source", p.source},           {"cpus", p.cpus},
           {"local_ranks", p.local_ranks}, {"wait_policy", p.wait_policy}, {"wait_source", p.wait_source}};
 }
 
+}  // namespace
+
+void add_run_info(nlohmann::json& j) {
+  if (!j.is_object()) return;
+  if (!j.contains("blas")) j["blas"] = blas_json();  // what ran the arithmetic
+  if (!j.contains("thread_policy")) j["thread_policy"] = thread_policy_json();
+}
+
 void emit_json(const nlohmann::json& j_in) {
   nlohmann::json j = j_in;
-  if (j.is_object() && !j.contains("blas")) j["blas"] = blas_json();  // what ran the arithmetic
-  if (j.is_object() && !j.contains("thread_policy")) j["thread_policy"] = thread_policy_json();
+  add_run_info(j);
   std::string s = j.dump() + "\n";
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fflush(stdout);
